@@ -1,0 +1,92 @@
+import { FRAME_HEADER_LEN, FRAME_VERSION, MAX_FRAME_BYTES } from './frame.js';
+
+/**
+ * Every error a client can cause or meet, with a stable string code. Each code has a row in
+ * docs/protocol.md (a test keeps the two in sync).
+ */
+export const ERROR_CODES = [
+  // connection and control messages
+  'VERSION_MISMATCH',
+  'HELLO_REQUIRED',
+  'BAD_JSON',
+  'BAD_MESSAGE',
+  'UNKNOWN_TYPE',
+  'TEXT_TOO_LARGE',
+  // binary frames
+  'FRAME_TOO_SHORT',
+  'FRAME_TOO_LARGE',
+  'FRAME_VERSION',
+  'FRAME_RESERVED_BITS',
+  'FRAME_EMPTY',
+  'UNKNOWN_STREAM',
+  // rooms and talking
+  'NOT_IN_ROOM',
+  'ALREADY_TALKING',
+  'STREAM_IN_USE',
+  'MESSAGE_TOO_LONG',
+  // storage and server
+  'STORE_FAILED',
+  'NOT_FOUND',
+  'BAD_REQUEST',
+  'SERVER_SHUTTING_DOWN',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** WebSocket close codes used by imv besides the standard ones (1001 going away, 1009 too big). */
+export const CLOSE_CODES = {
+  /** The client speaks another protocol major version. */
+  VERSION_MISMATCH: 4001,
+  /** No hello arrived in time after the socket opened. */
+  HELLO_TIMEOUT: 4002,
+} as const;
+
+/** A protocol-level error with a stable code; sent to clients as `{ type: 'error', code, message }`. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static frameTooShort(len: number): ProtocolError {
+    return new ProtocolError(
+      'FRAME_TOO_SHORT',
+      `frame is ${len} B, the header needs ${FRAME_HEADER_LEN} B`,
+    );
+  }
+
+  static frameTooLarge(len: number): ProtocolError {
+    return new ProtocolError('FRAME_TOO_LARGE', `frame is ${len} B, at most ${MAX_FRAME_BYTES} B are allowed`);
+  }
+
+  static frameVersion(version: number): ProtocolError {
+    return new ProtocolError(
+      'FRAME_VERSION',
+      `frame header version is ${version}, this server speaks frame version ${FRAME_VERSION}`,
+    );
+  }
+
+  static frameReservedBits(flags: number): ProtocolError {
+    return new ProtocolError(
+      'FRAME_RESERVED_BITS',
+      `frame header has unknown flags or reserved bits set (flags 0x${flags.toString(16).padStart(2, '0')})`,
+    );
+  }
+
+  static frameEmpty(): ProtocolError {
+    return new ProtocolError('FRAME_EMPTY', 'frame has no Opus payload and no END flag');
+  }
+
+  static versionMismatch(theirs: number, ours: number): ProtocolError {
+    return new ProtocolError(
+      'VERSION_MISMATCH',
+      `client speaks protocol ${theirs}, this server speaks protocol ${ours}: update the client or the server`,
+    );
+  }
+}

@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+import { MAX_NAME_LENGTH, NAME_PATTERN, ROOM_PATTERN } from './names.js';
+
+/*
+ * Control messages: JSON in WebSocket text frames, one object per frame, told apart by `type`.
+ * Every message a client sends is validated against these schemas before the server acts on it.
+ */
+
+/** Largest JSON text frame accepted from a client. */
+export const MAX_TEXT_BYTES = 16 * 1024;
+/** Most messages one history request or REST page returns. */
+export const MAX_HISTORY_LIMIT = 200;
+
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+const messageId = z.number().int().positive();
+export const roomSchema = z.string().regex(ROOM_PATTERN, 'room must be 1-64 of a-z 0-9 - _');
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1, 'name must not be empty')
+  .max(MAX_NAME_LENGTH, `name must be at most ${MAX_NAME_LENGTH} characters`)
+  .regex(NAME_PATTERN, 'name must not contain control characters');
+
+// ---- shared shapes ---------------------------------------------------------------------------
+
+export const memberSchema = z.object({
+  /** Connection id, unique per server run. */
+  id: z.string(),
+  name: z.string(),
+  /** Stable id a client keeps across connections, when it has one. */
+  clientId: z.string().optional(),
+});
+export type Member = z.infer<typeof memberSchema>;
+
+export const messageStatusSchema = z.enum(['recording', 'complete', 'partial']);
+export type MessageStatus = z.infer<typeof messageStatusSchema>;
+
+/** A voice message as stored and listed. */
+export const voiceMessageSchema = z.object({
+  id: messageId,
+  room: z.string(),
+  senderName: z.string(),
+  senderClientId: z.string().optional(),
+  /** Epoch milliseconds when the talker started. */
+  startedAt: z.number(),
+  /** Audio length: frames × 20 ms. */
+  durationMs: z.number().int().min(0),
+  frameCount: z.number().int().min(0),
+  /** Sum of Opus payload bytes. */
+  bytes: z.number().int().min(0),
+  status: messageStatusSchema,
+  encrypted: z.boolean(),
+});
+export type VoiceMessage = z.infer<typeof voiceMessageSchema>;
+
+export const liveStreamSchema = z.object({
+  streamId: u32,
+  messageId,
+  from: memberSchema,
+  startedAt: z.number(),
+  encrypted: z.boolean(),
+});
+export type LiveStream = z.infer<typeof liveStreamSchema>;
+
+// ---- client -> server ------------------------------------------------------------------------
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  /** Protocol major version the client speaks. */
+  protocol: z.number().int().positive(),
+  /** Free text naming the client software, e.g. "imv-cli/0.1.0". */
+  client: z.string().max(100),
+  name: nameSchema,
+  clientId: z.string().max(64).optional(),
+});
+
+export const joinSchema = z.object({
+  type: z.literal('join'),
+  room: roomSchema,
+  /**
+   * Replay what the client missed: 'all' = every stored message, a number = messages with a
+   * greater id. Omitted = nothing. The server answers with a `history` message before live traffic.
+   */
+  since: z.union([z.literal('all'), z.number().int().min(0)]).optional(),
+});
+
+export const leaveSchema = z.object({ type: z.literal('leave') });
+
+export const getHistorySchema = z.object({
+  type: z.literal('get-history'),
+  /** Only messages with a greater id (paging forwards). */
+  after: z.number().int().min(0).optional(),
+  /** Only messages with a smaller id (paging backwards from the newest). */
+  before: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
+});
+
+export const talkStartSchema = z.object({
+  type: z.literal('talk-start'),
+  /** Chosen by the talker, unique among the room's live streams; frames carry it. */
+  streamId: u32,
+  encrypted: z.boolean().optional(),
+});
+
+export const talkStopSchema = z.object({
+  type: z.literal('talk-stop'),
+  streamId: u32,
+});
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  joinSchema,
+  leaveSchema,
+  getHistorySchema,
+  talkStartSchema,
+  talkStopSchema,
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type Hello = z.infer<typeof helloSchema>;
+export type Join = z.infer<typeof joinSchema>;
+export type GetHistory = z.infer<typeof getHistorySchema>;
+export type TalkStart = z.infer<typeof talkStartSchema>;
+export type TalkStop = z.infer<typeof talkStopSchema>;
+
+// ---- server -> client ------------------------------------------------------------------------
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number().int(),
+  /** Server software and version, e.g. "imv-server/0.1.0". */
+  server: z.string(),
+  connectionId: z.string(),
+  limits: z.object({
+    maxFrameBytes: z.number().int(),
+    maxTextBytes: z.number().int(),
+    maxMessageMs: z.number().int(),
+  }),
+});
+
+export const joinedSchema = z.object({
+  type: z.literal('joined'),
+  room: z.string(),
+  you: memberSchema,
+  members: z.array(memberSchema),
+  /** Streams being talked right now; their frames follow. */
+  live: z.array(liveStreamSchema),
+});
+
+export const presenceSchema = z.object({
+  type: z.literal('presence'),
+  room: z.string(),
+  members: z.array(memberSchema),
+});
+
+export const talkStartedSchema = z.object({
+  type: z.literal('talk-started'),
+  room: z.string(),
+  streamId: u32,
+  messageId,
+  from: memberSchema,
+  startedAt: z.number(),
+  encrypted: z.boolean(),
+});
+
+export const stopReasonSchema = z.enum(['stop', 'end-frame', 'disconnect', 'too-long', 'shutdown', 'left']);
+export type StopReason = z.infer<typeof stopReasonSchema>;
+
+export const talkStoppedSchema = z.object({
+  type: z.literal('talk-stopped'),
+  room: z.string(),
+  streamId: u32,
+  messageId,
+  reason: stopReasonSchema,
+});
+
+export const messageStoredSchema = z.object({
+  type: z.literal('message-stored'),
+  room: z.string(),
+  /** The stream the message was recorded from; the talker's ack carries its own stream id. */
+  streamId: u32,
+  message: voiceMessageSchema,
+});
+
+export const historySchema = z.object({
+  type: z.literal('history'),
+  room: z.string(),
+  /** Oldest first. */
+  messages: z.array(voiceMessageSchema),
+  /** More messages exist beyond this page in the direction asked. */
+  more: z.boolean(),
+});
+
+export const errorMessageSchema = z.object({
+  type: z.literal('error'),
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  /** The `type` of the control message that caused it, or 'frame'. */
+  ref: z.string().optional(),
+  streamId: u32.optional(),
+});
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  joinedSchema,
+  presenceSchema,
+  talkStartedSchema,
+  talkStoppedSchema,
+  messageStoredSchema,
+  historySchema,
+  errorMessageSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type Welcome = z.infer<typeof welcomeSchema>;
+export type Joined = z.infer<typeof joinedSchema>;
+export type Presence = z.infer<typeof presenceSchema>;
+export type TalkStarted = z.infer<typeof talkStartedSchema>;
+export type TalkStopped = z.infer<typeof talkStoppedSchema>;
+export type MessageStored = z.infer<typeof messageStoredSchema>;
+export type History = z.infer<typeof historySchema>;
+export type ErrorMessage = z.infer<typeof errorMessageSchema>;
+
+/** Every control message `type`, both directions (the docs-sync test checks each is documented). */
+export const MESSAGE_TYPES = [
+  ...clientMessageSchema.options.map((o) => o.shape.type.value),
+  ...serverMessageSchema.options.map((o) => o.shape.type.value),
+];
+
+/** Narrow a server message by type, for typed handlers. */
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;

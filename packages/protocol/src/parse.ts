@@ -1,0 +1,52 @@
+import { ProtocolError } from './errors.js';
+import { MAX_TEXT_BYTES, clientMessageSchema, serverMessageSchema } from './messages.js';
+import type { ClientMessage, ServerMessage } from './messages.js';
+import type { z } from 'zod';
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new ProtocolError('BAD_JSON', `control message is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'message'}: ${i.message}`)
+    .join('; ');
+}
+
+function parseWith<T>(text: string, schema: z.ZodType<T>, knownTypes: readonly string[]): T {
+  if (text.length > MAX_TEXT_BYTES) {
+    throw new ProtocolError('TEXT_TOO_LARGE', `control message is ${text.length} B, at most ${MAX_TEXT_BYTES} B are allowed`);
+  }
+  const value = parseJson(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('BAD_MESSAGE', 'control message must be a JSON object with a "type"');
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') throw new ProtocolError('BAD_MESSAGE', 'control message has no string "type"');
+  if (!knownTypes.includes(type)) {
+    throw new ProtocolError('UNKNOWN_TYPE', `unknown message type "${type.slice(0, 40)}"`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ProtocolError('BAD_MESSAGE', `invalid "${type}": ${describeIssues(result.error)}`, { cause: result.error });
+  }
+  return result.data;
+}
+
+const CLIENT_TYPES = clientMessageSchema.options.map((o) => o.shape.type.value);
+const SERVER_TYPES = serverMessageSchema.options.map((o) => o.shape.type.value);
+
+/** Parses and validates a text frame from a client. Throws ProtocolError with a precise code. */
+export function parseClientMessage(text: string): ClientMessage {
+  return parseWith(text, clientMessageSchema, CLIENT_TYPES);
+}
+
+/** Parses and validates a text frame from the server. Throws ProtocolError. */
+export function parseServerMessage(text: string): ServerMessage {
+  return parseWith(text, serverMessageSchema, SERVER_TYPES);
+}
