@@ -1,0 +1,93 @@
+/*
+ * The contract between the page's audio/network engine (src/audio, src/codec, src/capture,
+ * src/playback, src/net, src/voice-client.ts) and its UI (src/ui, index.html, duo.html).
+ * The engine implements VoiceClient; the UI only talks to it through this interface.
+ * Change it only by agreement: both sides build on it.
+ */
+import type {
+  ErrorCode,
+  LiveStream,
+  Member,
+  MessageStored,
+  TalkStarted,
+  TalkStopped,
+  VoiceMessage,
+} from '@imv/protocol';
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Why the microphone could not be opened, for a message that says how to fix it. */
+export type MicProblem =
+  | 'insecure-context' // page is not HTTPS or localhost: no getUserMedia at all
+  | 'denied' // NotAllowedError: the user or a policy said no
+  | 'not-found' // NotFoundError: no input device
+  | 'busy' // NotReadableError: another app holds the device
+  | 'unsupported'; // no AudioWorklet / no Opus encoder (neither WebCodecs nor the WASM fallback)
+
+export interface VoiceClientOptions {
+  /** Base URL of the server, e.g. location.origin. The socket goes to `${serverUrl}/ws` (http->ws). */
+  serverUrl: string;
+  name: string;
+  room: string;
+  /** Stable id kept in localStorage by the UI, sent in hello. */
+  clientId: string;
+  /** Highest message id this client has already seen in the room; the join replays what came after. */
+  lastSeenMessageId?: number;
+}
+
+export interface VoiceClientEvents {
+  state: (state: ConnectionState) => void;
+  /** After every (re)join: who is here, and the live streams right now. */
+  joined: (info: { you: Member; members: Member[]; live: LiveStream[] }) => void;
+  presence: (members: Member[]) => void;
+  'talk-started': (msg: TalkStarted) => void;
+  'talk-stopped': (msg: TalkStopped) => void;
+  /** A finished message (also the talker's own ack). `heardLive` is true when this page played it live. */
+  'message-stored': (msg: MessageStored & { heardLive: boolean }) => void;
+  /** Missed messages replayed on join (oldest first) and answers to loadHistory. */
+  history: (messages: VoiceMessage[], more: boolean) => void;
+  error: (error: { code: ErrorCode | 'CONNECTION'; message: string }) => void;
+  /** Own microphone level while talking, 0..1, about 20 times a second. */
+  'mic-level': (level: number) => void;
+  /** Level of each live stream being played, 0..1, about 20 times a second. */
+  'live-level': (streamId: number, level: number) => void;
+  /** Talking ended without the user asking (connection lost, server limit). */
+  'talk-ended': (reason: string) => void;
+}
+
+export interface VoiceClient {
+  readonly state: ConnectionState;
+  readonly audio: {
+    /** The one AudioContext (48 kHz). Everything the user hears ends at `output`, then destination. */
+    readonly context: AudioContext;
+    /** Node every sound passes through before destination: tests tap it, the UI connects message playback to it. */
+    readonly output: AudioNode;
+    /** False until a user gesture resumed the context (browser autoplay rules). */
+    readonly unlocked: boolean;
+    /** Call from a user gesture (tap/click/key). Resolves true when sound can play. */
+    unlock(): Promise<boolean>;
+  };
+  connect(): Promise<void>;
+  close(): void;
+  /** Change room (and replay what was missed there). */
+  join(room: string, lastSeenMessageId?: number): void;
+  loadHistory(options: { before?: number; after?: number; limit?: number }): void;
+  /** Opens the microphone if needed and starts streaming. Rejects with a MicError. */
+  startTalking(): Promise<void>;
+  /** Stops streaming; resolves with the stored message once the server acknowledged it. */
+  stopTalking(): Promise<VoiceMessage | undefined>;
+  readonly talking: boolean;
+  /** Mute live playback from others (e.g. while the UI plays back a message) without dropping it. */
+  setLiveMuted(muted: boolean): void;
+  on<E extends keyof VoiceClientEvents>(event: E, listener: VoiceClientEvents[E]): () => void;
+}
+
+export class MicError extends Error {
+  override readonly name = 'MicError';
+  constructor(
+    readonly problem: MicProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
