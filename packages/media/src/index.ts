@@ -1,0 +1,8 @@
+// Browser-safe API: no Node built-ins, no native modules. Node-only codecs live in '@imv/media/node'.
+export * from './errors.js';
+export * from './opus/opus-head.js';
+export * from './opus/opus-toc.js';
+export * from './ogg/ogg-crc.js';
+export * from './ogg/ogg-page.js';
+export * from './ogg/ogg-writer.js';
+export * from './analysis/correlate.js';
