@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCertificates } from '../src/tls/index.js';
+
+/*
+ * Chromium on Linux trusts the roots in the NSS database at $HOME/.pki/nssdb. The test gives the
+ * browser a temp HOME whose NSS db trusts only the imv CA (certutil from Debian's libnss3-tools),
+ * so the page opens with full certificate checks: no ignoreHTTPSErrors, no SPKI pinning flags.
+ */
+
+const run = promisify(execFile);
+let workDir: string;
+let server: https.Server;
+let port: number;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(tmpdir(), 'imv-tls-browser-'));
+  const certs = await ensureCertificates(path.join(workDir, 'data'), { hostnames: ['kitchen-pc'], addresses: [] });
+  const home = path.join(workDir, 'home');
+  const nssDb = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  await writeFile(path.join(home, 'imv-ca.crt'), certs.caCertPem);
+  try {
+    await run('certutil', ['-d', nssDb, '-N', '--empty-password']);
+    // -t 'C,,': trusted CA for TLS servers only (not e-mail, not code signing).
+    await run('certutil', ['-d', nssDb, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', path.join(home, 'imv-ca.crt')]);
+  } catch (err) {
+    throw new Error('certutil failed: install it with `apt-get install -y libnss3-tools`', { cause: err });
+  }
+  server = https.createServer({ key: certs.keyPem, cert: certs.chainPem }, (_req, res) => {
+    res.setHeader('content-type', 'text/html').end('<!doctype html><title>imv</title><p>imv over https</p>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    env: { ...process.env, HOME: home },
+    args: [
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      // kitchen-pc.local resolves to the test server without touching real DNS or mDNS.
+      '--host-resolver-rules=MAP kitchen-pc.local 127.0.0.1, MAP other-pc.local 127.0.0.1',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('Chromium with the imv CA in its NSS database', () => {
+  it('opens https://127.0.0.1:PORT as a secure context without certificate errors', async () => {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    const response = await page.goto(`https://127.0.0.1:${port}/`);
+    expect(response?.status()).toBe(200);
+    expect(await page.textContent('p')).toBe('imv over https');
+    expect(await page.evaluate('window.isSecureContext')).toBe(true);
+    expect(await page.evaluate('typeof navigator.mediaDevices?.getUserMedia')).toBe('function');
+    await context.close();
+  });
+
+  it('opens the .local name of the machine', async () => {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    await page.goto(`https://kitchen-pc.local:${port}/`);
+    expect(await page.evaluate('window.isSecureContext')).toBe(true);
+    await context.close();
+  });
+
+  it('refuses a name the certificate does not cover', async () => {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    await expect(page.goto(`https://other-pc.local:${port}/`)).rejects.toThrow('net::ERR_CERT_COMMON_NAME_INVALID');
+    await context.close();
+  });
+});
