@@ -1,0 +1,372 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeFrame,
+  parseServerMessage,
+} from '@imv/protocol';
+import type {
+  ErrorMessage,
+  Frame,
+  GetHistory,
+  History,
+  Joined,
+  MessageStored,
+  Presence,
+  ServerMessage,
+  ServerMessageOf,
+  TalkStarted,
+  TalkStopped,
+  Welcome,
+} from '@imv/protocol';
+import { ImvClientError } from './client-error.js';
+import { OutgoingTalk } from './outgoing-talk.js';
+import { toWebSocketUrl } from './server-url.js';
+import { CLIENT_NAME } from '../version.js';
+
+/** Typed events, one per server message type, plus audio frames and the end of the connection. */
+export interface ImvClientEvents {
+  joined: [Joined];
+  presence: [Presence];
+  'talk-started': [TalkStarted];
+  'talk-stopped': [TalkStopped];
+  'message-stored': [MessageStored];
+  history: [History];
+  /** A server `{ type: 'error' }` message. Not named 'error' so an unhandled one cannot throw. */
+  'server-error': [ErrorMessage];
+  /** A binary audio frame; `frame.payload` is a view into `bytes`. */
+  frame: [Frame, Uint8Array];
+  /** The server sent something that does not parse; the connection stays open. */
+  'protocol-error': [ProtocolError];
+  /** The socket closed: `error` is undefined when this side called close(). */
+  close: [ImvClientError | undefined];
+}
+
+export interface ConnectOptions {
+  /** Display name sent in hello (1-40 characters). */
+  name: string;
+  /** Stable id kept across connections. */
+  clientId?: string;
+  /** Software name sent in hello. */
+  client?: string;
+  /** How long to wait for the TCP/WebSocket handshake and the welcome. */
+  timeoutMs?: number;
+}
+
+interface ExpectOptions<T extends ServerMessage['type']> {
+  /** Only messages of `type` for which this is true resolve. */
+  where?: (message: ServerMessageOf<T>) => boolean;
+  /** A server error for which this is true rejects. */
+  failOn?: (error: ErrorMessage) => boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  onMessage(message: ServerMessage): boolean;
+  fail(error: ImvClientError): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Above this many bytes queued in the socket, binary sends wait for the kernel to take the data.
+ * 64 KiB is about 8 s of 24 kbps speech: a live talker never waits, `--fast` is paced by TCP.
+ */
+const SEND_HIGH_WATER_BYTES = 64 * 1024;
+
+/** A Node client for the imv WebSocket protocol (hello/welcome, rooms, talking, history). */
+export class ImvClient extends EventEmitter<ImvClientEvents> {
+  private readonly waiters = new Set<Waiter>();
+  private closedError: ImvClientError | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    /** The WebSocket URL this client is connected to. */
+    readonly url: string,
+    /** The server's welcome. */
+    readonly welcome: Welcome,
+  ) {
+    super();
+  }
+
+  /** Opens a connection, says hello and resolves once the server's welcome arrives. */
+  static async connect(server: string, options: ConnectOptions): Promise<ImvClient> {
+    const url = toWebSocketUrl(server);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    await openSocket(ws, url);
+    // ws follows an 'error' with 'close', which is where failures are reported; without a listener it would throw.
+    ws.on('error', () => ws.terminate());
+
+    const welcome = await new Promise<Welcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        ws.terminate();
+        reject(ImvClientError.timeout('welcome', timeoutMs));
+      }, timeoutMs);
+      const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+        if (isBinary) return;
+        let message: ServerMessage;
+        try {
+          message = parseServerMessage(rawToString(data));
+        } catch (cause) {
+          cleanup();
+          ws.terminate();
+          reject(new ImvClientError('BAD_MESSAGE', `the server's first message does not parse: ${(cause as Error).message}`));
+          return;
+        }
+        if (message.type === 'welcome') {
+          cleanup();
+          resolve(message);
+        } else if (message.type === 'error') {
+          cleanup();
+          ws.close();
+          reject(ImvClientError.fromServer(message));
+        }
+      };
+      const onClose = (code: number, reason: Buffer): void => {
+        cleanup();
+        reject(ImvClientError.connectionLost(url, code, reason.toString()));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        ws.off('close', onClose);
+      };
+      ws.on('message', onMessage);
+      ws.on('close', onClose);
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          client: options.client ?? CLIENT_NAME,
+          name: options.name,
+          ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+        }),
+      );
+    });
+
+    const client = new ImvClient(ws, url, welcome);
+    client.attach();
+    return client;
+  }
+
+  /** True until the socket closes. */
+  get isOpen(): boolean {
+    return this.closedError === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Joins a room. With `since` the server replays stored messages (`'all'` or ids above a number)
+   * and the resolved value carries that history. Attach event listeners before calling: live
+   * traffic can follow in the same network read as the reply.
+   */
+  async join(room: string, since?: 'all' | number): Promise<{ joined: Joined; history?: History }> {
+    const failOn = (e: ErrorMessage): boolean => e.ref === 'join';
+    const joined = this.expect('joined', { where: (m) => m.room === room, failOn });
+    const history =
+      since !== undefined ? this.expect('history', { where: (m) => m.room === room, failOn }) : undefined;
+    this.sendControl({ type: 'join', room, ...(since !== undefined ? { since } : {}) });
+    const [joinedMessage, historyMessage] = await Promise.all([joined, history]);
+    return historyMessage !== undefined ? { joined: joinedMessage, history: historyMessage } : { joined: joinedMessage };
+  }
+
+  /** Asks for a page of the current room's stored messages (oldest first). */
+  async getHistory(query: Omit<GetHistory, 'type'> = {}): Promise<History> {
+    const reply = this.expect('history', { failOn: (e) => e.ref === 'get-history' });
+    this.sendControl({ type: 'get-history', ...query });
+    return reply;
+  }
+
+  /** Leaves the current room. */
+  leave(): void {
+    this.sendControl({ type: 'leave' });
+  }
+
+  /** Starts talking in the current room on `streamId` (random when omitted). */
+  startTalk(streamId: number = randomStreamId()): OutgoingTalk {
+    return new OutgoingTalk(this, streamId);
+  }
+
+  /** Sends a control message as JSON. */
+  sendControl(message: Record<string, unknown> & { type: string }): void {
+    this.assertOpen();
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /**
+   * Sends one binary frame. Resolves at once while the socket's queue is short; past the high-water
+   * mark it resolves only when this frame has been handed to the kernel, so a fast sender is paced
+   * by TCP instead of filling memory.
+   */
+  sendBinary(bytes: Uint8Array): Promise<void> {
+    this.assertOpen();
+    if (this.ws.bufferedAmount < SEND_HIGH_WATER_BYTES) {
+      this.ws.send(bytes, { binary: true }, (err) => {
+        if (err) this.emitLostOnce(err);
+      });
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      this.ws.send(bytes, { binary: true }, (err) => {
+        if (err) reject(this.closedError ?? ImvClientError.connectionLost(this.url, 1006, err.message));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Resolves with the next server message of `type` that passes `where`; rejects on a server error
+   * that passes `failOn`, on timeout, on abort, or when the connection ends. Register before sending
+   * the request so the reply cannot slip past.
+   */
+  expect<T extends ServerMessage['type']>(type: T, options: ExpectOptions<T> = {}): Promise<ServerMessageOf<T>> {
+    if (this.closedError !== undefined) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        this.waiters.delete(waiter);
+        if (timer !== undefined) clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        onMessage: (message) => {
+          if (message.type === type && (options.where?.(message as ServerMessageOf<T>) ?? true)) {
+            done();
+            resolve(message as ServerMessageOf<T>);
+            return true;
+          }
+          if (message.type === 'error' && options.failOn?.(message) === true) {
+            done();
+            reject(ImvClientError.fromServer(message));
+            return true;
+          }
+          return false;
+        },
+        fail: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        done();
+        reject(options.signal?.reason instanceof Error ? options.signal.reason : ImvClientError.closed());
+      };
+      if (options.timeoutMs !== undefined) {
+        const ms = options.timeoutMs;
+        timer = setTimeout(() => waiter.fail(ImvClientError.timeout(type, ms)), ms);
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Closes the connection politely and resolves when the socket is closed. */
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
+    this.ws.close(1000);
+    const timer = setTimeout(() => this.ws.terminate(), 2000);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private attach(): void {
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) this.onBinary(rawToBytes(data));
+      else this.onText(rawToString(data));
+    });
+    this.ws.on('close', (code, reason) => {
+      const error = this.closing ? undefined : ImvClientError.connectionLost(this.url, code, reason.toString());
+      this.closedError = error ?? ImvClientError.closed();
+      for (const waiter of [...this.waiters]) waiter.fail(this.closedError);
+      this.emit('close', error);
+    });
+  }
+
+  private onText(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(text);
+    } catch (cause) {
+      const error = cause instanceof ProtocolError ? cause : new ProtocolError('BAD_MESSAGE', String(cause));
+      this.emit('protocol-error', error);
+      return;
+    }
+    for (const waiter of [...this.waiters]) waiter.onMessage(message);
+    switch (message.type) {
+      case 'error':
+        this.emit('server-error', message);
+        break;
+      case 'welcome':
+        break;
+      default:
+        // Each remaining type is its own event name with its own payload type.
+        (this.emit as (event: string, message: ServerMessage) => boolean)(message.type, message);
+    }
+  }
+
+  private onBinary(bytes: Uint8Array): void {
+    try {
+      this.emit('frame', decodeFrame(bytes), bytes);
+    } catch (cause) {
+      if (cause instanceof ProtocolError) this.emit('protocol-error', cause);
+      else throw cause;
+    }
+  }
+
+  private emitLostOnce(_err: Error): void {
+    // The close handler does the reporting; terminating makes sure the close comes.
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
+  }
+
+  private assertOpen(): void {
+    if (this.closedError !== undefined) throw this.closedError;
+    if (this.ws.readyState !== WebSocket.OPEN) throw ImvClientError.connectionLost(this.url, 1006, 'socket is not open');
+  }
+}
+
+function openSocket(ws: WebSocket, url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      ws.off('open', onOpen);
+      ws.off('error', onError);
+      ws.off('unexpected-response', onUnexpected);
+    };
+    const onOpen = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(ImvClientError.unreachable(url, err));
+    };
+    const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => {
+      cleanup();
+      ws.terminate();
+      reject(ImvClientError.notImv(url, res.statusCode));
+    };
+    ws.on('open', onOpen);
+    ws.on('error', onError);
+    ws.on('unexpected-response', onUnexpected);
+  });
+}
+
+function rawToBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  const bytes = rawToBytes(data);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** A random u32 stream id, so two talkers in a room are unlikely to collide. */
+export function randomStreamId(): number {
+  return (Math.random() * 0x1_0000_0000) >>> 0;
+}

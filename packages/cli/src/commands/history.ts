@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { MAX_HISTORY_LIMIT } from '@imv/protocol';
+import { fetchHistory } from '../client/rest.js';
+import { formatDuration, formatLocalTime, formatTable, messageJson } from '../format.js';
+import { intIn, parseRoom, resolveGlobals } from '../options.js';
+import type { GlobalOptions } from '../options.js';
+
+interface HistoryOptions {
+  room: string;
+  limit: number;
+  json?: boolean;
+}
+
+/** `imv history`: the stored messages of a room, as a table. */
+export function registerHistory(program: Command): void {
+  program
+    .command('history')
+    .description('list the voice messages stored in a room (newest last)')
+    .requiredOption('-r, --room <room>', 'room to list', parseRoom)
+    .option('-l, --limit <n>', `how many of the most recent messages (1-${MAX_HISTORY_LIMIT})`, intIn(1, MAX_HISTORY_LIMIT), 50)
+    .option('--json', 'one JSON object per line instead of a table')
+    .addHelpText('after', '\nExample:\n  $ imv history --room crew --limit 10\n')
+    .action(async (options: HistoryOptions, command: Command) => {
+      const { server } = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const page = await fetchHistory(server, options.room, { limit: options.limit });
+      const messages = page.messages.slice(-options.limit);
+      if (options.json === true) {
+        for (const m of messages) process.stdout.write(`${JSON.stringify(messageJson(m))}\n`);
+        return;
+      }
+      if (messages.length === 0) {
+        process.stdout.write(`no messages in room ${options.room}\n`);
+        return;
+      }
+      const rows = messages.map((m) => [
+        String(m.id),
+        m.senderName,
+        formatLocalTime(m.startedAt),
+        formatDuration(m.durationMs),
+        m.status + (m.encrypted ? ' (encrypted)' : ''),
+      ]);
+      process.stdout.write(`${formatTable(['ID', 'SENDER', 'STARTED', 'DURATION', 'STATUS'], rows, new Set([0, 3]))}\n`);
+    });
+}

@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { FRAME_MS } from '@imv/protocol';
+import type { MessageStored } from '@imv/protocol';
+import { ImvClient } from '../client/imv-client.js';
+import { ImvClientError } from '../client/client-error.js';
+import { CliError, EXIT } from '../cli-error.js';
+import { formatDuration, messageJson } from '../format.js';
+import { parseRoom, resolveGlobals } from '../options.js';
+import type { GlobalOptions } from '../options.js';
+import { sendPaced } from '../outgoing/pace.js';
+import { prepareAudio } from '../outgoing/prepare-audio.js';
+import { readInput } from '../outgoing/read-input.js';
+
+interface SendOptions {
+  room: string;
+  fast?: boolean;
+  json?: boolean;
+}
+
+/** `imv send`: talk a file into a room at real-time pace and print the stored message id. */
+export function registerSend(program: Command): void {
+  program
+    .command('send')
+    .description('talk an audio file into a room, live, and print the stored message id')
+    .argument('<file>', 'WAV (PCM 8-32 bit or float, any rate, any channels) or Ogg Opus file; "-" reads stdin')
+    .requiredOption('-r, --room <room>', 'room to talk into', parseRoom)
+    .option('--fast', 'send as fast as the connection takes it instead of in real time')
+    .option('--json', 'print the result as one JSON object')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ imv send hello.wav --room crew
+  $ imv send note.opus --room crew --fast --json
+  $ sox in.mp3 -t wav - | imv send - --room crew`,
+    )
+    .action(async (file: string, options: SendOptions, command: Command) => {
+      const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      process.exitCode = await send(file, options, globals);
+    });
+}
+
+async function send(file: string, options: SendOptions, globals: { server: string; name: string }): Promise<number> {
+  const label = file === '-' ? 'stdin' : file;
+  // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
+  const bytes = await readInput(file);
+  const audio = prepareAudio(bytes, label);
+  for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
+
+  const client = await ImvClient.connect(globals.server, { name: globals.name });
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await client.join(options.room);
+    const talk = client.startTalk();
+    const last = audio.packets.length - 1;
+    let interrupted = false;
+    try {
+      await sendPaced(
+        audio.packets.length,
+        (i) => talk.sendFrame(audio.packets[i]!, { end: i === last }),
+        { frameMs: options.fast === true ? undefined : FRAME_MS, signal: interrupt.signal },
+      );
+    } catch (error) {
+      if (!interrupt.signal.aborted) throw error;
+      // Ctrl-C: stop the stream so the server keeps what was said so far.
+      interrupted = true;
+      talk.stop();
+    }
+    const stored = await talk.stored();
+    report(stored, options, label, interrupted);
+    return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
+  } catch (error) {
+    if (error instanceof ImvClientError) throw new CliError(`send to ${options.room} failed: ${error.message}`);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await client.close();
+  }
+}
+
+function report(stored: MessageStored, options: SendOptions, label: string, interrupted: boolean): void {
+  const m = stored.message;
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify({ ...messageJson(m), file: label, interrupted })}\n`);
+    return;
+  }
+  const note = interrupted ? ', interrupted' : m.status !== 'complete' ? `, ${m.status}` : '';
+  process.stdout.write(
+    `sent message ${m.id} to ${m.room} (${formatDuration(m.durationMs)}, ${m.frameCount} frames${note})\n`,
+  );
+}

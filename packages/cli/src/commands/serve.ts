@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { installSignalHandlers, printBanner, startServer } from '@imv/server';
+import { intIn } from '../options.js';
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  data: string;
+}
+
+/** `imv serve`: run the imv server in the foreground. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the imv server (web page, WebSocket relay, message store)')
+    .option('--host <address>', 'interface to listen on', '0.0.0.0')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', intIn(0, 65535), 8080)
+    .option('-d, --data <dir>', 'directory for the message store', './data')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ imv serve
+  $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv`,
+    )
+    .action(async (options: ServeOptions) => {
+      const server = await startServer({ host: options.host, port: options.port, dataDir: options.data });
+      printBanner(server);
+      installSignalHandlers(server);
+    });
+}

@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { CliError } from '../cli-error.js';
+
+/** Reads a whole file, or all of stdin for "-"; errors name the file and say what went wrong. */
+export async function readInput(file: string): Promise<Uint8Array> {
+  if (file === '-') {
+    if (process.stdin.isTTY) throw new CliError('cannot read stdin: it is a terminal; pipe audio in or give a file');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
+    throw new CliError(`cannot read ${file}: ${why}`);
+  }
+}
