@@ -5,4 +5,8 @@ export * from './opus/opus-toc.js';
 export * from './ogg/ogg-crc.js';
 export * from './ogg/ogg-page.js';
 export * from './ogg/ogg-writer.js';
+export * from './ogg/ogg-reader.js';
+export * from './wav/wav-reader.js';
+export * from './resample.js';
+export * from './audio-file.js';
 export * from './analysis/correlate.js';

@@ -1,2 +1,3 @@
-// Node-only API (native/WASM Opus through @evan/opus). Re-exports the browser-safe API for convenience.
+// Node-only API (libopus through @evan/opus). Re-exports the browser-safe API for convenience.
 export * from '../index.js';
+export * from './opus-codec.js';
