@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'ALREADY_TALKING',
   'STREAM_IN_USE',
   'MESSAGE_TOO_LONG',
+  // end-to-end encryption (raised in clients; the relay never holds the key)
+  'DECRYPT_FAILED',
   // storage and server
   'STORE_FAILED',
   'NOT_FOUND',
@@ -81,6 +83,14 @@ export class ProtocolError extends Error {
 
   static frameEmpty(): ProtocolError {
     return new ProtocolError('FRAME_EMPTY', 'frame has no Opus payload and no END flag');
+  }
+
+  static decryptFailed(streamId: number, why: string, cause?: unknown): ProtocolError {
+    return new ProtocolError(
+      'DECRYPT_FAILED',
+      `cannot decrypt stream ${streamId}: ${why}; check the room passphrase`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   static versionMismatch(theirs: number, ours: number): ProtocolError {

@@ -14,6 +14,13 @@ export const MAX_HISTORY_LIMIT = 200;
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const messageId = z.number().int().positive();
+/**
+ * End-to-end encryption fields (e2e.ts), optional and only on encrypted streams: `e2eSalt` is the
+ * stream's random key salt, `keyCheck` the talker's passphrase check value. The server stores and
+ * relays them unchanged; listeners need them to derive the stream key and to tell a wrong passphrase.
+ */
+const e2eToken = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes in base64url (22 characters)');
+const e2eFields = { e2eSalt: e2eToken.optional(), keyCheck: e2eToken.optional() };
 export const roomSchema = z.string().regex(ROOM_PATTERN, 'room must be 1-64 of a-z 0-9 - _');
 export const nameSchema = z
   .string()
@@ -51,6 +58,7 @@ export const voiceMessageSchema = z.object({
   bytes: z.number().int().min(0),
   status: messageStatusSchema,
   encrypted: z.boolean(),
+  ...e2eFields,
 });
 export type VoiceMessage = z.infer<typeof voiceMessageSchema>;
 
@@ -60,6 +68,7 @@ export const liveStreamSchema = z.object({
   from: memberSchema,
   startedAt: z.number(),
   encrypted: z.boolean(),
+  ...e2eFields,
 });
 export type LiveStream = z.infer<typeof liveStreamSchema>;
 
@@ -101,6 +110,7 @@ export const talkStartSchema = z.object({
   /** Chosen by the talker, unique among the room's live streams; frames carry it. */
   streamId: u32,
   encrypted: z.boolean().optional(),
+  ...e2eFields,
 });
 
 export const talkStopSchema = z.object({
@@ -161,6 +171,7 @@ export const talkStartedSchema = z.object({
   from: memberSchema,
   startedAt: z.number(),
   encrypted: z.boolean(),
+  ...e2eFields,
 });
 
 export const stopReasonSchema = z.enum(['stop', 'end-frame', 'disconnect', 'too-long', 'shutdown', 'left']);

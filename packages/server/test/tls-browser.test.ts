@@ -23,7 +23,10 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'imv-tls-browser-'));
-  const certs = await ensureCertificates(path.join(workDir, 'data'), { hostnames: ['kitchen-pc'], addresses: [] });
+  const certs = await ensureCertificates(path.join(workDir, 'data'), {
+    hostnames: ['kitchen-pc'],
+    addresses: [],
+  });
   const home = path.join(workDir, 'home');
   const nssDb = `sql:${path.join(home, '.pki', 'nssdb')}`;
   await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
@@ -31,12 +34,26 @@ beforeAll(async () => {
   try {
     await run('certutil', ['-d', nssDb, '-N', '--empty-password']);
     // -t 'C,,': trusted CA for TLS servers only (not e-mail, not code signing).
-    await run('certutil', ['-d', nssDb, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', path.join(home, 'imv-ca.crt')]);
+    await run('certutil', [
+      '-d',
+      nssDb,
+      '-A',
+      '-t',
+      'C,,',
+      '-n',
+      'imv local CA',
+      '-i',
+      path.join(home, 'imv-ca.crt'),
+    ]);
   } catch (err) {
-    throw new Error('certutil failed: install it with `apt-get install -y libnss3-tools`', { cause: err });
+    throw new Error('certutil failed: install it with `apt-get install -y libnss3-tools`', {
+      cause: err,
+    });
   }
   server = https.createServer({ key: certs.keyPem, cert: certs.chainPem }, (_req, res) => {
-    res.setHeader('content-type', 'text/html').end('<!doctype html><title>imv</title><p>imv over https</p>');
+    res
+      .setHeader('content-type', 'text/html')
+      .end('<!doctype html><title>imv</title><p>imv over https</p>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -84,7 +101,9 @@ describe('Chromium with the imv CA in its NSS database', () => {
   it('refuses a name the certificate does not cover', async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();
-    await expect(page.goto(`https://other-pc.local:${port}/`)).rejects.toThrow('net::ERR_CERT_COMMON_NAME_INVALID');
+    await expect(page.goto(`https://other-pc.local:${port}/`)).rejects.toThrow(
+      'net::ERR_CERT_COMMON_NAME_INVALID',
+    );
     await context.close();
   });
 });

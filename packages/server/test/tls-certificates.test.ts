@@ -29,10 +29,16 @@ async function serve(key: string, cert: string): Promise<number> {
 
 function get(port: number, options: https.RequestOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: '/', agent: false, ...options }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(body));
-    });
+    const req = https.request(
+      { host: '127.0.0.1', port, path: '/', agent: false, ...options },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve(body));
+      },
+    );
     req.on('error', reject).end();
   });
 }
@@ -54,12 +60,16 @@ describe('ensureCertificates', () => {
     expect(leaf.checkIssued(ca)).toBe(true);
     expect(ca.verify(ca.publicKey)).toBe(true);
     const caUsage = new x509.X509Certificate(certs.caCertPem).getExtension(x509.KeyUsagesExtension);
-    expect((caUsage?.usages ?? 0) & x509.KeyUsageFlags.keyCertSign).toBe(x509.KeyUsageFlags.keyCertSign);
+    expect((caUsage?.usages ?? 0) & x509.KeyUsageFlags.keyCertSign).toBe(
+      x509.KeyUsageFlags.keyCertSign,
+    );
     expect(leaf.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // serverAuth
 
     const san = leaf.subjectAltName ?? '';
-    for (const name of ['DNS:localhost', 'DNS:kitchen-pc', 'DNS:kitchen-pc.local']) expect(san).toContain(name);
-    for (const ip of ['127.0.0.1', '192.168.1.20', '10.0.0.7']) expect(san).toContain(`IP Address:${ip}`);
+    for (const name of ['DNS:localhost', 'DNS:kitchen-pc', 'DNS:kitchen-pc.local'])
+      expect(san).toContain(name);
+    for (const ip of ['127.0.0.1', '192.168.1.20', '10.0.0.7'])
+      expect(san).toContain(`IP Address:${ip}`);
     expect(certs.ipAddresses).toEqual(expect.arrayContaining(['::1', 'fd00::2']));
     expect(certs.dnsNames).toEqual(['localhost', 'kitchen-pc', 'kitchen-pc.local']);
 
@@ -96,14 +106,22 @@ describe('ensureCertificates', () => {
   });
 
   it('re-issues only the server certificate, with the same CA, when a new address appears', async () => {
-    const first = await ensureCertificates(dataDir, { hostnames: ['kitchen-pc'], addresses: ['192.168.1.20'] });
-    const second = await ensureCertificates(dataDir, { hostnames: ['kitchen-pc'], addresses: ['192.168.1.20', '10.1.2.3'] });
+    const first = await ensureCertificates(dataDir, {
+      hostnames: ['kitchen-pc'],
+      addresses: ['192.168.1.20'],
+    });
+    const second = await ensureCertificates(dataDir, {
+      hostnames: ['kitchen-pc'],
+      addresses: ['192.168.1.20', '10.1.2.3'],
+    });
     expect(second.reissued).toBe(true);
     expect(second.caCreated).toBe(false);
     expect(second.caFingerprintSha256).toBe(first.caFingerprintSha256);
     expect(second.fingerprintSha256).not.toBe(first.fingerprintSha256);
     expect(second.ipAddresses).toEqual(expect.arrayContaining(['192.168.1.20', '10.1.2.3']));
-    expect(new X509Certificate(second.certPem).verify(new X509Certificate(first.caCertPem).publicKey)).toBe(true);
+    expect(
+      new X509Certificate(second.certPem).verify(new X509Certificate(first.caCertPem).publicKey),
+    ).toBe(true);
   });
 
   it('refuses an address that is not an IP with a clear error', async () => {
@@ -118,7 +136,9 @@ describe('ensureCertificates', () => {
     expect(await get(port, { ca: certs.caCertPem })).toBe('imv ok');
     expect(await get(port, { ca: certs.caCertPem, servername: 'kitchen-pc.local' })).toBe('imv ok');
     expect(await get(port, { ca: certs.caCertPem, servername: 'localhost' })).toBe('imv ok');
-    await expect(get(port, { ca: certs.caCertPem, servername: 'other-pc.local' })).rejects.toMatchObject({
+    await expect(
+      get(port, { ca: certs.caCertPem, servername: 'other-pc.local' }),
+    ).rejects.toMatchObject({
       code: 'ERR_TLS_CERT_ALTNAME_INVALID',
     });
     // Without the CA the chain ends in an unknown root.
@@ -150,7 +170,9 @@ describe('buildMobileConfig', () => {
     const data = /<data>([A-Za-z0-9+/=]+)<\/data>/.exec(profile)?.[1] ?? '';
     expect(Buffer.from(data, 'base64').equals(new X509Certificate(certs.caCertPem).raw)).toBe(true);
 
-    const uuids = [...profile.matchAll(/<key>PayloadUUID<\/key>\s*<string>([0-9A-F-]{36})<\/string>/g)].map((m) => m[1]);
+    const uuids = [
+      ...profile.matchAll(/<key>PayloadUUID<\/key>\s*<string>([0-9A-F-]{36})<\/string>/g),
+    ].map((m) => m[1]);
     expect(uuids).toHaveLength(2);
     expect(new Set(uuids).size).toBe(2);
     expect(buildMobileConfig(certs.caCertPem, { name: 'x' })).toContain(uuids[0]);

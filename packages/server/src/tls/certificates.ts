@@ -69,10 +69,14 @@ export function canonicalIp(address: string): string {
 }
 
 // RFC 1123 labels; a host name like "my_pc" cannot go in a certificate (browsers would reject it anyway).
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const DNS_NAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 /** The full name set wanted for `names`: always localhost, 127.0.0.1 and ::1. */
-export function wantedNames(names: CertificateNames = {}): { dnsNames: string[]; ipAddresses: string[] } {
+export function wantedNames(names: CertificateNames = {}): {
+  dnsNames: string[];
+  ipAddresses: string[];
+} {
   const hostnames = names.hostnames ?? [osHostname()];
   const dns = new Set<string>(['localhost']);
   for (const raw of hostnames) {
@@ -129,14 +133,20 @@ async function createCa(host: string): Promise<{ certPem: string; keyPem: string
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerialHex(),
     // The date keeps two CAs of the same machine apart in a phone's certificate list.
-    name: [{ CN: [`imv local CA ${host} ${new Date(now).toISOString().slice(0, 10)}`] }, { O: ['imv'] }],
+    name: [
+      { CN: [`imv local CA ${host} ${new Date(now).toISOString().slice(0, 10)}`] },
+      { O: ['imv'] },
+    ],
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + CA_VALIDITY_DAYS * DAY_MS),
     signingAlgorithm: SIGNING_ALGORITHM,
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -154,7 +164,10 @@ async function createServerCert(
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialHex(),
-    subject: [{ CN: [names.dnsNames.find((n) => n !== 'localhost') ?? 'localhost'] }, { O: ['imv'] }],
+    subject: [
+      { CN: [names.dnsNames.find((n) => n !== 'localhost') ?? 'localhost'] },
+      { O: ['imv'] },
+    ],
     issuer: caCert.subjectName,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + SERVER_CERT_VALIDITY_DAYS * DAY_MS),
@@ -211,7 +224,10 @@ function reasonToReissue(
  * server certificate is re-issued (by the same CA) when it does not cover every wanted name or
  * address, so devices that trusted the CA keep trusting the server.
  */
-export async function ensureCertificates(dataDir: string, names: CertificateNames = {}): Promise<Certificates> {
+export async function ensureCertificates(
+  dataDir: string,
+  names: CertificateNames = {},
+): Promise<Certificates> {
   const dir = path.join(dataDir, 'tls');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = (name: string): string => path.join(dir, name);
@@ -221,7 +237,9 @@ export async function ensureCertificates(dataDir: string, names: CertificateName
   let caKeyPem = await readIfExists(file(CA_KEY_FILE));
   let caCreated = false;
   if (caCertPem === undefined || caKeyPem === undefined) {
-    ({ certPem: caCertPem, keyPem: caKeyPem } = await createCa(names.hostnames?.[0] ?? osHostname()));
+    ({ certPem: caCertPem, keyPem: caKeyPem } = await createCa(
+      names.hostnames?.[0] ?? osHostname(),
+    ));
     // Key first: a crash in between must not leave a CA certificate without its key.
     await writeFileAtomic(file(CA_KEY_FILE), caKeyPem, 0o600);
     await writeFileAtomic(file(CA_CERT_FILE), caCertPem, 0o644);
@@ -231,10 +249,17 @@ export async function ensureCertificates(dataDir: string, names: CertificateName
   let certPem = await readIfExists(file(SERVER_CERT_FILE));
   let keyPem = await readIfExists(file(SERVER_KEY_FILE));
   let reissued = false;
-  if (certPem === undefined || keyPem === undefined || reasonToReissue(certPem, keyPem, caCertPem, wanted) !== undefined) {
+  if (
+    certPem === undefined ||
+    keyPem === undefined ||
+    reasonToReissue(certPem, keyPem, caCertPem, wanted) !== undefined
+  ) {
     // Keep every name the old certificate covered: a laptop moving between networks should not
     // flip-flop certificates (and CLI pins) each time.
-    const previous = certPem !== undefined && !caCreated ? certificateNames(certPem) : { dnsNames: [], ipAddresses: [] };
+    const previous =
+      certPem !== undefined && !caCreated
+        ? certificateNames(certPem)
+        : { dnsNames: [], ipAddresses: [] };
     const merged = {
       dnsNames: [...new Set([...wanted.dnsNames, ...previous.dnsNames])],
       ipAddresses: [...new Set([...wanted.ipAddresses, ...previous.ipAddresses])],

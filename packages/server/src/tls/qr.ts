@@ -23,7 +23,9 @@ export async function qrToTerminal(url: string, options: TerminalQrOptions = {})
     // Quiet zone of 2 modules: even, because the renderer prints margin / 2 text lines.
     margin: 2,
     // qrcode's utf8 renderer swaps to its inverted block set when dark is white.
-    color: darkBackground ? { dark: '#ffffff', light: '#000000' } : { dark: '#000000', light: '#ffffff' },
+    color: darkBackground
+      ? { dark: '#ffffff', light: '#000000' }
+      : { dark: '#000000', light: '#ffffff' },
   });
 }
 
