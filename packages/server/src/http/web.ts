@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+const NOT_BUILT_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>imv</title></head>
+<body><h1>imv server is running</h1>
+<p>The web client is not built. Run <code>npm run build</code> in the repository, then reload this page.</p>
+</body></html>
+`;
+
+/** Serves the built web client from webRoot: `/` → index.html, `/duo` → duo.html, assets by path. */
+export async function registerWebRoutes(app: FastifyInstance, webRoot: string): Promise<void> {
+  if (!existsSync(path.join(webRoot, 'index.html'))) {
+    app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(NOT_BUILT_HTML));
+    return;
+  }
+  await app.register(fastifyStatic, { root: webRoot, index: 'index.html', wildcard: true });
+  if (existsSync(path.join(webRoot, 'duo.html'))) {
+    app.get('/duo', (_request, reply) => reply.sendFile('duo.html'));
+  }
+}

@@ -1,0 +1,12 @@
+export { startServer } from './server.js';
+export type { ImvServer } from './server.js';
+export { printBanner } from './banner.js';
+export { installSignalHandlers } from './signals.js';
+export { DEFAULTS, resolveConfig } from './config.js';
+export type { ServerConfig, ServerOptions } from './config.js';
+export type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store/store.js';
+export { SqliteMessageStore } from './store/sqlite-store.js';
+export { MIGRATIONS } from './store/migrations.js';
+export type { RoomBus, RoomSubscriber } from './bus/bus.js';
+export { MemoryBus } from './bus/memory-bus.js';
+export { SERVER_NAME, SERVER_VERSION } from './version.js';

@@ -1,0 +1,194 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { FRAME_MS } from '@imv/protocol';
+import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import { migrate } from './migrations.js';
+import type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store.js';
+
+interface MessageRow {
+  id: number;
+  room: string;
+  sender_name: string;
+  sender_client_id: string | null;
+  started_at: number;
+  duration_ms: number;
+  frame_count: number;
+  bytes: number;
+  status: MessageStatus;
+  encrypted: number;
+}
+
+const COLUMNS =
+  'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status, encrypted';
+
+function toVoiceMessage(row: MessageRow): VoiceMessage {
+  const message: VoiceMessage = {
+    id: row.id,
+    room: row.room,
+    senderName: row.sender_name,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    frameCount: row.frame_count,
+    bytes: row.bytes,
+    status: row.status,
+    encrypted: row.encrypted !== 0,
+  };
+  if (row.sender_client_id != null) message.senderClientId = row.sender_client_id;
+  return message;
+}
+
+/**
+ * MessageStore in one SQLite file, `<dataDir>/imv.sqlite`. WAL with synchronous=FULL: a
+ * resolved appendFrames/finishMessage has been fsynced and survives SIGKILL or power loss.
+ * better-sqlite3 is synchronous; each call is one short transaction on the event loop.
+ */
+export class SqliteMessageStore implements MessageStore {
+  readonly file: string;
+  private readonly db: Db;
+  private readonly stmts: {
+    insertMessage: Statement;
+    insertFrame: Statement;
+    totals: Statement;
+    finish: Statement;
+    getMessage: Statement;
+    listAfter: Statement;
+    listBefore: Statement;
+    listAfterBefore: Statement;
+    listNewest: Statement;
+    readFrames: Statement;
+    recording: Statement;
+  };
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.file = path.join(dataDir, 'imv.sqlite');
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL fsyncs the WAL at every commit, so an ack is only sent for audio that is on disk.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    const db = this.db;
+    this.stmts = {
+      insertMessage: db.prepare(
+        `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status, encrypted)
+         VALUES (?, ?, ?, ?, ?, 'recording', ?)`,
+      ),
+      insertFrame: db.prepare('INSERT OR IGNORE INTO frames (message_id, seq, ts, payload) VALUES (?, ?, ?, ?)'),
+      totals: db.prepare(
+        'SELECT COUNT(*) AS frames, COALESCE(SUM(length(payload)), 0) AS bytes FROM frames WHERE message_id = ?',
+      ),
+      finish: db.prepare('UPDATE messages SET status = ?, frame_count = ?, duration_ms = ?, bytes = ? WHERE id = ?'),
+      getMessage: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`),
+      listAfter: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?`),
+      listBefore: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+      listAfterBefore: db.prepare(
+        `SELECT ${COLUMNS} FROM messages WHERE room = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?`,
+      ),
+      listNewest: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?`),
+      readFrames: db.prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq ASC').pluck(),
+      recording: db.prepare("SELECT id FROM messages WHERE status = 'recording'").pluck(),
+    };
+  }
+
+  private insertFrames(messageId: number, frames: readonly StoredFrame[]): void {
+    for (const { seq, ts, payload } of frames) {
+      // better-sqlite3 binds Buffers as BLOBs but not plain Uint8Arrays; wrapping copies nothing.
+      const blob = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      this.stmts.insertFrame.run(messageId, seq, ts, blob);
+    }
+  }
+
+  /** Totals come from the stored frames; duration = frames × 20 ms (one Opus packet per frame). */
+  private finishSync(messageId: number, status: MessageStatus): VoiceMessage {
+    const totals = this.stmts.totals.get(messageId) as { frames: number; bytes: number };
+    const result = this.stmts.finish.run(status, totals.frames, totals.frames * FRAME_MS, totals.bytes, messageId);
+    if (result.changes === 0) throw new Error(`message ${messageId} does not exist`);
+    return toVoiceMessage(this.stmts.getMessage.get(messageId) as MessageRow);
+  }
+
+  createMessage(message: NewMessage): Promise<VoiceMessage> {
+    return Promise.resolve().then(() => {
+      const { lastInsertRowid } = this.stmts.insertMessage.run(
+        message.room,
+        message.streamId,
+        message.senderName,
+        message.senderClientId ?? null,
+        message.startedAt,
+        message.encrypted ? 1 : 0,
+      );
+      return toVoiceMessage(this.stmts.getMessage.get(lastInsertRowid) as MessageRow);
+    });
+  }
+
+  appendFrames(messageId: number, frames: readonly StoredFrame[]): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (frames.length > 0) this.db.transaction(() => this.insertFrames(messageId, frames))();
+    });
+  }
+
+  finishMessage(
+    messageId: number,
+    status: Exclude<MessageStatus, 'recording'>,
+    lastFrames: readonly StoredFrame[] = [],
+  ): Promise<VoiceMessage> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        this.insertFrames(messageId, lastFrames);
+        return this.finishSync(messageId, status);
+      })(),
+    );
+  }
+
+  getMessage(room: string, messageId: number): Promise<VoiceMessage | undefined> {
+    return Promise.resolve().then(() => {
+      const row = this.stmts.getMessage.get(messageId) as MessageRow | undefined;
+      return row?.room === room ? toVoiceMessage(row) : undefined;
+    });
+  }
+
+  listMessages(room: string, query: ListQuery): Promise<MessagePage> {
+    return Promise.resolve().then(() => {
+      const { after, before, limit } = query;
+      let rows: MessageRow[];
+      let ascending = true;
+      // Fetch one extra row to learn whether there is more in the direction asked.
+      if (after != null && before != null) rows = this.stmts.listAfterBefore.all(room, after, before, limit + 1) as MessageRow[];
+      else if (after != null) rows = this.stmts.listAfter.all(room, after, limit + 1) as MessageRow[];
+      else {
+        ascending = false;
+        rows =
+          before != null
+            ? (this.stmts.listBefore.all(room, before, limit + 1) as MessageRow[])
+            : (this.stmts.listNewest.all(room, limit + 1) as MessageRow[]);
+      }
+      const more = rows.length > limit;
+      if (more) rows = rows.slice(0, limit);
+      if (!ascending) rows.reverse();
+      return { messages: rows.map(toVoiceMessage), more };
+    });
+  }
+
+  readFrames(messageId: number): Promise<Uint8Array[]> {
+    return Promise.resolve().then(() => this.stmts.readFrames.all(messageId) as Uint8Array[]);
+  }
+
+  recoverInterrupted(): Promise<number> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        const ids = this.stmts.recording.all() as number[];
+        for (const id of ids) this.finishSync(id, 'partial');
+        return ids.length;
+      })(),
+    );
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+
+/** What the relay knows when a talker starts. */
+export interface NewMessage {
+  room: string;
+  streamId: number;
+  senderName: string;
+  senderClientId?: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  encrypted: boolean;
+}
+
+/** One Opus packet of a message, as received in a binary frame. */
+export interface StoredFrame {
+  /** Frame header sequence number; frames are read back in this order, duplicates are ignored. */
+  seq: number;
+  /** Frame header timestamp (48 kHz samples since the stream start). */
+  ts: number;
+  payload: Uint8Array;
+}
+
+export interface ListQuery {
+  /** Only ids greater than this; the page then starts at the oldest such message. */
+  after?: number;
+  /** Only ids smaller than this. */
+  before?: number;
+  /** At most this many messages (1-200). */
+  limit: number;
+}
+
+export interface MessagePage {
+  /** Oldest first. */
+  messages: VoiceMessage[];
+  /** More messages exist beyond this page in the direction asked. */
+  more: boolean;
+}
+
+/**
+ * Durable voice-message storage. Async so that a networked database can implement it; the
+ * frame counts, duration and byte totals are derived by the store from the frames it holds,
+ * so duplicates and retries cannot make them disagree with the audio.
+ */
+export interface MessageStore {
+  /** Creates a message with status 'recording'. */
+  createMessage(message: NewMessage): Promise<VoiceMessage>;
+  /** Appends frames (one transaction); frames with a (message, seq) already stored are ignored. */
+  appendFrames(messageId: number, frames: readonly StoredFrame[]): Promise<void>;
+  /**
+   * Appends the last frames and sets the final status in one transaction, committed when the
+   * promise resolves. Returns the message with its final frame count, duration and bytes.
+   */
+  finishMessage(messageId: number, status: Exclude<MessageStatus, 'recording'>, lastFrames?: readonly StoredFrame[]): Promise<VoiceMessage>;
+  getMessage(room: string, messageId: number): Promise<VoiceMessage | undefined>;
+  listMessages(room: string, query: ListQuery): Promise<MessagePage>;
+  /** Opus payloads of a message in sequence order. */
+  readFrames(messageId: number): Promise<Uint8Array[]>;
+  /** Marks every 'recording' message left by a crash as 'partial'; returns how many. */
+  recoverInterrupted(): Promise<number>;
+  close(): Promise<void>;
+}
