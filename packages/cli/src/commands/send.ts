@@ -9,6 +9,7 @@ import { parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions } from '../options.js';
 import { sendPaced } from '../outgoing/pace.js';
 import { prepareAudio } from '../outgoing/prepare-audio.js';
+import type { PreparedAudio } from '../outgoing/prepare-audio.js';
 import { readInput } from '../outgoing/read-input.js';
 
 interface SendOptions {
@@ -44,7 +45,7 @@ async function send(file: string, options: SendOptions, globals: { server: strin
   const label = file === '-' ? 'stdin' : file;
   // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
   const bytes = await readInput(file);
-  const audio = prepareAudio(bytes, label);
+  const audio = await prepareAudio(bytes, label);
   for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
 
   const client = await ImvClient.connect(globals.server, { name: globals.name });
@@ -70,7 +71,7 @@ async function send(file: string, options: SendOptions, globals: { server: strin
       talk.stop();
     }
     const stored = await talk.stored();
-    report(stored, options, label, interrupted);
+    report(stored, options, label, audio.source, interrupted);
     return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
   } catch (error) {
     if (error instanceof ImvClientError) throw new CliError(`send to ${options.room} failed: ${error.message}`);
@@ -82,10 +83,16 @@ async function send(file: string, options: SendOptions, globals: { server: strin
   }
 }
 
-function report(stored: MessageStored, options: SendOptions, label: string, interrupted: boolean): void {
+function report(
+  stored: MessageStored,
+  options: SendOptions,
+  label: string,
+  source: PreparedAudio['source'],
+  interrupted: boolean,
+): void {
   const m = stored.message;
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify({ ...messageJson(m), file: label, interrupted })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...messageJson(m), file: label, source, interrupted })}\n`);
     return;
   }
   const note = interrupted ? ', interrupted' : m.status !== 'complete' ? `, ${m.status}` : '';

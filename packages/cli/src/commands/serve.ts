@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { installSignalHandlers, printBanner, startServer } from '@imv/server';
 import { intIn } from '../options.js';
@@ -6,7 +7,11 @@ interface ServeOptions {
   host: string;
   port: number;
   data: string;
+  logLevel: LogLevel;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `imv serve`: run the imv server in the foreground. */
 export function registerServe(program: Command): void {
@@ -16,6 +21,7 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', intIn(0, 65535), 8080)
     .option('-d, --data <dir>', 'directory for the message store', './data')
+    .addOption(new Option('--log-level <level>', 'JSON log lines on stdout from this level up').choices(LOG_LEVELS).default('info'))
     .addHelpText(
       'after',
       `
@@ -24,7 +30,12 @@ Examples:
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv`,
     )
     .action(async (options: ServeOptions) => {
-      const server = await startServer({ host: options.host, port: options.port, dataDir: options.data });
+      const server = await startServer({
+        host: options.host,
+        port: options.port,
+        dataDir: options.data,
+        logLevel: options.logLevel,
+      });
       printBanner(server);
       installSignalHandlers(server);
     });

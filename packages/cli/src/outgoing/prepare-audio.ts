@@ -1,13 +1,67 @@
-/** Opus packets ready to send, from a file's bytes. Filled in when @imv/media's readAudioFile lands. */
+import { FRAME_SAMPLES, OPUS_PRE_SKIP } from '@imv/protocol';
+import { MediaError, opusPacketSamples, readAudioFile } from '@imv/media';
+import type { AudioFile } from '@imv/media';
+import { OpusFrameEncoder, decodeOggOpus } from '@imv/media/node';
+import { CliError } from '../cli-error.js';
+
+/** Opus packets ready to send, from a file's bytes. */
 export interface PreparedAudio {
-  /** 20 ms Opus packets, in order. */
+  /** 20 ms mono Opus packets, in order; the last one carries END on the wire. */
   packets: Uint8Array[];
-  /** Where the packets came from: encoded from PCM, or forwarded from an Ogg Opus file unchanged. */
-  source: 'encoded' | 'forwarded';
+  /** Encoded from PCM, forwarded from an Ogg Opus file unchanged, or re-encoded from an Ogg Opus file. */
+  source: 'encoded' | 'forwarded' | 're-encoded';
   /** Non-fatal problems (e.g. a truncated WAV) to show on stderr. */
   warnings: string[];
 }
 
-export function prepareAudio(_bytes: Uint8Array, _label: string): PreparedAudio {
-  throw new Error('not yet');
+/** RFC 6716 §3.1: the TOC byte's bit 2 marks a stereo packet. */
+const TOC_STEREO = 0x04;
+
+/**
+ * Ogg Opus packets can go on the wire untouched only if they are what imv streams are: 20 ms, mono,
+ * with the libopus pre-skip the server writes into every stored file's OpusHead (RFC 7845 §5.1).
+ */
+function canForward(file: Extract<AudioFile, { kind: 'opus' }>): boolean {
+  return (
+    file.preSkip === OPUS_PRE_SKIP &&
+    file.packets.every((p) => opusPacketSamples(p) === FRAME_SAMPLES && (p[0]! & TOC_STEREO) === 0)
+  );
+}
+
+/**
+ * Reads WAV or Ogg Opus bytes into 20 ms mono Opus packets. Throws CliError "cannot read <label>: …"
+ * for anything that cannot be sent, so nothing goes out for a bad file.
+ */
+export async function prepareAudio(bytes: Uint8Array, label: string): Promise<PreparedAudio> {
+  if (bytes.length === 0) throw new CliError(`cannot read ${label}: the file is empty`);
+  let file: AudioFile;
+  try {
+    file = await readAudioFile(bytes);
+  } catch (error) {
+    if (error instanceof MediaError) throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
+    throw error;
+  }
+
+  let packets: Uint8Array[];
+  let source: PreparedAudio['source'];
+  try {
+    if (file.kind === 'pcm') {
+      if (file.samples48k.length === 0) throw new CliError(`cannot read ${label}: it holds no audio samples`);
+      packets = new OpusFrameEncoder().encode(file.samples48k);
+      source = 'encoded';
+    } else if (canForward(file)) {
+      packets = file.packets;
+      source = 'forwarded';
+    } else {
+      const pcm = decodeOggOpus(bytes);
+      if (pcm.length === 0) throw new CliError(`cannot read ${label}: it holds no audio samples`);
+      packets = new OpusFrameEncoder().encode(pcm);
+      source = 're-encoded';
+    }
+  } catch (error) {
+    if (error instanceof MediaError) throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
+    throw error;
+  }
+  if (packets.length === 0) throw new CliError(`cannot read ${label}: it holds no audio packets`);
+  return { packets, source, warnings: file.warnings };
 }

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repo root (/work/main in development, the CI checkout elsewhere). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** Shared audio fixtures live beside the repo. */
+export const fixture = (name: string): string => path.resolve(repoRoot, '../shared/fixtures', name);
+const bin = path.join(repoRoot, 'packages/cli/bin/imv.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `imv` process with its output collected as it arrives. */
+export class CliProcess {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<CliResult>;
+  private readonly lineWaiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      this.stdout += chunk;
+      this.checkWaiters();
+    });
+    child.stderr.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.exited = once(child, 'close').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+      stdout: this.stdout,
+      stderr: this.stderr,
+    }));
+  }
+
+  /** Resolves when stdout matches `re` (checked against everything printed so far). */
+  waitForStdout(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const now = this.stdout.match(re);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`stdout never matched ${re}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`)),
+        timeoutMs,
+      );
+      this.lineWaiters.push({
+        re,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Kills the process (if still running) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<CliResult> {
+    if (this.running) this.child.kill(signal);
+    return this.exited;
+  }
+
+  private checkWaiters(): void {
+    for (const waiter of [...this.lineWaiters]) {
+      const m = this.stdout.match(waiter.re);
+      if (m) {
+        this.lineWaiters.splice(this.lineWaiters.indexOf(waiter), 1);
+        waiter.resolve(m);
+      }
+    }
+  }
+}
+
+/** Starts `node packages/cli/bin/imv.js ...args`. */
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, IMV_SERVER: '', ...options.env },
+    stdio: 'pipe',
+  });
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  return new CliProcess(child);
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): Promise<CliResult> {
+  return spawnCli(args, options).exited;
+}
