@@ -126,7 +126,7 @@ export function writeOggOpus(packets: Iterable<Uint8Array>, options: WriteOggOpu
   const totalSamples = samples.reduce((n, s) => n + s, 0);
   const preSkip = options.preSkip ?? OPUS_PRE_SKIP;
   const sampleCount = options.sampleCount ?? Math.max(0, totalSamples - preSkip);
-  if (!Number.isInteger(sampleCount) || sampleCount < 0 || preSkip + sampleCount > totalSamples) {
+  if (!Number.isInteger(sampleCount) || sampleCount < 0 || (sampleCount > 0 && preSkip + sampleCount > totalSamples)) {
     throw new RangeError(
       `options.sampleCount must be an integer in 0..${Math.max(0, totalSamples - preSkip)} ` +
         `(packets hold ${totalSamples} samples, pre-skip ${preSkip}), got ${sampleCount}`,
@@ -134,7 +134,8 @@ export function writeOggOpus(packets: Iterable<Uint8Array>, options: WriteOggOpu
   }
   // RFC 7845 §4: the last page's granule (pre-skip + real length) may be less than the samples its packets
   // decode to; players drop the excess. That is how the zero padding of the last frame disappears.
-  const finalGranule = preSkip + sampleCount;
+  // With no samples to keep, the stream may be shorter than its own pre-skip; never claim more than it holds.
+  const finalGranule = Math.min(preSkip + sampleCount, totalSamples);
   const serial = options.serial ?? Math.floor(Math.random() * 0x1_0000_0000);
 
   const pager = new OggPaginator(serial);
