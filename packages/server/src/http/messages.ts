@@ -34,7 +34,6 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
             before: { type: 'integer', minimum: 1 },
             limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
           },
-          additionalProperties: false,
         },
       },
     },

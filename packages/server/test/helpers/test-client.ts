@@ -3,7 +3,7 @@ import { FLAG_END, PROTOCOL_VERSION, encodeFrame } from '@imv/protocol';
 import type { ServerMessage, ServerMessageOf } from '@imv/protocol';
 import WebSocket from 'ws';
 
-type Received = { kind: 'text'; message: ServerMessage } | { kind: 'binary'; bytes: Buffer };
+export type Received = { kind: 'text'; message: ServerMessage } | { kind: 'binary'; bytes: Buffer };
 
 /** A raw `ws` client that records everything it receives, in order, and lets a test wait for it. */
 export class TestClient {
