@@ -1,0 +1,345 @@
+import type { VoiceMessage } from '@imv/protocol';
+import { AutoPlay } from '../messages/auto-play.js';
+import { FIRST_VISIT_UNHEARD_MS, HeardStore } from '../messages/heard-store.js';
+import { MessageAudio } from '../messages/message-audio.js';
+import { MessageList } from '../messages/message-list.js';
+import { MessageStore, oldOnFirstVisit } from '../messages/message-store.js';
+import { PeakCache } from '../messages/peak-cache.js';
+import { MessagePlayer, PLAYBACK_RATES, type PlaybackRate } from '../messages/player.js';
+import { WaveformLoader } from '../messages/waveform-loader.js';
+import { MicError, type VoiceClient, type VoiceClientOptions } from '../voice-client-api.js';
+import { Announcer } from './announcer.js';
+import { h } from './dom.js';
+import { speakDuration } from './format.js';
+import { icon } from './icons.js';
+import { joinForm } from './join-form.js';
+import { describeMicProblem } from './mic-problem.js';
+import { PeoplePanel } from './people.js';
+import { inviteUrl, readSettings, saveChoice, type PageSettings } from './settings.js';
+import { StatusArea } from './status-area.js';
+import { TalkControl } from './talk-control.js';
+
+/** Messages loaded when a room opens and per "Show older messages". */
+const PAGE_SIZE = 50;
+
+export type CreateVoiceClient = (options: VoiceClientOptions) => VoiceClient;
+
+/** Entry point of index.html: the join form on a first visit, then the room. */
+export function startApp(root: HTMLElement, createClient: CreateVoiceClient): void {
+  const settings = readSettings(location.search, localStorage, () => crypto.randomUUID());
+  document.documentElement.classList.toggle('embed', settings.embed);
+  if (!settings.name) {
+    root.replaceChildren(
+      joinForm({ name: undefined, room: settings.room }, (name, room) => {
+        saveChoice(localStorage, settings.storagePrefix, name, room);
+        location.search = `?room=${room}`;
+      }),
+    );
+    return;
+  }
+  if (!settings.embed) {
+    saveChoice(localStorage, settings.storagePrefix, settings.name, settings.room);
+    if (!settings.roomFromUrl) history.replaceState(null, '', `?room=${settings.room}`);
+  }
+  runRoom(root, settings as PageSettings & { name: string }, createClient);
+}
+
+function runRoom(
+  root: HTMLElement,
+  settings: PageSettings & { name: string },
+  createClient: CreateVoiceClient,
+): void {
+  const { room, name, clientId, storagePrefix } = settings;
+  document.title = `#${room} · imv`;
+  const client = createClient({ serverUrl: location.origin, name, room, clientId });
+  (window.imvClients ??= []).push(client);
+
+  const roomUrl = (id: number) =>
+    `${location.origin}/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`;
+  const store = new MessageStore();
+  const heard = new HeardStore(localStorage, storagePrefix, room);
+  const files = new MessageAudio(roomUrl);
+  const player = new MessagePlayer(client.audio.context, client.audio.output, files);
+  player.rate = readRate(storagePrefix);
+  const waveforms = new WaveformLoader(
+    client.audio.context,
+    files,
+    new PeakCache(),
+    `${location.host}/${room}/`,
+  );
+  const announcer = new Announcer();
+  const people = new PeoplePanel();
+  const status = new StatusArea(location.host, () => void enableSound());
+
+  const list = new MessageList({
+    store,
+    heard,
+    player,
+    waveforms,
+    clientId,
+    downloadUrl: roomUrl,
+    loadOlder: () => {
+      wantOlder = true;
+      client.loadHistory({ before: store.minId, limit: PAGE_SIZE });
+    },
+    actions: {
+      toggle: (message) => {
+        void enableSound();
+        if (player.currentId === message.id && player.playing) {
+          autoPlay.userAction('pause');
+          player.pause();
+        } else {
+          autoPlay.userAction('play');
+          void player.play(message);
+        }
+      },
+      seek: (message, fraction) => void player.seek(message, fraction),
+      cycleRate: () => {
+        const i = PLAYBACK_RATES.indexOf(player.rate);
+        player.rate = PLAYBACK_RATES[(i + 1) % PLAYBACK_RATES.length] ?? 1;
+        localStorage.setItem(`${storagePrefix}rate`, String(player.rate));
+      },
+    },
+  });
+
+  const autoPlay = new AutoPlay(player, store, heard, () => list.refresh());
+
+  const talk = new TalkControl({
+    keyTarget: window,
+    onGesture: () => void enableSound(),
+    start: async () => {
+      autoPlay.hold('talking');
+      status.clearProblem();
+      try {
+        await client.startTalking();
+      } catch (error) {
+        autoPlay.release('talking');
+        throw error;
+      }
+    },
+    stop: async () => {
+      try {
+        await client.stopTalking();
+      } finally {
+        autoPlay.release('talking');
+      }
+    },
+    onTalkingChange: (talking) => announcer.say(talking ? 'Talking' : ''),
+    onError: (error) => {
+      const text =
+        error instanceof MicError
+          ? describeMicProblem(error.problem, location.origin)
+          : `Could not start talking: ${error instanceof Error ? error.message : String(error)}`;
+      status.showProblem(text);
+    },
+  });
+
+  // ---- layout ----------------------------------------------------------------------------------
+  const header = settings.embed
+    ? h(
+        'header',
+        { class: 'top compact' },
+        h('p', { class: 'where' }, h('strong', { text: name }), ` in #${room}`),
+      )
+    : h(
+        'header',
+        { class: 'top' },
+        h('h1', { class: 'brand', text: 'imv' }),
+        h('p', { class: 'where' }, h('strong', { text: `#${room}` }), h('span', { text: ` as ${name}` })),
+        h(
+          'button',
+          { class: 'ghost', type: 'button', 'aria-label': `Copy invite link to #${room}`, onclick: () => void invite() },
+          icon('link'),
+          h('span', { class: 'ghost-text', text: 'Invite' }),
+        ),
+        h('button', {
+          class: 'ghost',
+          type: 'button',
+          text: 'Change',
+          'aria-label': 'Change name or room',
+          onclick: () => changeRoom(),
+        }),
+      );
+  root.replaceChildren(
+    h(
+      'div',
+      { class: 'app' },
+      header,
+      status.element,
+      h('main', { class: 'content' }, people.element, list.element),
+      talk.element,
+      announcer.element,
+    ),
+  );
+  document.body.append(player.element);
+
+  // ---- sound unlock (autoplay rules) -------------------------------------------------------------
+  const activation = (navigator as Navigator & { userActivation?: { hasBeenActive: boolean } })
+    .userActivation;
+  // Media elements need a user activation as well as a running AudioContext in most browsers.
+  const soundReady = () => client.audio.unlocked && (activation?.hasBeenActive ?? true);
+  const updateSound = () => {
+    const ready = soundReady();
+    status.setSoundNeeded(!ready);
+    if (ready) autoPlay.release('locked');
+    else autoPlay.hold('locked');
+  };
+  async function enableSound(): Promise<void> {
+    if (soundReady()) return;
+    await client.audio.unlock();
+    updateSound();
+  }
+  // The first tap or key anywhere counts as the gesture; capture phase so nothing can swallow it.
+  for (const type of ['pointerdown', 'keydown'] as const) {
+    window.addEventListener(type, () => void enableSound(), { capture: true });
+  }
+  client.audio.context.addEventListener('statechange', updateSound);
+  player.on('error', (message, problem, detail) => {
+    if (problem === 'blocked') {
+      updateSound();
+      status.setSoundNeeded(true);
+    } else {
+      status.showProblem(`Could not play the message from ${message.senderName}: ${detail}`);
+    }
+  });
+  updateSound();
+
+  // ---- playback ----------------------------------------------------------------------------------
+  player.on('change', () => {
+    list.refresh();
+    // Live talk would mix into a message being played; the engine keeps it and stores it unheard.
+    client.setLiveMuted(player.playing);
+  });
+
+  // ---- engine events -------------------------------------------------------------------------------
+  let joinedOnce = false;
+  let wantOlder = false;
+  const online = () => navigator.onLine;
+  client.on('state', (state) => status.setConnection(state, online()));
+  window.addEventListener('online', () => status.setConnection(client.state, true));
+  window.addEventListener('offline', () => status.setConnection(client.state, false));
+
+  client.on('joined', ({ you, members, live }) => {
+    people.joined(you, members, live);
+    if (people.liveCount > 0) autoPlay.hold('live');
+    else autoPlay.release('live');
+    if (!joinedOnce) {
+      joinedOnce = true;
+      wantOlder = true;
+      client.loadHistory({ limit: PAGE_SIZE });
+    } else if (store.maxId > 0) {
+      // After a reconnect: whatever was stored while the socket was down.
+      client.loadHistory({ after: store.maxId, limit: PAGE_SIZE });
+    } else {
+      client.loadHistory({ limit: PAGE_SIZE });
+    }
+  });
+  client.on('presence', (members) => people.setMembers(members));
+  client.on('talk-started', (msg) => {
+    if (people.started(msg.streamId, msg.from)) {
+      autoPlay.hold('live');
+      announcer.say(`${msg.from.name} is talking`);
+    }
+  });
+  client.on('talk-stopped', (msg) => {
+    people.stopped(msg.streamId);
+    if (people.liveCount === 0) autoPlay.release('live');
+  });
+  client.on('live-level', (streamId, level) => people.level(streamId, level));
+  client.on('mic-level', (level) => talk.meter.set(level));
+  client.on('history', (messages, more) => {
+    if (wantOlder) {
+      wantOlder = false;
+      list.setMoreOlder(more);
+    }
+    if (heard.firstVisit) heard.add(...oldOnFirstVisit(messages, Date.now(), FIRST_VISIT_UNHEARD_MS));
+    for (const m of messages) if (isOwn(m)) heard.add(m.id);
+    const added = store.upsert(messages);
+    list.render();
+    const fresh = added.filter((m) => !heard.has(m.id));
+    if (fresh.length > 0) {
+      announcer.say(`${fresh.length} unheard message${fresh.length === 1 ? '' : 's'}`);
+    }
+    autoPlay.poke();
+  });
+  client.on('message-stored', ({ message, heardLive }) => {
+    const own = isOwn(message);
+    if (heardLive || own) heard.add(message.id);
+    const added = store.upsert([message]);
+    list.render();
+    if (added.length > 0) {
+      announcer.say(
+        own
+          ? `Your message was sent, ${speakDuration(message.durationMs)}`
+          : `New voice message from ${message.senderName}, ${speakDuration(message.durationMs)}`,
+      );
+    }
+    autoPlay.poke();
+  });
+  client.on('error', (error) => {
+    if (error.code === 'CONNECTION') return; // the connection banner already says it
+    status.showProblem(serverErrorText(error.code, error.message));
+  });
+  client.on('talk-ended', (reason) => {
+    talk.ended();
+    autoPlay.release('talking');
+    status.showProblem(`Talking stopped: ${reason}`);
+  });
+
+  function isOwn(message: VoiceMessage): boolean {
+    return message.senderClientId !== undefined && message.senderClientId === clientId;
+  }
+
+  async function invite(): Promise<void> {
+    const url = inviteUrl(location.href, room);
+    try {
+      if (navigator.share) {
+        await navigator.share({ title: `imv #${room}`, url });
+        return;
+      }
+      await navigator.clipboard.writeText(url);
+      announcer.say('Invite link copied');
+      status.showProblem(`Invite link copied: ${url}`);
+    } catch {
+      status.showProblem(`Share this link to invite others: ${url}`);
+    }
+  }
+
+  function changeRoom(): void {
+    client.close();
+    root.replaceChildren(
+      joinForm({ name, room }, (newName, newRoom) => {
+        saveChoice(localStorage, storagePrefix, newName, newRoom);
+        location.search = `?room=${newRoom}`;
+      }),
+    );
+  }
+
+  status.setConnection(client.state, online());
+  client.connect().catch((error: unknown) => {
+    status.showProblem(
+      `Cannot reach the server at ${location.host}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  });
+  announcer.say(`Joined #${room} as ${name}`);
+}
+
+function readRate(prefix: string): PlaybackRate {
+  const saved = Number(localStorage.getItem(`${prefix}rate`));
+  return PLAYBACK_RATES.find((r) => r === saved) ?? 1;
+}
+
+function serverErrorText(code: string, message: string): string {
+  switch (code) {
+    case 'MESSAGE_TOO_LONG':
+      return `Your message reached the length limit and was sent as it was. (${message})`;
+    case 'STORE_FAILED':
+      return `The server could not save the message: ${message}`;
+    case 'VERSION_MISMATCH':
+      return `This page is out of date for the server. Reload the page. (${message})`;
+    case 'SERVER_SHUTTING_DOWN':
+      return 'The server is restarting. imv will reconnect by itself.';
+    default:
+      return `Server error ${code}: ${message}`;
+  }
+}

@@ -1,0 +1,71 @@
+import { DEFAULT_ROOM, MAX_NAME_LENGTH, normalizeRoom } from '@imv/protocol';
+
+/** The part of the Web Storage API the UI uses (localStorage in the page). */
+export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/** What the page was opened with and what it remembers. */
+export interface PageSettings {
+  /** Display name; undefined on a first visit until the user picks one. */
+  name: string | undefined;
+  room: string;
+  /** The room came from the URL (an invite link), so the join form can be skipped. */
+  roomFromUrl: boolean;
+  clientId: string;
+  /** Embedded in the duo view: no header chrome, and storage keys kept apart per slot. */
+  embed: boolean;
+  /** Prefix for every storage key, so two embedded panels do not share heard lists or ids. */
+  storagePrefix: string;
+}
+
+/** Display names as the server accepts them: trimmed, no control characters, at most 40 chars. */
+export function cleanName(input: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const name = input.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_LENGTH);
+  return name.length > 0 ? name : undefined;
+}
+
+/** Reads the URL (?room=crew&name=Ann&embed=1&slot=left) and storage; creates the clientId once. */
+export function readSettings(
+  search: string,
+  storage: KeyValueStore,
+  newId: () => string,
+): PageSettings {
+  const params = new URLSearchParams(search);
+  const embed = params.get('embed') === '1';
+  const slot = (params.get('slot') ?? '').replace(/[^a-z0-9_-]/gi, '').slice(0, 16);
+  const storagePrefix = embed ? `imv.${slot || 'embed'}.` : 'imv.';
+
+  const urlRoom = normalizeRoom(params.get('room') ?? '');
+  const storedRoom = normalizeRoom(storage.getItem(`${storagePrefix}room`) ?? '');
+  const urlName = cleanName(params.get('name') ?? '');
+  const storedName = cleanName(storage.getItem(`${storagePrefix}name`) ?? '');
+
+  let clientId = storage.getItem(`${storagePrefix}clientId`) ?? '';
+  if (!/^[\w-]{8,64}$/.test(clientId)) {
+    clientId = newId();
+    storage.setItem(`${storagePrefix}clientId`, clientId);
+  }
+  return {
+    name: urlName ?? storedName,
+    room: urlRoom ?? storedRoom ?? DEFAULT_ROOM,
+    roomFromUrl: urlRoom !== undefined,
+    clientId,
+    embed,
+    storagePrefix,
+  };
+}
+
+/** Remembers the chosen name and room for the next visit. */
+export function saveChoice(storage: KeyValueStore, prefix: string, name: string, room: string): void {
+  storage.setItem(`${prefix}name`, name);
+  storage.setItem(`${prefix}room`, room);
+}
+
+/** The invite link for a room: this page's URL with only `?room=`. */
+export function inviteUrl(href: string, room: string): string {
+  const url = new URL(href);
+  url.search = '';
+  url.hash = '';
+  url.searchParams.set('room', room);
+  return url.toString();
+}

@@ -1,0 +1,75 @@
+import type { ConnectionState } from '../voice-client-api.js';
+import { h } from './dom.js';
+import { icon } from './icons.js';
+
+/**
+ * Banners above the content: connection trouble, the "tap to enable sound" button that browsers'
+ * autoplay rules require, and problems (microphone, server errors) with a dismiss button.
+ */
+export class StatusArea {
+  readonly element: HTMLDivElement;
+  private readonly connection: HTMLParagraphElement;
+  private readonly soundButton: HTMLButtonElement;
+  private readonly problem: HTMLDivElement;
+  private readonly problemText: HTMLParagraphElement;
+
+  constructor(
+    private readonly serverLabel: string,
+    onEnableSound: () => void,
+  ) {
+    this.connection = h('p', { class: 'banner connection', role: 'status', hidden: true });
+    this.soundButton = h(
+      'button',
+      { class: 'banner sound', type: 'button', hidden: true, onclick: onEnableSound },
+      icon('speaker'),
+      h('span', { text: 'Tap to enable sound' }),
+    );
+    this.problemText = h('p', { class: 'problem-text' });
+    this.problem = h(
+      'div',
+      { class: 'banner problem', role: 'alert', hidden: true },
+      this.problemText,
+      h('button', {
+        class: 'dismiss',
+        type: 'button',
+        'aria-label': 'Dismiss this message',
+        text: '×',
+        onclick: () => this.clearProblem(),
+      }),
+    );
+    this.element = h('div', { class: 'status' }, this.connection, this.soundButton, this.problem);
+  }
+
+  setConnection(state: ConnectionState, online: boolean): void {
+    const text = (() => {
+      if (!online) return 'You are offline. imv will reconnect when the network is back.';
+      switch (state) {
+        case 'open':
+          return '';
+        case 'connecting':
+          return `Connecting to ${this.serverLabel}…`;
+        case 'reconnecting':
+          return `Cannot reach the server at ${this.serverLabel}. Reconnecting…`;
+        case 'closed':
+          return `Cannot reach the server at ${this.serverLabel}. Check that imv is running, then reload this page.`;
+      }
+    })();
+    this.connection.textContent = text;
+    this.connection.hidden = text === '';
+    this.connection.dataset.state = online ? state : 'offline';
+  }
+
+  setSoundNeeded(needed: boolean): void {
+    this.soundButton.hidden = !needed;
+  }
+
+  showProblem(text: string): void {
+    this.problemText.textContent = text;
+    this.problem.hidden = false;
+  }
+
+  clearProblem(): void {
+    this.problem.hidden = true;
+    this.problemText.textContent = '';
+  }
+}

@@ -1,0 +1,230 @@
+import { h, isTypingTarget } from './dom.js';
+import { icon } from './icons.js';
+import { LevelMeter } from './level-meter.js';
+
+export interface TalkControlOptions {
+  /** Opens the mic and starts streaming; rejects (MicError) when it cannot. */
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+  /** Any press is a user gesture: the app uses it to unlock sound. */
+  onGesture: () => void;
+  onError: (error: unknown) => void;
+  /** Talking started or stopped (after the mic opened / the message was sent). */
+  onTalkingChange: (talking: boolean) => void;
+  /** The space bar works anywhere in this window (off in embedded duo panes that are not focused). */
+  keyTarget: Window;
+}
+
+type Phase = 'idle' | 'starting' | 'talking' | 'stopping';
+
+/**
+ * The hold-to-talk button. Pointer (mouse, touch, pen) with pointer capture, the space bar (ignoring
+ * key repeat and typing), Enter on the focused button, and a hands-free latch where a tap starts and
+ * the next tap stops. Presses that arrive while the mic is still opening are reconciled in `sync`,
+ * so a quick tap never leaves the mic open.
+ */
+export class TalkControl {
+  readonly element: HTMLDivElement;
+  private readonly button: HTMLButtonElement;
+  private readonly label: HTMLSpanElement;
+  private readonly hint: HTMLSpanElement;
+  private readonly latchButton: HTMLButtonElement;
+  readonly meter = new LevelMeter('mic-meter');
+  private latch = false;
+  private want = false;
+  private phase: Phase = 'idle';
+  private pointerId: number | undefined;
+  private spaceDown = false;
+  private syncing = false;
+
+  constructor(private readonly options: TalkControlOptions) {
+    this.label = h('span', { class: 'talk-label' });
+    this.hint = h('span', { class: 'talk-hint' });
+    this.button = h(
+      'button',
+      { class: 'talk', type: 'button', 'aria-pressed': 'false', 'aria-describedby': 'talk-hint' },
+      icon('mic'),
+      this.label,
+    );
+    this.hint.id = 'talk-hint';
+    this.latchButton = h('button', {
+      class: 'latch',
+      type: 'button',
+      'aria-pressed': 'false',
+      text: 'Hands-free',
+      title: 'Hands-free: tap once to start talking, tap again to send',
+      onclick: () => this.setLatch(!this.latch),
+    });
+    this.element = h(
+      'div',
+      { class: 'talk-bar' },
+      this.button,
+      h('div', { class: 'talk-side' }, this.meter.element, this.hint, this.latchButton),
+    );
+    this.bindPointer();
+    this.bindKeys();
+    this.render();
+  }
+
+  get talking(): boolean {
+    return this.phase === 'talking';
+  }
+
+  /** The engine stopped talking on its own (connection lost, length limit). */
+  ended(): void {
+    this.want = false;
+    this.phase = 'idle';
+    this.meter.set(0);
+    this.render();
+    this.options.onTalkingChange(false);
+  }
+
+  private setLatch(on: boolean): void {
+    this.latch = on;
+    this.latchButton.setAttribute('aria-pressed', String(on));
+    if (!on && this.want) this.request(false);
+    this.render();
+  }
+
+  private bindPointer(): void {
+    const b = this.button;
+    b.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0 || this.pointerId !== undefined) return;
+      e.preventDefault(); // no text selection or synthetic mouse events on touch
+      b.focus({ preventScroll: true });
+      this.options.onGesture();
+      if (this.latch) {
+        this.request(!this.want);
+        return;
+      }
+      this.pointerId = e.pointerId;
+      b.setPointerCapture(e.pointerId);
+      this.request(true);
+    });
+    const release = (e: PointerEvent) => {
+      if (e.pointerId !== this.pointerId) return;
+      this.pointerId = undefined;
+      if (b.hasPointerCapture(e.pointerId)) b.releasePointerCapture(e.pointerId);
+      if (!this.latch) this.request(false);
+    };
+    b.addEventListener('pointerup', release);
+    b.addEventListener('pointercancel', release);
+    b.addEventListener('lostpointercapture', release);
+    // Without capture (old browsers) leaving the button ends the press too.
+    b.addEventListener('pointerleave', (e) => {
+      if (!b.hasPointerCapture(e.pointerId)) release(e);
+    });
+    // A long press on touch screens would open the context menu.
+    b.addEventListener('contextmenu', (e) => e.preventDefault());
+    // Keyboard activation of the focused button (Enter, or Space handled below) toggles.
+    b.addEventListener('click', (e) => {
+      if (e.detail !== 0) return; // a real click was already handled by pointer events
+      this.options.onGesture();
+      this.request(!this.want);
+    });
+  }
+
+  private bindKeys(): void {
+    const win = this.options.keyTarget;
+    win.addEventListener('keydown', (e) => {
+      if (e.code !== 'Space' || !this.spaceIsForTalking(e)) return;
+      e.preventDefault(); // no page scroll, no click on the focused button
+      if (e.repeat || this.spaceDown) return;
+      this.spaceDown = true;
+      this.options.onGesture();
+      this.request(this.latch ? !this.want : true);
+    });
+    win.addEventListener('keyup', (e) => {
+      if (e.code !== 'Space' || !this.spaceDown) return;
+      e.preventDefault();
+      this.spaceDown = false;
+      if (!this.latch) this.request(false);
+    });
+    // A key or pointer release can be lost when the window loses focus: stop rather than talk on.
+    win.addEventListener('blur', () => {
+      if (this.spaceDown && !this.latch) this.request(false);
+      this.spaceDown = false;
+    });
+  }
+
+  /** Space means talk unless the focus is on something that space operates (inputs, other buttons). */
+  private spaceIsForTalking(e: KeyboardEvent): boolean {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    const target = e.target;
+    if (isTypingTarget(target)) return false;
+    if (target instanceof HTMLElement && target !== this.button) {
+      if (target.closest('button, a, [role="slider"], select, summary, [contenteditable]')) return false;
+    }
+    return true;
+  }
+
+  private request(want: boolean): void {
+    this.want = want;
+    void this.sync();
+  }
+
+  /** Drives the engine towards `want`, one call at a time. */
+  private async sync(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      while (this.want !== (this.phase === 'talking')) {
+        if (this.want) {
+          this.phase = 'starting';
+          this.render();
+          try {
+            await this.options.start();
+            this.phase = 'talking';
+            this.options.onTalkingChange(true);
+          } catch (error) {
+            this.want = false;
+            this.phase = 'idle';
+            this.options.onError(error);
+          }
+        } else {
+          this.phase = 'stopping';
+          this.render();
+          try {
+            await this.options.stop();
+          } catch (error) {
+            this.options.onError(error);
+          }
+          this.phase = 'idle';
+          this.meter.set(0);
+          this.options.onTalkingChange(false);
+        }
+        this.render();
+      }
+    } finally {
+      this.syncing = false;
+      this.render();
+    }
+  }
+
+  private render(): void {
+    const talking = this.phase === 'talking';
+    const [label, hint] = ((): [string, string] => {
+      switch (this.phase) {
+        case 'starting':
+          return ['Opening mic…', this.latch ? 'Tap again to send' : 'Keep holding'];
+        case 'talking':
+          return ['Talking', this.latch ? 'Tap to send' : 'Release to send'];
+        case 'stopping':
+          return ['Sending…', ''];
+        case 'idle':
+          return this.latch
+            ? ['Tap to talk', 'Hands-free is on']
+            : ['Hold to talk', 'or hold the space bar'];
+      }
+    })();
+    this.label.textContent = label;
+    this.hint.textContent = hint;
+    this.button.setAttribute('aria-pressed', String(talking || this.phase === 'starting'));
+    this.button.setAttribute(
+      'aria-label',
+      this.latch ? `${label}: tap to start, tap again to send` : `${label}: hold to talk, release to send`,
+    );
+    this.button.dataset.phase = this.phase;
+    this.element.classList.toggle('is-talking', talking);
+  }
+}
