@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import { MemoryBus } from './bus/memory-bus.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
@@ -28,6 +29,8 @@ export interface ImvServer {
   readonly urls: string[];
   readonly store: MessageStore;
   readonly config: ServerConfig;
+  /** The server's pino logger (JSON lines). */
+  readonly log: Logger;
   /** Graceful stop, as on SIGTERM: live messages are kept as 'partial', sockets close with 1001. */
   close(): Promise<void>;
 }
@@ -104,6 +107,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     urls,
     store,
     config,
+    log,
     close: () => (closing ??= close()),
   };
 }

@@ -6,12 +6,12 @@ export function installSignalHandlers(server: ImvServer): void {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    process.stderr.write(`imv: ${signal}, shutting down\n`);
+    server.log.info({ signal }, 'signal received, shutting down');
     server.close().then(
-      () => process.exit(0),
+      () => server.log.flush(() => process.exit(0)),
       (err: unknown) => {
-        process.stderr.write(`imv: shutdown failed: ${String(err)}\n`);
-        process.exit(1);
+        server.log.error({ err }, 'shutdown failed');
+        server.log.flush(() => process.exit(1));
       },
     );
   };

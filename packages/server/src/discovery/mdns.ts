@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { Bonjour, type Service } from 'bonjour-service';
 
 /*
@@ -26,6 +27,8 @@ export interface AnnounceOptions {
   protocol: number;
   /** Server software version, e.g. '0.1.0'. */
   version?: string;
+  /** Host name for the SRV record; default `<os hostname>.local` (RFC 6762 names end in .local). */
+  host?: string;
   /** Only use the interface with this IPv4 address (default: every interface). */
   interfaceAddress?: string;
 }
@@ -72,7 +75,8 @@ export function announce(options: AnnounceOptions): Announcement {
     // multicast-dns reports socket errors here (e.g. no multicast route); an announcement is best-effort.
     console.warn(`imv: mDNS announcement error: ${String(err)}`);
   });
-  bonjour.publish({ name: options.name, type: IMV_SERVICE_TYPE, port: options.port, txt });
+  const host = options.host ?? (hostname().includes('.') ? hostname() : `${hostname()}.local`);
+  bonjour.publish({ name: options.name, type: IMV_SERVICE_TYPE, port: options.port, host, txt });
   let stopped: Promise<void> | undefined;
   return {
     stop() {
@@ -108,7 +112,10 @@ function toDiscovered(service: Service): DiscoveredServer {
     ...(text('fp') !== undefined && { fingerprint: text('fp') }),
     ...(Number.isInteger(protocol) && protocol > 0 && { protocol }),
     ...(text('version') !== undefined && { version: text('version') }),
-    url: httpsPort !== undefined ? `https://${urlHost}:${httpsPort}/` : `http://${urlHost}:${service.port}/`,
+    url:
+      httpsPort !== undefined
+        ? `https://${urlHost}:${httpsPort}/`
+        : `http://${urlHost}:${service.port}/`,
   };
 }
 
@@ -122,8 +129,12 @@ export async function discover(options: DiscoverOptions): Promise<DiscoveredServ
     found.set(service.fqdn || service.name, toDiscovered(service));
   });
   // Answers to the first query come back within a second; later ones update TXT/addresses.
-  browser.on('txt-update', (service) => found.set(service.fqdn || service.name, toDiscovered(service)));
-  browser.on('srv-update', (service) => found.set(service.fqdn || service.name, toDiscovered(service)));
+  browser.on('txt-update', (service) =>
+    found.set(service.fqdn || service.name, toDiscovered(service)),
+  );
+  browser.on('srv-update', (service) =>
+    found.set(service.fqdn || service.name, toDiscovered(service)),
+  );
   await new Promise((resolve) => setTimeout(resolve, options.timeoutMs));
   browser.stop();
   await new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
