@@ -1,0 +1,72 @@
+/*
+ * Messages between the engine's threads. The main thread only routes control JSON and UI events;
+ * audio goes capture worklet -> worker -> playback worklet over MessagePorts it never touches.
+ */
+import type { JitterBufferOptions, JitterBufferStats } from '../playback/jitter-buffer.js';
+
+/** Which Opus implementation the worker uses. 'auto' = WebCodecs if it supports our config, else WASM. */
+export type CodecChoice = 'auto' | 'webcodecs' | 'wasm';
+
+// ---- capture worklet ----------------------------------------------------------------------
+export type ToCaptureWorklet =
+  | { type: 'connect-worker'; port: MessagePort }
+  | { type: 'capture'; on: boolean };
+
+export type FromCaptureWorkletToMain = { type: 'level'; level: number };
+
+/** Capture worklet -> worker, on the capture port. */
+export type CaptureBlock =
+  /** 20 ms of mono 48 kHz audio; `frame` is the AudioContext frame of its first sample. */
+  | { type: 'block'; pcm: Float32Array<ArrayBuffer>; frame: number }
+  /** Capture stopped: no block follows for this talk. */
+  | { type: 'end' };
+
+// ---- playback worklet ---------------------------------------------------------------------
+export type ToPlaybackWorklet =
+  | { type: 'connect-worker'; port: MessagePort }
+  | { type: 'mute'; muted: boolean }
+  | { type: 'get-stats'; id: number };
+
+/** Worker -> playback worklet, on the playback port. */
+export type PlaybackInput =
+  | { type: 'frame'; streamId: number; sequence: number; pcm: Float32Array }
+  | { type: 'end'; streamId: number };
+
+export interface PlaybackStats {
+  /** Streams being played now. */
+  streams: ({ streamId: number } & JitterBufferStats)[];
+  /** Totals over every stream played since the page opened (finished ones included). */
+  totals: Omit<JitterBufferStats, 'depthMs' | 'targetMs' | 'jitterMs'>;
+}
+
+export type FromPlaybackWorklet =
+  | { type: 'levels'; levels: [streamId: number, level: number][] }
+  /** First real sample of a stream was rendered at AudioContext frame `frame`. */
+  | { type: 'stream-playing'; streamId: number; frame: number }
+  | { type: 'stream-finished'; streamId: number; stats: JitterBufferStats }
+  | { type: 'stats'; id: number; stats: PlaybackStats };
+
+export interface PlaybackWorkletOptions {
+  jitter?: JitterBufferOptions;
+}
+
+// ---- worker -------------------------------------------------------------------------------
+export type ToWorker =
+  | { type: 'init'; capturePort: MessagePort; playbackPort: MessagePort; codec: CodecChoice }
+  | { type: 'connect'; url: string }
+  | { type: 'disconnect' }
+  | { type: 'send'; text: string }
+  /** Send talk-start and encode capture blocks into this stream until the capture port's 'end'. */
+  | { type: 'talk-start'; streamId: number }
+  /** A remote stream ended (talk-stopped): flush its decoder and end its playback. */
+  | { type: 'stream-end'; streamId: number };
+
+export type FromWorker =
+  | { type: 'codec'; encoder: 'webcodecs' | 'wasm' | 'none'; decoder: 'webcodecs' | 'wasm' | 'none'; detail?: string }
+  | { type: 'socket-open' }
+  | { type: 'socket-closed'; code: number; reason: string }
+  | { type: 'text'; text: string }
+  /** Our stream's last frame and talk-stop were sent. */
+  | { type: 'talk-sent'; streamId: number; frames: number }
+  | { type: 'talk-failed'; streamId: number; message: string }
+  | { type: 'frame-error'; message: string };

@@ -1,0 +1,155 @@
+/*
+ * Test page (harness.html): a VoiceClient built from URL parameters, exposed as `window.imv`, plus
+ * taps recording what the user hears (`audio.output`) and, on request, what the mic captured.
+ *
+ *   ?room=r&name=n              room and display name (defaults: test / tester)
+ *   &processing=0               turn off AEC/NS/AGC (tests always do)
+ *   &codec=wasm|webcodecs|auto  force the Opus implementation
+ *   &jitterTargetMs=N           fixed jitter-buffer start depth (min = initial = N; 0 = no buffering)
+ *   &lastSeen=N                 lastSeenMessageId for the join
+ *
+ * Everything a test reads is plain data (numbers, base64 strings), so it crosses page.evaluate.
+ */
+import type { CodecChoice } from './audio/engine-messages.js';
+import type { JitterBufferOptions } from './playback/jitter-buffer.js';
+import { createVoiceClient } from './voice-client.js';
+import type { EngineClient, EngineEvents } from './voice-client.js';
+import recorderWorkletUrl from './worklets/recorder-worklet.ts?worker&url';
+import type { RecorderChunk } from './worklets/recorder-worklet.js';
+
+/** Samples recorded by a tap; `startFrame` is the AudioContext frame of the first one. */
+interface Recording {
+  startFrame: number;
+  chunks: Float32Array[];
+  length: number;
+}
+
+export interface HarnessTap {
+  /** Everything recorded so far, as base64 little-endian float32 with its first frame, and clears it. */
+  take(): { startFrame: number; base64: string; length: number };
+}
+
+export interface HarnessClock {
+  /** AudioContext frame that was being output at performance time `timeOrigin + performanceTime`. */
+  contextFrame: number;
+  epochMs: number;
+}
+
+export interface Harness {
+  client: EngineClient;
+  output: HarnessTap;
+  /** The mic tap: starts recording when the mic opens (empty before). */
+  mic: HarnessTap;
+  /** Recorded events, oldest first: [name, epochMs, ...args] with args made JSON-safe. */
+  events: [string, number, ...unknown[]][];
+  /** A simultaneous reading of the AudioContext clock and the epoch clock (performance.timeOrigin + now). */
+  clock(): HarnessClock;
+  /** Long tasks (> 50 ms) seen on the main thread since the page loaded. */
+  longTasks: { startEpochMs: number; durationMs: number }[];
+}
+
+declare global {
+  interface Window {
+    imv: Harness;
+    imvReady: Promise<void>;
+  }
+}
+
+const params = new URLSearchParams(location.search);
+const num = (key: string): number | undefined => {
+  const v = params.get(key);
+  return v === null ? undefined : Number(v);
+};
+const jitterTargetMs = num('jitterTargetMs');
+const jitter: JitterBufferOptions | undefined =
+  jitterTargetMs === undefined ? undefined : { initialTargetMs: jitterTargetMs, minTargetMs: jitterTargetMs, maxTargetMs: jitterTargetMs };
+const lastSeen = num('lastSeen');
+
+const client = createVoiceClient({
+  serverUrl: location.origin,
+  room: params.get('room') ?? 'test',
+  name: params.get('name') ?? 'tester',
+  clientId: params.get('clientId') ?? crypto.randomUUID(),
+  micProcessing: params.get('processing') !== '0',
+  codec: (params.get('codec') ?? 'auto') as CodecChoice,
+  ...(jitter ? { jitter } : {}),
+  ...(lastSeen !== undefined ? { lastSeenMessageId: lastSeen } : {}),
+});
+
+const events: Harness['events'] = [];
+const epochNow = () => performance.timeOrigin + performance.now();
+const eventNames: (keyof EngineEvents)[] = [
+  'state', 'joined', 'presence', 'talk-started', 'talk-stopped', 'message-stored', 'history', 'error',
+  'talk-ended', 'stream-playing', 'stream-finished', 'talk-stream', 'codec',
+];
+for (const name of eventNames) {
+  client.on(name, ((...args: unknown[]) => {
+    events.push([name, epochNow(), ...(JSON.parse(JSON.stringify(args)) as unknown[])]);
+  }) as EngineEvents[typeof name]);
+}
+
+function newTap(node: AudioWorkletNode): HarnessTap {
+  let rec: Recording | null = null;
+  node.port.onmessage = (event: MessageEvent<RecorderChunk>) => {
+    const { frame, pcm } = event.data;
+    rec ??= { startFrame: frame, chunks: [], length: 0 };
+    rec.chunks.push(pcm);
+    rec.length += pcm.length;
+  };
+  return {
+    take() {
+      const r = rec;
+      rec = null;
+      if (r === null) return { startFrame: -1, base64: '', length: 0 };
+      const all = new Float32Array(r.length);
+      let offset = 0;
+      for (const c of r.chunks) {
+        all.set(c, offset);
+        offset += c.length;
+      }
+      return { startFrame: r.startFrame, base64: toBase64(new Uint8Array(all.buffer)), length: r.length };
+    },
+  };
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const step = 0x8000;
+  for (let i = 0; i < bytes.length; i += step) binary += String.fromCharCode(...bytes.subarray(i, i + step));
+  return btoa(binary);
+}
+
+const longTasks: Harness['longTasks'] = [];
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push({ startEpochMs: performance.timeOrigin + e.startTime, durationMs: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+} catch {
+  // no Long Tasks API: the list stays empty
+}
+
+async function setUp(): Promise<void> {
+  const context = client.audio.context;
+  await context.audioWorklet.addModule(recorderWorkletUrl);
+  const recorder = () => new AudioWorkletNode(context, 'imv-recorder', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
+  const outputRecorder = recorder();
+  client.audio.output.connect(outputRecorder);
+  const micRecorder = recorder();
+  client.on('mic-open', (source) => source.connect(micRecorder));
+  window.imv = {
+    client,
+    output: newTap(outputRecorder),
+    mic: newTap(micRecorder),
+    events,
+    longTasks,
+    clock() {
+      // getOutputTimestamp pairs the frame being output with its performance time.
+      const ts = context.getOutputTimestamp();
+      const contextTime = ts.contextTime ?? context.currentTime;
+      const perf = ts.performanceTime ?? performance.now();
+      return { contextFrame: contextTime * context.sampleRate, epochMs: performance.timeOrigin + perf };
+    },
+  };
+}
+
+window.imvReady = setUp();

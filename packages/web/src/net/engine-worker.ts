@@ -1,0 +1,209 @@
+/*
+ * The engine's worker: owns the WebSocket and the Opus codecs, so nothing per frame runs on the
+ * main thread. Capture blocks arrive from the capture worklet on one MessagePort, decoded frames
+ * leave for the playback worklet on another; control JSON is passed to the main thread as text,
+ * which parses it and runs the protocol (hello, join, reconnect).
+ */
+import opusWasmUrl from '@evan/opus/wasm/opus.wasm?url';
+import { FLAG_END, FRAME_SAMPLES, decodeFrame, encodeFrame } from '@imv/protocol';
+import type { ClientMessage } from '@imv/protocol';
+import type { CaptureBlock, CodecChoice, FromWorker, PlaybackInput, ToWorker } from '../audio/engine-messages.js';
+import { createWasmDecoder, createWebCodecsDecoder } from '../codec/opus-decoder.js';
+import type { FrameDecoder } from '../codec/opus-decoder.js';
+import { createWasmEncoder, createWebCodecsEncoder } from '../codec/opus-encoder.js';
+import type { FrameEncoder } from '../codec/opus-encoder.js';
+import { detectWebCodecsOpus } from '../codec/opus-config.js';
+import { loadOpusWasm } from '../codec/opus-wasm.js';
+import type { OpusWasm } from '../codec/opus-wasm.js';
+
+type CodecKind = 'webcodecs' | 'wasm' | 'none';
+
+interface Talk {
+  streamId: number;
+  sequence: number;
+  encoder: FrameEncoder;
+  ending: boolean;
+}
+
+let socket: WebSocket | null = null;
+let playbackPort: MessagePort | null = null;
+let codecs: Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> | null = null;
+let talk: Talk | null = null;
+const decoders = new Map<number, FrameDecoder>();
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg);
+}
+
+function sendJson(msg: ClientMessage): void {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+}
+
+async function chooseCodecs(choice: CodecChoice): Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> {
+  const native = choice === 'wasm' ? { encoder: false, decoder: false } : await detectWebCodecsOpus();
+  let wasm: OpusWasm | null = null;
+  let detail: string | undefined;
+  if (choice !== 'webcodecs' && (!native.encoder || !native.decoder)) {
+    try {
+      const response = await fetch(opusWasmUrl);
+      wasm = await loadOpusWasm(await response.arrayBuffer());
+    } catch (e) {
+      detail = `WASM Opus failed to load: ${(e as Error).message}`;
+    }
+  }
+  const pick = (nativeOk: boolean): CodecKind => (nativeOk ? 'webcodecs' : wasm !== null ? 'wasm' : 'none');
+  const result = { encoder: pick(native.encoder), decoder: pick(native.decoder), wasm };
+  post({ type: 'codec', encoder: result.encoder, decoder: result.decoder, ...(detail !== undefined ? { detail } : {}) });
+  return result;
+}
+
+function connect(url: string): void {
+  socket?.close(1000);
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  socket = ws;
+  ws.onopen = () => post({ type: 'socket-open' });
+  ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+    if (typeof event.data === 'string') post({ type: 'text', text: event.data });
+    else onFrame(new Uint8Array(event.data));
+  };
+  ws.onclose = (event) => {
+    if (socket !== ws) return;
+    socket = null;
+    abortTalk('connection lost');
+    for (const streamId of [...decoders.keys()]) void endStream(streamId);
+    post({ type: 'socket-closed', code: event.code, reason: event.reason });
+  };
+}
+
+async function startTalk(streamId: number): Promise<void> {
+  const c = await codecs!;
+  abortTalk('a new talk started');
+  const onError = (e: Error) => {
+    if (talk?.streamId === streamId) abortTalk(`encoder failed: ${e.message}`);
+  };
+  let encoder: FrameEncoder;
+  if (c.encoder === 'webcodecs') encoder = createWebCodecsEncoder((p) => onPacket(streamId, p), onError);
+  else if (c.encoder === 'wasm' && c.wasm !== null) encoder = createWasmEncoder(c.wasm, (p) => onPacket(streamId, p));
+  else {
+    post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
+    return;
+  }
+  talk = { streamId, sequence: 0, encoder, ending: false };
+  sendJson({ type: 'talk-start', streamId });
+}
+
+function onPacket(streamId: number, packet: Uint8Array): void {
+  if (talk?.streamId !== streamId || socket?.readyState !== WebSocket.OPEN) return;
+  const sequence = talk.sequence++;
+  socket.send(encodeFrame({ flags: 0, streamId, sequence, timestamp: sequence * FRAME_SAMPLES }, packet));
+}
+
+async function finishTalk(): Promise<void> {
+  const t = talk;
+  if (t === null || t.ending) return;
+  t.ending = true;
+  try {
+    await t.encoder.flush();
+  } catch {
+    // A failed flush loses at most the last 20 ms; the talk still ends cleanly.
+  }
+  t.encoder.close();
+  if (talk !== t) return; // aborted meanwhile
+  talk = null;
+  sendJson({ type: 'talk-stop', streamId: t.streamId });
+  post({ type: 'talk-sent', streamId: t.streamId, frames: t.sequence });
+}
+
+function abortTalk(message: string): void {
+  const t = talk;
+  if (t === null) return;
+  talk = null;
+  t.encoder.close();
+  post({ type: 'talk-failed', streamId: t.streamId, message });
+}
+
+function onCapture(msg: CaptureBlock): void {
+  if (msg.type === 'end') void finishTalk();
+  else if (talk !== null && !talk.ending) talk.encoder.encode(msg.pcm);
+}
+
+function postPlayback(msg: PlaybackInput, transfer: Transferable[] = []): void {
+  playbackPort?.postMessage(msg, transfer);
+}
+
+function decoderFor(streamId: number, c: { decoder: CodecKind; wasm: OpusWasm | null }): FrameDecoder | null {
+  let decoder = decoders.get(streamId);
+  if (decoder !== undefined) return decoder;
+  const onPcm = (sequence: number, pcm: Float32Array) =>
+    postPlayback({ type: 'frame', streamId, sequence, pcm }, [pcm.buffer]);
+  const onError = (e: Error) => {
+    post({ type: 'frame-error', message: `stream ${streamId}: decoder failed: ${e.message}` });
+    decoders.delete(streamId);
+  };
+  if (c.decoder === 'webcodecs') decoder = createWebCodecsDecoder(onPcm, onError);
+  else if (c.decoder === 'wasm' && c.wasm !== null) decoder = createWasmDecoder(c.wasm, onPcm, onError);
+  else return null;
+  decoders.set(streamId, decoder);
+  return decoder;
+}
+
+let resolvedCodecs: { decoder: CodecKind; wasm: OpusWasm | null } | null = null;
+
+function onFrame(bytes: Uint8Array): void {
+  if (resolvedCodecs === null) return;
+  let frame;
+  try {
+    frame = decodeFrame(bytes);
+  } catch (e) {
+    post({ type: 'frame-error', message: (e as Error).message });
+    return;
+  }
+  if (frame.streamId === talk?.streamId) return; // our own stream, should the server echo it
+  if (frame.payload.byteLength > 0) decoderFor(frame.streamId, resolvedCodecs)?.decode(frame.sequence, frame.payload);
+  if ((frame.flags & FLAG_END) !== 0) void endStream(frame.streamId);
+}
+
+async function endStream(streamId: number): Promise<void> {
+  const decoder = decoders.get(streamId);
+  decoders.delete(streamId);
+  if (decoder !== undefined) {
+    try {
+      await decoder.flush();
+    } catch {
+      // closed or failed: nothing more will come out of it
+    }
+    decoder.close();
+  }
+  postPlayback({ type: 'end', streamId });
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case 'init':
+      playbackPort = msg.playbackPort;
+      msg.capturePort.onmessage = (e: MessageEvent<CaptureBlock>) => onCapture(e.data);
+      codecs = chooseCodecs(msg.codec);
+      void codecs.then((c) => {
+        resolvedCodecs = c;
+      });
+      break;
+    case 'connect':
+      // Frames are only decoded once the codecs are known, so the socket waits for them.
+      void codecs!.then(() => connect(msg.url));
+      break;
+    case 'disconnect':
+      socket?.close(1000);
+      break;
+    case 'send':
+      if (socket?.readyState === WebSocket.OPEN) socket.send(msg.text);
+      break;
+    case 'talk-start':
+      void startTalk(msg.streamId);
+      break;
+    case 'stream-end':
+      void endStream(msg.streamId);
+      break;
+  }
+};

@@ -1,0 +1,77 @@
+/*
+ * Capture processor 'imv-capture': takes the microphone (downmixed to mono by the node's
+ * channelCount 1 / 'explicit'), cuts it into 20 ms blocks and, while capturing, transfers each block
+ * to the worker, which encodes it. It also posts a meter level to the main thread 25 times a second.
+ * No encoding here: the audio thread must never wait on anything.
+ */
+// FRAME_SAMPLES of @imv/protocol; importing the package would bundle zod into the audio thread.
+const FRAME_SAMPLES = 960;
+import { meterLevel, rms } from '../audio/levels.js';
+import type { CaptureBlock, FromCaptureWorkletToMain, ToCaptureWorklet } from '../audio/engine-messages.js';
+
+declare const currentFrame: number;
+
+/** Blocks per level message: 2 × 20 ms = 25 levels a second. */
+const BLOCKS_PER_LEVEL = 2;
+
+class CaptureProcessor extends AudioWorkletProcessor {
+  private workerPort: MessagePort | null = null;
+  private capturing = false;
+  private block = new Float32Array(FRAME_SAMPLES);
+  private blockFill = 0;
+  private blockStartFrame = 0;
+  private levelSum = 0;
+  private levelBlocks = 0;
+
+  constructor() {
+    super();
+    this.port.onmessage = (event: MessageEvent<ToCaptureWorklet>) => {
+      const msg = event.data;
+      if (msg.type === 'connect-worker') {
+        this.workerPort = msg.port;
+      } else if (msg.on && !this.capturing) {
+        this.capturing = true;
+        this.blockFill = 0; // a talk starts on a fresh block
+      } else if (!msg.on && this.capturing) {
+        this.capturing = false;
+        // Same port as the blocks, so the worker sees 'end' after the last one.
+        this.postToWorker({ type: 'end' });
+      }
+    };
+  }
+
+  process(inputs: Float32Array[][]): boolean {
+    const input = inputs[0]?.[0];
+    if (input === undefined || !this.capturing) return true;
+    let offset = 0;
+    while (offset < input.length) {
+      if (this.blockFill === 0) this.blockStartFrame = currentFrame + offset;
+      const n = Math.min(input.length - offset, FRAME_SAMPLES - this.blockFill);
+      this.block.set(input.subarray(offset, offset + n), this.blockFill);
+      this.blockFill += n;
+      offset += n;
+      if (this.blockFill === FRAME_SAMPLES) this.flushBlock();
+    }
+    return true;
+  }
+
+  private flushBlock(): void {
+    const pcm = this.block;
+    this.levelSum += rms(pcm) ** 2;
+    if (++this.levelBlocks === BLOCKS_PER_LEVEL) {
+      const level: FromCaptureWorkletToMain = { type: 'level', level: meterLevel(Math.sqrt(this.levelSum / BLOCKS_PER_LEVEL)) };
+      this.port.postMessage(level);
+      this.levelSum = 0;
+      this.levelBlocks = 0;
+    }
+    this.postToWorker({ type: 'block', pcm, frame: this.blockStartFrame }, [pcm.buffer]);
+    this.block = new Float32Array(FRAME_SAMPLES);
+    this.blockFill = 0;
+  }
+
+  private postToWorker(msg: CaptureBlock, transfer: Transferable[] = []): void {
+    this.workerPort?.postMessage(msg, transfer);
+  }
+}
+
+registerProcessor('imv-capture', CaptureProcessor);

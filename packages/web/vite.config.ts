@@ -1,0 +1,23 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+
+const root = import.meta.dirname;
+
+/** Multi-page build: the app (index.html), the two-pane demo (duo.html) and the bare test page (harness.html). */
+export default defineConfig({
+  root,
+  base: './',
+  build: {
+    outDir: resolve(root, 'dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        index: resolve(root, 'index.html'),
+        duo: resolve(root, 'duo.html'),
+        harness: resolve(root, 'harness.html'),
+      },
+    },
+  },
+  worker: { format: 'es' },
+});
