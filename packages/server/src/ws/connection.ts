@@ -57,6 +57,8 @@ export class Connection implements RoomSubscriber {
   private readonly stopping = new Set<Promise<void>>();
   private readonly queue: [RawData, boolean][] = [];
   private busy = false;
+  /** The async control-message handler running now, if any (shutdown waits for it). */
+  private handling: Promise<void> | undefined;
   private closed = false;
   private slowSinceFrames = -1;
   private readonly helloTimer: NodeJS.Timeout;
@@ -128,7 +130,7 @@ export class Connection implements RoomSubscriber {
     const pending = this.onText(bytes.toString('utf8'));
     if (pending === undefined) return;
     this.busy = true;
-    pending
+    this.handling = pending
       .catch((err: unknown) => {
         this.log.error({ err, code: 'INTERNAL' }, 'control message handler failed');
         this.sendError('INTERNAL', 'the server failed to handle this message');
@@ -260,6 +262,10 @@ export class Connection implements RoomSubscriber {
       );
       return;
     }
+    if (this.hub.shuttingDown) {
+      this.sendError('SERVER_SHUTTING_DOWN', 'talk-start: the server is shutting down', 'talk-start', streamId);
+      return;
+    }
     if (!this.hub.rooms.reserveStream(room, streamId)) {
       this.sendError('STREAM_IN_USE', `talk-start: stream id ${streamId} is live in room ${room}; pick another`, 'talk-start', streamId);
       return;
@@ -287,6 +293,7 @@ export class Connection implements RoomSubscriber {
       // The socket went away while the row was being created: close it as an empty partial message.
       this.hub.rooms.endStream(room, streamId);
       await this.hub.store.finishMessage(messageId, 'partial');
+      this.log.info({ room, streamId, messageId, reason: 'disconnect', status: 'partial', frames: 0 }, 'talk stop');
       return;
     }
     const recording = new Recording(this.hub.store, messageId, this.log);
@@ -395,6 +402,7 @@ export class Connection implements RoomSubscriber {
 
   /** Server shutdown: the live stream is kept as 'partial'; resolves when every store write is done. */
   async shutdown(): Promise<void> {
+    await this.handling;
     if (this.talk !== undefined) void this.stopTalk('shutdown', 'partial');
     await Promise.all(this.stopping);
   }
