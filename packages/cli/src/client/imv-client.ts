@@ -85,6 +85,8 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     private readonly ws: WebSocket,
     /** The WebSocket URL this client is connected to. */
     readonly url: string,
+    /** The server as the user gave it; errors name it this way. */
+    readonly server: string,
     /** The server's welcome. */
     readonly welcome: Welcome,
   ) {
@@ -96,7 +98,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     const url = toWebSocketUrl(server);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
-    await openSocket(ws, url);
+    await openSocket(ws, server);
     // ws follows an 'error' with 'close', which is where failures are reported; without a listener it would throw.
     ws.on('error', () => ws.terminate());
 
@@ -128,7 +130,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       };
       const onClose = (code: number, reason: Buffer): void => {
         cleanup();
-        reject(ImvClientError.connectionLost(url, code, reason.toString()));
+        reject(ImvClientError.connectionLost(server, code, reason.toString()));
       };
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -148,7 +150,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       );
     });
 
-    const client = new ImvClient(ws, url, welcome);
+    const client = new ImvClient(ws, url, server, welcome);
     client.attach();
     return client;
   }
@@ -211,7 +213,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     }
     return new Promise((resolve, reject) => {
       this.ws.send(bytes, { binary: true }, (err) => {
-        if (err) reject(this.closedError ?? ImvClientError.connectionLost(this.url, 1006, err.message));
+        if (err) reject(this.closedError ?? ImvClientError.connectionLost(this.server, 1006, err.message));
         else resolve();
       });
     });
@@ -280,7 +282,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       else this.onText(rawToString(data));
     });
     this.ws.on('close', (code, reason) => {
-      const error = this.closing ? undefined : ImvClientError.connectionLost(this.url, code, reason.toString());
+      const error = this.closing ? undefined : ImvClientError.connectionLost(this.server, code, reason.toString());
       this.closedError = error ?? ImvClientError.closed();
       for (const waiter of [...this.waiters]) waiter.fail(this.closedError);
       this.emit('close', error);
@@ -325,11 +327,11 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
 
   private assertOpen(): void {
     if (this.closedError !== undefined) throw this.closedError;
-    if (this.ws.readyState !== WebSocket.OPEN) throw ImvClientError.connectionLost(this.url, 1006, 'socket is not open');
+    if (this.ws.readyState !== WebSocket.OPEN) throw ImvClientError.connectionLost(this.server, 1006, 'socket is not open');
   }
 }
 
-function openSocket(ws: WebSocket, url: string): Promise<void> {
+function openSocket(ws: WebSocket, server: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       ws.off('open', onOpen);
@@ -342,12 +344,12 @@ function openSocket(ws: WebSocket, url: string): Promise<void> {
     };
     const onError = (err: Error): void => {
       cleanup();
-      reject(ImvClientError.unreachable(url, err));
+      reject(ImvClientError.unreachable(server, err));
     };
     const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => {
       cleanup();
       ws.terminate();
-      reject(ImvClientError.notImv(url, res.statusCode));
+      reject(ImvClientError.notImv(server, res.statusCode));
     };
     ws.on('open', onOpen);
     ws.on('error', onError);
