@@ -5,12 +5,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BufferTarget, EncodedAudioPacketSource, EncodedPacket, OggOutputFormat, Output } from 'mediabunny';
+import {
+  BufferTarget,
+  EncodedAudioPacketSource,
+  EncodedPacket,
+  OggOutputFormat,
+  Output,
+} from 'mediabunny';
 import { buildOpusHead, readWav, writeOggOpus } from '../src/index.js';
 import { OpusFrameEncoder } from '../src/node/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const speech = readWav(readFileSync(path.resolve(repoRoot, '../shared/fixtures/speech-en-48k.wav'))).samples;
+const speech = readWav(
+  readFileSync(path.resolve(repoRoot, '../shared/fixtures/speech-en-48k.wav')),
+).samples;
 const packets = new OpusFrameEncoder().encode(speech);
 const opusHead = buildOpusHead({ preSkip: 312 });
 
@@ -23,7 +31,16 @@ async function muxWithMediabunny(): Promise<Uint8Array> {
     const packet = new EncodedPacket(packets[i]!, 'key', i * 0.02, 0.02);
     await source.add(
       packet,
-      i === 0 ? { decoderConfig: { codec: 'opus', sampleRate: 48_000, numberOfChannels: 1, description: opusHead } } : undefined,
+      i === 0
+        ? {
+            decoderConfig: {
+              codec: 'opus',
+              sampleRate: 48_000,
+              numberOfChannels: 1,
+              description: opusHead,
+            },
+          }
+        : undefined,
     );
   }
   await output.finalize();
@@ -38,10 +55,14 @@ async function measure(name: string, run: () => Promise<Uint8Array> | Uint8Array
   for (let i = 0; i < iterations; i++) await run();
   const seconds = (performance.now() - start) / 1000;
   const packetsPerSecond = (iterations * packets.length) / seconds;
-  console.log(`${name.padEnd(12)} ${Math.round(packetsPerSecond).toLocaleString('en-US').padStart(12)} packets/s  (${bytes} B file)`);
+  console.log(
+    `${name.padEnd(12)} ${Math.round(packetsPerSecond).toLocaleString('en-US').padStart(12)} packets/s  (${bytes} B file)`,
+  );
   return packetsPerSecond;
 }
 
-const ours = await measure('imv', () => writeOggOpus(packets, { sampleCount: speech.length, serial: 1 }));
+const ours = await measure('imv', () =>
+  writeOggOpus(packets, { sampleCount: speech.length, serial: 1 }),
+);
 const theirs = await measure('mediabunny', muxWithMediabunny);
 console.log(`ratio imv / mediabunny: ${(ours / theirs).toFixed(1)}x`);

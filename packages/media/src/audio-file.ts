@@ -8,7 +8,12 @@ export type AudioFile =
       kind: 'pcm';
       /** Mono, resampled to 48 kHz. */
       samples48k: Float32Array;
-      source: { sampleRate: number; channels: number; bitsPerSample: number; format: WavSampleFormat };
+      source: {
+        sampleRate: number;
+        channels: number;
+        bitsPerSample: number;
+        format: WavSampleFormat;
+      };
       warnings: string[];
     }
   | {
@@ -20,22 +25,27 @@ export type AudioFile =
       warnings: string[];
     };
 
+/** Signatures of files people may try to send, to name them in the error. */
+const KNOWN_SIGNATURES: Array<[number[], string]> = [
+  [[0x66, 0x4c, 0x61, 0x43], 'FLAC'], // 'fLaC'
+  [[0x49, 0x44, 0x33], 'MP3 with an ID3 tag'], // 'ID3'
+  [[0x52, 0x46, 0x36, 0x34], 'RF64 (64-bit WAV)'], // 'RF64'
+  [[0x46, 0x4f, 0x52, 0x4d], 'AIFF'], // 'FORM'
+  [[0x63, 0x61, 0x66, 0x66], 'Core Audio (CAF)'], // 'caff'
+  [[0x1a, 0x45, 0xdf, 0xa3], 'WebM/Matroska'], // EBML header
+];
+
 function describeStart(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'the file is empty';
-  const head = bytes.subarray(0, 8);
-  const hex = Array.from(head, (b) => b.toString(16).padStart(2, '0')).join(' ');
-  const printable = Array.from(head, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-  const known: Array<[string, string]> = [
-    ['fLaC', 'FLAC'],
-    ['ID3', 'MP3'],
-    ['RF64', 'RF64 WAV'],
-    ['FORM', 'AIFF'],
-    ['caff', 'Core Audio'],
-    ['\x1aE\xdf\xa3', 'WebM/Matroska'],
-  ];
-  const guess =
-    known.find(([magic]) => printable.startsWith(magic) || String.fromCharCode(...head).startsWith(magic))?.[1] ??
-    (printable.slice(4, 8) === 'ftyp' ? 'MP4/M4A' : (head[0] === 0xff && (head[1]! & 0xe0) === 0xe0) ? 'MPEG audio' : undefined);
+  const head = Array.from(bytes.subarray(0, 8));
+  const hex = head.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const printable = head
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'))
+    .join('');
+  let guess = KNOWN_SIGNATURES.find(([magic]) => magic.every((b, i) => head[i] === b))?.[1];
+  if (printable.slice(4, 8) === 'ftyp') guess = 'MP4/M4A';
+  else if (guess === undefined && head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0)
+    guess = 'MPEG audio (MP3)';
   return `it starts with ${hex} ("${printable}")${guess === undefined ? '' : `, which looks like ${guess}`}`;
 }
 
@@ -51,7 +61,12 @@ export async function readAudioFile(bytes: Uint8Array): Promise<AudioFile> {
     return {
       kind: 'pcm',
       samples48k,
-      source: { sampleRate: wav.sampleRate, channels: wav.channels, bitsPerSample: wav.bitsPerSample, format: wav.format },
+      source: {
+        sampleRate: wav.sampleRate,
+        channels: wav.channels,
+        bitsPerSample: wav.bitsPerSample,
+        format: wav.format,
+      },
       warnings: wav.warnings,
     };
   }

@@ -27,13 +27,19 @@ function checkRate(rateHz: number, what: string): void {
  * Resamples mono audio with libsamplerate (WASM; SRC_SINC_MEDIUM_QUALITY: 97 dB SNR, 90 % bandwidth).
  * Async because the WASM module loads asynchronously. Returns the same array when the rates are equal.
  */
-export async function resample(samples: Float32Array, fromRateHz: number, toRateHz: number): Promise<Float32Array> {
+export async function resample(
+  samples: Float32Array,
+  fromRateHz: number,
+  toRateHz: number,
+): Promise<Float32Array> {
   if (fromRateHz === toRateHz) return samples;
   checkRate(fromRateHz, 'from');
   checkRate(toRateHz, 'to');
   if (samples.length === 0) return new Float32Array(0);
   const lib = await loadLibSampleRate();
-  const src = await lib.create(1, fromRateHz, toRateHz, { converterType: lib.ConverterType.SRC_SINC_MEDIUM_QUALITY });
+  const src = await lib.create(1, fromRateHz, toRateHz, {
+    converterType: lib.ConverterType.SRC_SINC_MEDIUM_QUALITY,
+  });
   try {
     return src.simple(samples);
   } finally {

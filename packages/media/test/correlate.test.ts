@@ -58,7 +58,11 @@ describe('correlate', () => {
   });
 
   it('returns zeros for empty or silent input', () => {
-    expect(correlate(new Float32Array(0), speech)).toEqual({ correlation: 0, lagSamples: 0, gain: 0 });
+    expect(correlate(new Float32Array(0), speech)).toEqual({
+      correlation: 0,
+      lagSamples: 0,
+      gain: 0,
+    });
     expect(correlate(new Float32Array(1000), new Float32Array(1000)).correlation).toBe(0);
   });
 

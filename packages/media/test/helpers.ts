@@ -29,7 +29,8 @@ export function makeTempDir(): { dir: string; cleanup: () => void } {
 export function run(cmd: string, args: string[]): string {
   const result = spawnSync(cmd, args, { encoding: 'utf8' });
   const output = `${result.stdout}${result.stderr}`;
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}: ${output}`);
+  if (result.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}: ${output}`);
   return output;
 }
 
@@ -45,9 +46,15 @@ export function tonePower(samples: Float32Array, sampleRateHz: number, freqHz: n
   return (2 * (re * re + im * im)) / (samples.length * samples.length);
 }
 
-export function sine(freqHz: number, sampleRateHz: number, seconds: number, amplitude = 0.5): Float32Array {
+export function sine(
+  freqHz: number,
+  sampleRateHz: number,
+  seconds: number,
+  amplitude = 0.5,
+): Float32Array {
   const out = new Float32Array(Math.round(sampleRateHz * seconds));
-  for (let i = 0; i < out.length; i++) out[i] = amplitude * Math.sin((2 * Math.PI * freqHz * i) / sampleRateHz);
+  for (let i = 0; i < out.length; i++)
+    out[i] = amplitude * Math.sin((2 * Math.PI * freqHz * i) / sampleRateHz);
   return out;
 }
 

@@ -22,7 +22,7 @@ interface PageInfo {
 function pagesOf(file: Uint8Array): PageInfo[] {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const pages: PageInfo[] = [];
-  for (let pos = 0; pos < file.length; ) {
+  for (let pos = 0; pos < file.length;) {
     const segments = file[pos + 26]!;
     let body = 0;
     for (let i = 0; i < segments; i++) body += file[pos + 27 + i]!;
@@ -41,7 +41,10 @@ function pagesOf(file: Uint8Array): PageInfo[] {
 
 describe('writeOggOpus', () => {
   it('writes the BOS page with the OpusHead alone, byte for byte', () => {
-    const file = writeOggOpus([Uint8Array.from([0xf8, 0xff, 0xfe])], { serial: 0x1234, sampleCount: 600 });
+    const file = writeOggOpus([Uint8Array.from([0xf8, 0xff, 0xfe])], {
+      serial: 0x1234,
+      sampleCount: 600,
+    });
     const expected = [
       '4f676753', // capture pattern 'OggS'
       '00', // stream structure version 0
@@ -56,17 +59,31 @@ describe('writeOggOpus', () => {
     ].join('');
     expect(hex(file.subarray(0, 47))).toBe(expected);
     const tagsPage = [
-      '4f676753', '00', '00', // OggS, version, no flags
-      '0000000000000000', '34120000', '01000000', // granule 0, serial, sequence 1
-      '86579b10', '01', '13', // CRC, one 19-byte segment
-      '4f70757354616773', '03000000', '696d76', '00000000', // 'OpusTags', vendor 'imv', no comments
+      '4f676753',
+      '00',
+      '00', // OggS, version, no flags
+      '0000000000000000',
+      '34120000',
+      '01000000', // granule 0, serial, sequence 1
+      '86579b10',
+      '01',
+      '13', // CRC, one 19-byte segment
+      '4f70757354616773',
+      '03000000',
+      '696d76',
+      '00000000', // 'OpusTags', vendor 'imv', no comments
     ].join('');
     expect(hex(file.subarray(47, 47 + 47))).toBe(tagsPage);
     const audioPage = [
-      '4f676753', '00', '04', // OggS, version, EOS
+      '4f676753',
+      '00',
+      '04', // OggS, version, EOS
       '9003000000000000', // granule 912 = pre-skip 312 + 600 samples (end-trimmed from 960)
-      '34120000', '02000000', // serial, sequence 2
-      '2e7f02e5', '01', '03', // CRC, one 3-byte segment
+      '34120000',
+      '02000000', // serial, sequence 2
+      '2e7f02e5',
+      '01',
+      '03', // CRC, one 3-byte segment
       'f8fffe', // the packet
     ].join('');
     expect(hex(file.subarray(94))).toBe(audioPage);
@@ -112,7 +129,9 @@ describe('writeOggOpus', () => {
   });
 
   it('names the malformed packet', () => {
-    expect(() => writeOggOpus([Uint8Array.from([0xf8]), new Uint8Array(0)])).toThrow('packet 1: Opus packet is empty');
+    expect(() => writeOggOpus([Uint8Array.from([0xf8]), new Uint8Array(0)])).toThrow(
+      'packet 1: Opus packet is empty',
+    );
   });
 
   describe('with opus-tools', () => {
@@ -121,7 +140,10 @@ describe('writeOggOpus', () => {
     beforeAll(() => {
       const encoder = new OpusFrameEncoder();
       const packets = encoder.encode(speech);
-      writeFileSync(opusPath, writeOggOpus(packets, { sampleCount: speech.length, tags: { TITLE: 'speech' } }));
+      writeFileSync(
+        opusPath,
+        writeOggOpus(packets, { sampleCount: speech.length, tags: { TITLE: 'speech' } }),
+      );
     });
 
     it('passes opusinfo without warnings and with the exact length', () => {

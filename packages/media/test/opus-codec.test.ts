@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '@imv/protocol';
 import { correlate, opusPacketSamples, readOggOpus } from '../src/index.js';
-import { OpusFrameDecoder, OpusFrameEncoder, decodeOggOpus, encodeOggOpus } from '../src/node/index.js';
+import {
+  OpusFrameDecoder,
+  OpusFrameEncoder,
+  decodeOggOpus,
+  encodeOggOpus,
+} from '../src/node/index.js';
 import { readFixture } from './helpers.js';
 
 const speech = readFixture().subarray(0, 48_000 * 3 + 123); // not a whole number of frames on purpose
@@ -28,7 +33,8 @@ describe('OpusFrameEncoder / OpusFrameDecoder', () => {
     const whole = new OpusFrameEncoder().encode(speech);
     const encoder = new OpusFrameEncoder();
     const pieces: Uint8Array[] = [];
-    for (let pos = 0; pos < speech.length; pos += 441) pieces.push(...encoder.push(speech.subarray(pos, pos + 441)));
+    for (let pos = 0; pos < speech.length; pos += 441)
+      pieces.push(...encoder.push(speech.subarray(pos, pos + 441)));
     expect(encoder.sampleCount).toBe(speech.length);
     pieces.push(...encoder.flush());
     expect(pieces).toEqual(whole);

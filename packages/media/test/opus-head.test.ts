@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { MediaError, buildOpusHead, buildOpusTags, opusPacketSamples, parseOpusHead, parseOpusTags } from '../src/index.js';
+import {
+  MediaError,
+  buildOpusHead,
+  buildOpusTags,
+  opusPacketSamples,
+  parseOpusHead,
+  parseOpusTags,
+} from '../src/index.js';
 
 describe('OpusHead', () => {
   it('builds the 19-byte identification header byte for byte', () => {
+    // prettier-ignore
     expect(Array.from(buildOpusHead({ preSkip: 312 }))).toEqual([
       ...Array.from('OpusHead', (c) => c.charCodeAt(0)), // magic signature
       0x01, // version 1
@@ -15,7 +23,9 @@ describe('OpusHead', () => {
   });
 
   it('round-trips through parseOpusHead', () => {
-    const head = parseOpusHead(buildOpusHead({ channels: 2, preSkip: 3840, inputSampleRateHz: 44100, outputGainQ8: -256 }));
+    const head = parseOpusHead(
+      buildOpusHead({ channels: 2, preSkip: 3840, inputSampleRateHz: 44100, outputGainQ8: -256 }),
+    );
     expect(head).toEqual({
       version: 1,
       channels: 2,
@@ -27,15 +37,25 @@ describe('OpusHead', () => {
   });
 
   it('rejects a packet that is not an OpusHead with NOT_OPUS', () => {
-    expect(() => parseOpusHead(new TextEncoder().encode('\x01vorbis....................'))).toThrow(MediaError);
-    expect(() => parseOpusHead(buildOpusHead({ preSkip: 0 }).subarray(0, 12))).toThrow('OpusHead is 12 B');
+    expect(() => parseOpusHead(new TextEncoder().encode('\x01vorbis....................'))).toThrow(
+      MediaError,
+    );
+    expect(() => parseOpusHead(buildOpusHead({ preSkip: 0 }).subarray(0, 12))).toThrow(
+      'OpusHead is 12 B',
+    );
   });
 });
 
 describe('OpusTags', () => {
   it('round-trips vendor and comments', () => {
     const packet = buildOpusTags('imv 0.1', { TITLE: 'hello', ARTIST: 'Zoë' });
-    expect(parseOpusTags(packet)).toEqual({ vendor: 'imv 0.1', comments: [['TITLE', 'hello'], ['ARTIST', 'Zoë']] });
+    expect(parseOpusTags(packet)).toEqual({
+      vendor: 'imv 0.1',
+      comments: [
+        ['TITLE', 'hello'],
+        ['ARTIST', 'Zoë'],
+      ],
+    });
   });
 
   it('refuses a tag name with "="', () => {
@@ -44,7 +64,9 @@ describe('OpusTags', () => {
 
   it('rejects a comment length past the end of the packet', () => {
     const packet = buildOpusTags('imv', { A: 'b' });
-    expect(() => parseOpusTags(packet.subarray(0, packet.length - 1))).toThrow(/comment 0 is 3 B but only 2 B remain/);
+    expect(() => parseOpusTags(packet.subarray(0, packet.length - 1))).toThrow(
+      /comment 0 is 3 B but only 2 B remain/,
+    );
   });
 });
 

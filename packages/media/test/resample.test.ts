@@ -8,16 +8,19 @@ describe('resampleTo48k', () => {
     expect(await resampleTo48k(samples, 48_000)).toBe(samples);
   });
 
-  it.each([8000, 44_100])('keeps a 1 kHz sine at 1 kHz from %i Hz, with no aliases', async (rateHz) => {
-    const out = await resampleTo48k(sine(1000, rateHz, 1), rateHz);
-    expect(out.length).toBe(48_000);
-    const body = out.subarray(4800, 43_200); // away from the filter's edge effects
-    expect(tonePower(body, 48_000, 1000)).toBeCloseTo(0.125, 2); // amplitude 0.5 -> power 0.125
-    // Images of the tone at rateHz ± 1 kHz would show up here with a naive (zero-order) resampler.
-    for (const ghostHz of [rateHz - 1000, rateHz + 1000, 2000, 3000]) {
-      if (ghostHz < 24_000) expect(tonePower(body, 48_000, ghostHz)).toBeLessThan(1e-6);
-    }
-  });
+  it.each([8000, 44_100])(
+    'keeps a 1 kHz sine at 1 kHz from %i Hz, with no aliases',
+    async (rateHz) => {
+      const out = await resampleTo48k(sine(1000, rateHz, 1), rateHz);
+      expect(out.length).toBe(48_000);
+      const body = out.subarray(4800, 43_200); // away from the filter's edge effects
+      expect(tonePower(body, 48_000, 1000)).toBeCloseTo(0.125, 2); // amplitude 0.5 -> power 0.125
+      // Images of the tone at rateHz ± 1 kHz would show up here with a naive (zero-order) resampler.
+      for (const ghostHz of [rateHz - 1000, rateHz + 1000, 2000, 3000]) {
+        if (ghostHz < 24_000) expect(tonePower(body, 48_000, ghostHz)).toBeLessThan(1e-6);
+      }
+    },
+  );
 
   it('round-trips speech 48k -> 44.1k -> 48k at correlation >= 0.98', async () => {
     const speech = readFixture();
@@ -33,6 +36,8 @@ describe('resampleTo48k', () => {
     const err = await caught(() => resampleTo48k(new Float32Array(10), 100));
     expect(err).toBeInstanceOf(MediaError);
     expect(err.code).toBe('BAD_FORMAT');
-    expect(err.message).toBe('cannot resample from 100 Hz; rates from 188 to 192000 Hz are supported');
+    expect(err.message).toBe(
+      'cannot resample from 100 Hz; rates from 188 to 192000 Hz are supported',
+    );
   });
 });

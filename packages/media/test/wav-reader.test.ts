@@ -31,25 +31,52 @@ describe('readWav', () => {
     ['s16', ['-e', 'signed', '-b', '16'], { bitsPerSample: 16, format: 'pcm-int' }, 0x0001, 0.9999],
     ['s24', ['-e', 'signed', '-b', '24'], { bitsPerSample: 24, format: 'pcm-int' }, 0xfffe, 0.9999],
     ['s32', ['-e', 'signed', '-b', '32'], { bitsPerSample: 32, format: 'pcm-int' }, 0xfffe, 0.9999],
-    ['f32', ['-e', 'floating-point', '-b', '32'], { bitsPerSample: 32, format: 'float' }, 0x0003, 0.9999],
-    ['f64', ['-e', 'floating-point', '-b', '64'], { bitsPerSample: 64, format: 'float' }, 0x0003, 0.9999],
-    ['s24 forced plain PCM', ['-t', 'wavpcm', '-e', 'signed', '-b', '24'], { bitsPerSample: 24 }, 0x0001, 0.9999],
+    [
+      'f32',
+      ['-e', 'floating-point', '-b', '32'],
+      { bitsPerSample: 32, format: 'float' },
+      0x0003,
+      0.9999,
+    ],
+    [
+      'f64',
+      ['-e', 'floating-point', '-b', '64'],
+      { bitsPerSample: 64, format: 'float' },
+      0x0003,
+      0.9999,
+    ],
+    [
+      's24 forced plain PCM',
+      ['-t', 'wavpcm', '-e', 'signed', '-b', '24'],
+      { bitsPerSample: 24 },
+      0x0001,
+      0.9999,
+    ],
     ['A-law', ['-e', 'a-law'], { bitsPerSample: 8, format: 'alaw' }, 0x0006, 0.999],
     ['mu-law', ['-e', 'u-law'], { bitsPerSample: 8, format: 'mulaw' }, 0x0007, 0.999],
-    ['stereo 44.1 kHz', ['-r', '44100', '-c', '2'], { sampleRate: 44100, channels: 2 }, 0x0001, 0.999],
+    [
+      'stereo 44.1 kHz',
+      ['-r', '44100', '-c', '2'],
+      { sampleRate: 44100, channels: 2 },
+      0x0001,
+      0.999,
+    ],
     ['mono 8 kHz', ['-r', '8000'], { sampleRate: 8000, channels: 1 }, 0x0001, 0.98], // speech above 4 kHz is lost,
     ['6 channels (extensible)', ['-c', '6'], { channels: 6, bitsPerSample: 16 }, 0xfffe, 0.9999],
-  ] as const)('reads %s and correlates with the source', async (name, args, fields, formatTag, minCorrelation) => {
-    const bytes = soxWav(name.replace(/\W+/g, '-'), [...args]);
-    expect(formatTagOf(bytes)).toBe(formatTag);
-    const wav = readWav(bytes);
-    expect(wav).toMatchObject({ truncated: false, warnings: [], ...fields });
-    const samples48k = await resampleTo48k(wav.samples, wav.sampleRate);
-    expect(Math.abs(samples48k.length - excerpt.length)).toBeLessThanOrEqual(1);
-    const result = correlate(excerpt, samples48k, { maxLagSamples: 480 });
-    expect(result.correlation).toBeGreaterThanOrEqual(minCorrelation);
-    expect(Math.abs(result.lagSamples)).toBeLessThanOrEqual(2);
-  });
+  ] as const)(
+    'reads %s and correlates with the source',
+    async (name, args, fields, formatTag, minCorrelation) => {
+      const bytes = soxWav(name.replace(/\W+/g, '-'), [...args]);
+      expect(formatTagOf(bytes)).toBe(formatTag);
+      const wav = readWav(bytes);
+      expect(wav).toMatchObject({ truncated: false, warnings: [], ...fields });
+      const samples48k = await resampleTo48k(wav.samples, wav.sampleRate);
+      expect(Math.abs(samples48k.length - excerpt.length)).toBeLessThanOrEqual(1);
+      const result = correlate(excerpt, samples48k, { maxLagSamples: 480 });
+      expect(result.correlation).toBeGreaterThanOrEqual(minCorrelation);
+      expect(Math.abs(result.lagSamples)).toBeLessThanOrEqual(2);
+    },
+  );
 
   it('reads what a truncated file holds and says so', () => {
     const bytes = soxWav('full', ['-e', 'signed', '-b', '16']);
@@ -70,7 +97,9 @@ describe('readWav', () => {
     const wav = readWav(bytes);
     expect(wav.truncated).toBe(true);
     expect(wav.samples.length).toBe(excerpt.length);
-    expect(wav.warnings).toEqual(['WAV data size is unset (0xFFFFFFFF, a streamed file); read the 144000 B present']);
+    expect(wav.warnings).toEqual([
+      'WAV data size is unset (0xFFFFFFFF, a streamed file); read the 144000 B present',
+    ]);
   });
 
   it('skips LIST and odd-sized unknown chunks', () => {
@@ -101,20 +130,25 @@ describe('readWav', () => {
     }
 
     it('refuses random bytes with NOT_RIFF', async () => {
-      expect(await codeAndMessage(Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff))).toEqual([
-        'NOT_RIFF',
-        "not a WAV file: it does not start with 'RIFF'",
-      ]);
+      expect(
+        await codeAndMessage(Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)),
+      ).toEqual(['NOT_RIFF', "not a WAV file: it does not start with 'RIFF'"]);
     });
 
     it('refuses a RIFF that is not WAVE with NOT_WAVE', async () => {
       const bytes = makeWav({});
       bytes.set(new TextEncoder().encode('AVI '), 8);
-      expect(await codeAndMessage(bytes)).toEqual(['NOT_WAVE', "RIFF file of type 'AVI ', not 'WAVE'"]);
+      expect(await codeAndMessage(bytes)).toEqual([
+        'NOT_WAVE',
+        "RIFF file of type 'AVI ', not 'WAVE'",
+      ]);
     });
 
     it('refuses a file without fmt or data chunks', async () => {
-      expect(await codeAndMessage(makeWav({ omitFmt: true }))).toEqual(['NO_FMT', "WAV file has no 'fmt ' chunk"]);
+      expect(await codeAndMessage(makeWav({ omitFmt: true }))).toEqual([
+        'NO_FMT',
+        "WAV file has no 'fmt ' chunk",
+      ]);
       expect(await codeAndMessage(makeWav({ omitData: true }))).toEqual([
         'NO_DATA',
         "WAV file has no 'data' chunk (the file ends at byte 36)",
@@ -127,15 +161,23 @@ describe('readWav', () => {
       expect(message).toBe(
         'unsupported WAV codec ADPCM (0x0002); convert it to PCM first, e.g. sox in.wav -e signed -b 16 out.wav',
       );
-      expect((await codeAndMessage(soxWav('gsm', ['-e', 'gsm-full-rate'])))[1]).toContain('GSM 6.10 (0x0031)');
+      expect((await codeAndMessage(soxWav('gsm', ['-e', 'gsm-full-rate'])))[1]).toContain(
+        'GSM 6.10 (0x0031)',
+      );
     });
 
     it.each([
       [{ channels: 0 }, 'WAV file has 0 channels; 1 to 8 are supported'],
       [{ channels: 9 }, 'WAV file has 9 channels; 1 to 8 are supported'],
       [{ sampleRate: 0 }, 'WAV file has a sample rate of 0 Hz'],
-      [{ bitsPerSample: 12, blockAlign: 1 }, 'WAV block align is 1 B for 1 channels of 12-bit samples'],
-      [{ formatTag: 3, bitsPerSample: 16 }, 'WAV float with 16 bits per sample; 32 and 64 are supported'],
+      [
+        { bitsPerSample: 12, blockAlign: 1 },
+        'WAV block align is 1 B for 1 channels of 12-bit samples',
+      ],
+      [
+        { formatTag: 3, bitsPerSample: 16 },
+        'WAV float with 16 bits per sample; 32 and 64 are supported',
+      ],
     ])('refuses %j with BAD_FORMAT', async (fmt, message) => {
       expect(await codeAndMessage(makeWav(fmt))).toEqual(['BAD_FORMAT', message]);
     });

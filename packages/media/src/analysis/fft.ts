@@ -1,7 +1,8 @@
 /** In-place iterative radix-2 complex FFT on split re/im arrays; `inverse` omits the 1/N scale. */
 export function fftInPlace(re: Float64Array, im: Float64Array, inverse: boolean): void {
   const n = re.length;
-  if ((n & (n - 1)) !== 0 || n !== im.length) throw new RangeError(`FFT size must be a power of two, got ${n}`);
+  if ((n & (n - 1)) !== 0 || n !== im.length)
+    throw new RangeError(`FFT size must be a power of two, got ${n}`);
   // Bit-reversal permutation.
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;

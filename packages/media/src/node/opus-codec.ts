@@ -35,7 +35,9 @@ export class OpusFrameEncoder {
     this.encoder.bitrate = opts.bitrateBps ?? DEFAULT_BITRATE_BPS;
     this.preSkip = this.encoder.ctl(OPUS_GET_LOOKAHEAD);
     if (this.preSkip !== OPUS_PRE_SKIP) {
-      throw new Error(`libopus lookahead is ${this.preSkip} samples, imv streams assume ${OPUS_PRE_SKIP}`);
+      throw new Error(
+        `libopus lookahead is ${this.preSkip} samples, imv streams assume ${OPUS_PRE_SKIP}`,
+      );
     }
   }
 

@@ -3,7 +3,13 @@
  * page and byte offset at fault (a CRC mismatch, a truncation, a stream that is not Opus).
  */
 import { MediaError } from '../errors.js';
-import { type OpusHead, type OpusTags, isOpusHead, parseOpusHead, parseOpusTags } from '../opus/opus-head.js';
+import {
+  type OpusHead,
+  type OpusTags,
+  isOpusHead,
+  parseOpusHead,
+  parseOpusTags,
+} from '../opus/opus-head.js';
 import { opusPacketSamples } from '../opus/opus-toc.js';
 import { oggCrc32 } from './ogg-crc.js';
 import { OGG_FLAG_BOS, OGG_FLAG_CONTINUED, OGG_FLAG_EOS, OGG_PAGE_HEADER_LEN } from './ogg-page.js';
@@ -33,20 +39,29 @@ interface OggPage {
 }
 
 function isCapturePattern(bytes: Uint8Array, at: number): boolean {
-  return bytes[at] === 0x4f && bytes[at + 1] === 0x67 && bytes[at + 2] === 0x67 && bytes[at + 3] === 0x53;
+  return (
+    bytes[at] === 0x4f && bytes[at + 1] === 0x67 && bytes[at + 2] === 0x67 && bytes[at + 3] === 0x53
+  );
 }
 
 function readPage(bytes: Uint8Array, offset: number, index: number): OggPage {
   const where = `Ogg page ${index} at byte ${offset}`;
   if (!isCapturePattern(bytes, offset)) {
-    throw new MediaError('NOT_OGG', `${where}: expected the 'OggS' capture pattern, the stream is corrupt`);
+    throw new MediaError(
+      'NOT_OGG',
+      `${where}: expected the 'OggS' capture pattern, the stream is corrupt`,
+    );
   }
   if (offset + OGG_PAGE_HEADER_LEN > bytes.length) {
-    throw new MediaError('OGG_TRUNCATED', `${where}: the file ends inside the page header (${bytes.length - offset} B of 27)`);
+    throw new MediaError(
+      'OGG_TRUNCATED',
+      `${where}: the file ends inside the page header (${bytes.length - offset} B of 27)`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, OGG_PAGE_HEADER_LEN);
   const version = view.getUint8(4);
-  if (version !== 0) throw new MediaError('NOT_OGG', `${where}: stream structure version ${version}, only 0 exists`);
+  if (version !== 0)
+    throw new MediaError('NOT_OGG', `${where}: stream structure version ${version}, only 0 exists`);
   const segments = view.getUint8(26);
   const headerLen = OGG_PAGE_HEADER_LEN + segments;
   if (offset + headerLen > bytes.length) {
@@ -102,7 +117,10 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
     offset += page.length;
     if (serial === undefined) {
       if (!(page.flags & OGG_FLAG_BOS)) {
-        throw new MediaError('NOT_OGG', `Ogg page ${index} at byte ${page.offset}: the first page lacks the BOS flag`);
+        throw new MediaError(
+          'NOT_OGG',
+          `Ogg page ${index} at byte ${page.offset}: the first page lacks the BOS flag`,
+        );
       }
       serial = page.serial;
     } else if (page.serial !== serial) {
@@ -111,7 +129,9 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
       continue;
     }
     if (page.sequence !== expectedSequence) {
-      warnings.push(`Ogg page sequence jumps from ${expectedSequence - 1} to ${page.sequence}: pages are missing`);
+      warnings.push(
+        `Ogg page sequence jumps from ${expectedSequence - 1} to ${page.sequence}: pages are missing`,
+      );
     }
     expectedSequence = page.sequence + 1;
     if (!(page.flags & OGG_FLAG_CONTINUED) && partial.length > 0) {
@@ -120,8 +140,19 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
         `Ogg page ${index} at byte ${page.offset}: the previous packet was never finished`,
       );
     }
+    // A continued page with nothing to continue (pages lost before it): drop the orphaned packet tail.
+    let orphan = Boolean(page.flags & OGG_FLAG_CONTINUED) && partial.length === 0;
+    if (orphan)
+      warnings.push(
+        `Ogg page ${index} at byte ${page.offset} continues a packet that is missing; dropped its tail`,
+      );
     let pos = 0;
     for (const lace of page.lacing) {
+      if (orphan) {
+        pos += lace;
+        orphan = lace === 255;
+        continue;
+      }
       partial.push(page.body.subarray(pos, pos + lace));
       pos += lace;
       if (lace < 255) {
@@ -135,12 +166,18 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
   if (partial.length > 0) {
     throw new MediaError('OGG_TRUNCATED', 'the file ends in the middle of an Ogg packet');
   }
-  if (!sawEos) warnings.push('the Ogg stream has no end-of-stream page; it may have been cut short');
+  if (!sawEos)
+    warnings.push('the Ogg stream has no end-of-stream page; it may have been cut short');
+  if (sawEos && offset < bytes.length)
+    warnings.push(`ignored ${bytes.length - offset} B after the end of the Opus stream`);
   if (otherStreams) warnings.push('other Ogg logical streams were skipped');
 
   const headPacket = packets.shift();
   if (headPacket === undefined || !isOpusHead(headPacket)) {
-    throw new MediaError('NOT_OPUS', "the Ogg stream is not Opus: its first packet is not an 'OpusHead'");
+    throw new MediaError(
+      'NOT_OPUS',
+      "the Ogg stream is not Opus: its first packet is not an 'OpusHead'",
+    );
   }
   const head = parseOpusHead(headPacket);
   if (head.mappingFamily !== 0 || head.channels > 2) {
@@ -150,7 +187,8 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
     );
   }
   const tagsPacket = packets.shift();
-  if (tagsPacket === undefined) throw new MediaError('OGG_TRUNCATED', 'the Ogg Opus stream ends before its OpusTags');
+  if (tagsPacket === undefined)
+    throw new MediaError('OGG_TRUNCATED', 'the Ogg Opus stream ends before its OpusTags');
   const tags = parseOpusTags(tagsPacket);
 
   let totalSamples = 0;
@@ -158,7 +196,9 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
     try {
       totalSamples += opusPacketSamples(packet);
     } catch (err) {
-      throw new MediaError('BAD_OPUS_PACKET', `audio packet ${i}: ${(err as Error).message}`, { cause: err });
+      throw new MediaError('BAD_OPUS_PACKET', `audio packet ${i}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   });
   if (finalGranule < 0) finalGranule = totalSamples;

@@ -113,7 +113,10 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Muxes mono Opus packets into a complete Ogg Opus file (RFC 7845). Throws on a malformed packet. */
-export function writeOggOpus(packets: Iterable<Uint8Array>, options: WriteOggOpusOptions = {}): Uint8Array {
+export function writeOggOpus(
+  packets: Iterable<Uint8Array>,
+  options: WriteOggOpusOptions = {},
+): Uint8Array {
   const list = Array.from(packets);
   const samples = list.map((packet, i) => {
     try {
@@ -126,7 +129,11 @@ export function writeOggOpus(packets: Iterable<Uint8Array>, options: WriteOggOpu
   const totalSamples = samples.reduce((n, s) => n + s, 0);
   const preSkip = options.preSkip ?? OPUS_PRE_SKIP;
   const sampleCount = options.sampleCount ?? Math.max(0, totalSamples - preSkip);
-  if (!Number.isInteger(sampleCount) || sampleCount < 0 || (sampleCount > 0 && preSkip + sampleCount > totalSamples)) {
+  if (
+    !Number.isInteger(sampleCount) ||
+    sampleCount < 0 ||
+    (sampleCount > 0 && preSkip + sampleCount > totalSamples)
+  ) {
     throw new RangeError(
       `options.sampleCount must be an integer in 0..${Math.max(0, totalSamples - preSkip)} ` +
         `(packets hold ${totalSamples} samples, pre-skip ${preSkip}), got ${sampleCount}`,
@@ -151,7 +158,8 @@ export function writeOggOpus(packets: Iterable<Uint8Array>, options: WriteOggOpu
     const lacingNeeded = Math.floor(packet.length / 255) + 1;
     const pageFull = pageSamples >= PAGE_TARGET_SAMPLES || pager.pendingBytes >= PAGE_TARGET_BYTES;
     // Start a fresh page rather than split a packet that would fit whole on one.
-    const wouldSplit = pager.pendingLacing + lacingNeeded > OGG_MAX_LACING && lacingNeeded <= OGG_MAX_LACING;
+    const wouldSplit =
+      pager.pendingLacing + lacingNeeded > OGG_MAX_LACING && lacingNeeded <= OGG_MAX_LACING;
     if (pager.pendingLacing > 0 && (pageFull || wouldSplit)) {
       pager.flush();
       pageSamples = 0;

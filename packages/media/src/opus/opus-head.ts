@@ -73,13 +73,19 @@ export function parseOpusHead(packet: Uint8Array): OpusHead {
     throw new MediaError('NOT_OPUS', 'first packet is not an OpusHead (no "OpusHead" magic)');
   }
   if (packet.length < OPUS_HEAD_LEN) {
-    throw new MediaError('NOT_OPUS', `OpusHead is ${packet.length} B, at least ${OPUS_HEAD_LEN} B are needed`);
+    throw new MediaError(
+      'NOT_OPUS',
+      `OpusHead is ${packet.length} B, at least ${OPUS_HEAD_LEN} B are needed`,
+    );
   }
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const version = view.getUint8(8);
   // RFC 7845 §5.1: the major version is the high nibble; only 0 is defined.
   if (version >> 4 !== 0) {
-    throw new MediaError('NOT_OPUS', `OpusHead version ${version} is not supported (major version must be 0)`);
+    throw new MediaError(
+      'NOT_OPUS',
+      `OpusHead version ${version} is not supported (major version must be 0)`,
+    );
   }
   const head: OpusHead = {
     version,
@@ -93,7 +99,10 @@ export function parseOpusHead(packet: Uint8Array): OpusHead {
   if (head.mappingFamily !== 0) {
     const tableEnd = OPUS_HEAD_LEN + 2 + head.channels;
     if (packet.length < tableEnd) {
-      throw new MediaError('NOT_OPUS', `OpusHead is ${packet.length} B, its channel mapping table needs ${tableEnd} B`);
+      throw new MediaError(
+        'NOT_OPUS',
+        `OpusHead is ${packet.length} B, its channel mapping table needs ${tableEnd} B`,
+      );
     }
     head.mapping = {
       streamCount: view.getUint8(19),
@@ -140,23 +149,31 @@ export function parseOpusTags(packet: Uint8Array): OpusTags {
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   let pos = 8;
   const readLength = (what: string): number => {
-    if (pos + 4 > packet.length) throw new MediaError('NOT_OPUS', `OpusTags ends before the ${what} length`);
+    if (pos + 4 > packet.length)
+      throw new MediaError('NOT_OPUS', `OpusTags ends before the ${what} length`);
     const len = view.getUint32(pos, true);
     pos += 4;
     if (pos + len > packet.length) {
-      throw new MediaError('NOT_OPUS', `OpusTags ${what} is ${len} B but only ${packet.length - pos} B remain`);
+      throw new MediaError(
+        'NOT_OPUS',
+        `OpusTags ${what} is ${len} B but only ${packet.length - pos} B remain`,
+      );
     }
     return len;
   };
   const vendorLen = readLength('vendor string');
   const vendor = textDecoder.decode(packet.subarray(pos, pos + vendorLen));
   pos += vendorLen;
-  if (pos + 4 > packet.length) throw new MediaError('NOT_OPUS', 'OpusTags ends before the comment count');
+  if (pos + 4 > packet.length)
+    throw new MediaError('NOT_OPUS', 'OpusTags ends before the comment count');
   const count = view.getUint32(pos, true);
   pos += 4;
   // Each comment takes at least its 4-byte length, so a larger count is corrupt, not just big.
   if (count * 4 > packet.length - pos) {
-    throw new MediaError('NOT_OPUS', `OpusTags claims ${count} comments but only ${packet.length - pos} B remain`);
+    throw new MediaError(
+      'NOT_OPUS',
+      `OpusTags claims ${count} comments but only ${packet.length - pos} B remain`,
+    );
   }
   const comments: Array<[string, string]> = [];
   for (let i = 0; i < count; i++) {

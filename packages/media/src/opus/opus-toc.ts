@@ -19,7 +19,8 @@ function badPacket(message: string): MediaError {
 
 /** Number of 48 kHz samples the Opus packet decodes to; throws MediaError BAD_OPUS_PACKET if malformed. */
 export function opusPacketSamples(packet: Uint8Array): number {
-  if (packet.length === 0) throw badPacket('Opus packet is empty (a packet needs at least the TOC byte)');
+  if (packet.length === 0)
+    throw badPacket('Opus packet is empty (a packet needs at least the TOC byte)');
   const toc = packet[0]!;
   const frameSamples = FRAME_SAMPLES_BY_CONFIG[toc >> 3]!;
   const code = toc & 0x03;
@@ -31,13 +32,16 @@ export function opusPacketSamples(packet: Uint8Array): number {
     case 1:
       // Two frames of equal size: the payload after the TOC must split evenly (RFC 6716 §3.2.3, R3).
       if ((packet.length - 1) % 2 !== 0) {
-        throw badPacket(`Opus code 1 packet has an odd payload of ${packet.length - 1} B; two equal frames expected`);
+        throw badPacket(
+          `Opus code 1 packet has an odd payload of ${packet.length - 1} B; two equal frames expected`,
+        );
       }
       frames = 2;
       break;
     case 2:
       // The first frame length takes 1 or 2 bytes (RFC 6716 §3.2.1, §3.2.4).
-      if (packet.length < 2) throw badPacket('Opus code 2 packet ends before the first frame length');
+      if (packet.length < 2)
+        throw badPacket('Opus code 2 packet ends before the first frame length');
       frames = 2;
       break;
     default: {

@@ -17,7 +17,8 @@ function buildALaw(): Float32Array {
     const a = i ^ 0x55; // even bits are inverted on the wire
     const exponent = (a >> 4) & 0x07;
     const mantissa = a & 0x0f;
-    const magnitude = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+    const magnitude =
+      exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
     table[i] = (a & 0x80 ? magnitude : -magnitude) / 32768;
   }
   return table;

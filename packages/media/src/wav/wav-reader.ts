@@ -48,7 +48,9 @@ const KNOWN_CODECS: Record<number, string> = {
 };
 
 /** The 14 bytes that follow the format code in every KSDATAFORMAT_SUBTYPE_* GUID (…-0000-0010-8000-00aa00389b71). */
-const SUBFORMAT_GUID_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+const SUBFORMAT_GUID_TAIL = [
+  0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
 
 function codecName(tag: number): string {
   return `${KNOWN_CODECS[tag] ?? 'codec'} (0x${tag.toString(16).padStart(4, '0')})`;
@@ -67,7 +69,8 @@ interface FmtChunk {
 }
 
 function parseFmt(bytes: Uint8Array, start: number, size: number): FmtChunk {
-  if (size < 16) throw new MediaError('BAD_FORMAT', `WAV 'fmt ' chunk is ${size} B, at least 16 B are needed`);
+  if (size < 16)
+    throw new MediaError('BAD_FORMAT', `WAV 'fmt ' chunk is ${size} B, at least 16 B are needed`);
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, size);
   const fmt: FmtChunk = {
     formatTag: view.getUint16(0, true),
@@ -79,12 +82,18 @@ function parseFmt(bytes: Uint8Array, start: number, size: number): FmtChunk {
   if (fmt.formatTag === WAVE_FORMAT_EXTENSIBLE) {
     // WAVEFORMATEXTENSIBLE: cbSize 22, validBits, channel mask, then the 16-byte SubFormat GUID at offset 24.
     if (size < 40) {
-      throw new MediaError('BAD_FORMAT', `WAV 'fmt ' chunk is WAVE_FORMAT_EXTENSIBLE but only ${size} B long, 40 B are needed`);
+      throw new MediaError(
+        'BAD_FORMAT',
+        `WAV 'fmt ' chunk is WAVE_FORMAT_EXTENSIBLE but only ${size} B long, 40 B are needed`,
+      );
     }
     const subFormat = view.getUint16(24, true);
     const tailMatches = SUBFORMAT_GUID_TAIL.every((b, i) => bytes[start + 26 + i] === b);
     if (!tailMatches) {
-      throw new MediaError('UNSUPPORTED_CODEC', 'unsupported WAV codec: WAVE_FORMAT_EXTENSIBLE with a vendor SubFormat GUID');
+      throw new MediaError(
+        'UNSUPPORTED_CODEC',
+        'unsupported WAV codec: WAVE_FORMAT_EXTENSIBLE with a vendor SubFormat GUID',
+      );
     }
     fmt.formatTag = subFormat;
   }
@@ -125,7 +134,8 @@ export function readWav(bytes: Uint8Array): WavAudio {
       }
       data = { start, size: declared };
     } else if (id === 'fmt ') {
-      if (declared > available) throw new MediaError('BAD_FORMAT', "the file ends inside the WAV 'fmt ' chunk");
+      if (declared > available)
+        throw new MediaError('BAD_FORMAT', "the file ends inside the WAV 'fmt ' chunk");
       fmt = parseFmt(bytes, start, declared);
     } else if (declared > available) {
       // An unknown chunk (LIST, bext, …) running past the end: whatever came before it is still usable.
@@ -137,12 +147,18 @@ export function readWav(bytes: Uint8Array): WavAudio {
   }
   if (fmt === undefined) throw new MediaError('NO_FMT', "WAV file has no 'fmt ' chunk");
   if (data === undefined) {
-    throw new MediaError('NO_DATA', `WAV file has no 'data' chunk (the file ends at byte ${bytes.length})`);
+    throw new MediaError(
+      'NO_DATA',
+      `WAV file has no 'data' chunk (the file ends at byte ${bytes.length})`,
+    );
   }
 
   const { channels, sampleRate } = fmt;
   if (channels === 0 || channels > MAX_WAV_CHANNELS) {
-    throw new MediaError('BAD_FORMAT', `WAV file has ${channels} channels; 1 to ${MAX_WAV_CHANNELS} are supported`);
+    throw new MediaError(
+      'BAD_FORMAT',
+      `WAV file has ${channels} channels; 1 to ${MAX_WAV_CHANNELS} are supported`,
+    );
   }
   if (sampleRate === 0) throw new MediaError('BAD_FORMAT', 'WAV file has a sample rate of 0 Hz');
 
@@ -153,14 +169,20 @@ export function readWav(bytes: Uint8Array): WavAudio {
       format = 'pcm-int';
       bytesPerSample = Math.ceil(fmt.bitsPerSample / 8);
       if (bytesPerSample < 1 || bytesPerSample > 4) {
-        throw new MediaError('BAD_FORMAT', `WAV PCM with ${fmt.bitsPerSample} bits per sample; 8, 16, 24 and 32 are supported`);
+        throw new MediaError(
+          'BAD_FORMAT',
+          `WAV PCM with ${fmt.bitsPerSample} bits per sample; 8, 16, 24 and 32 are supported`,
+        );
       }
       break;
     case WAVE_FORMAT_IEEE_FLOAT:
       format = 'float';
       bytesPerSample = fmt.bitsPerSample / 8;
       if (bytesPerSample !== 4 && bytesPerSample !== 8) {
-        throw new MediaError('BAD_FORMAT', `WAV float with ${fmt.bitsPerSample} bits per sample; 32 and 64 are supported`);
+        throw new MediaError(
+          'BAD_FORMAT',
+          `WAV float with ${fmt.bitsPerSample} bits per sample; 32 and 64 are supported`,
+        );
       }
       break;
     case WAVE_FORMAT_ALAW:
@@ -168,7 +190,10 @@ export function readWav(bytes: Uint8Array): WavAudio {
       format = fmt.formatTag === WAVE_FORMAT_ALAW ? 'alaw' : 'mulaw';
       bytesPerSample = 1;
       if (fmt.bitsPerSample !== 8) {
-        throw new MediaError('BAD_FORMAT', `WAV G.711 ${format} with ${fmt.bitsPerSample} bits per sample; 8 expected`);
+        throw new MediaError(
+          'BAD_FORMAT',
+          `WAV G.711 ${format} with ${fmt.bitsPerSample} bits per sample; 8 expected`,
+        );
       }
       break;
     default:
@@ -187,7 +212,10 @@ export function readWav(bytes: Uint8Array): WavAudio {
   }
   if (format === 'pcm-int') bytesPerSample = containerBytes;
   if (bytesPerSample > 4 && format === 'pcm-int') {
-    throw new MediaError('BAD_FORMAT', `WAV PCM samples in ${containerBytes}-byte containers are not supported`);
+    throw new MediaError(
+      'BAD_FORMAT',
+      `WAV PCM samples in ${containerBytes}-byte containers are not supported`,
+    );
   }
 
   const frameCount = Math.floor(data.size / fmt.blockAlign);
@@ -203,17 +231,31 @@ export function readWav(bytes: Uint8Array): WavAudio {
     for (let ch = 0; ch < channels; ch++) sum += readSample(base + ch * containerBytes);
     samples[frame] = sum * scale;
   }
-  return { sampleRate, channels, bitsPerSample: bytesPerSample * 8, format, samples, truncated, warnings };
+  return {
+    sampleRate,
+    channels,
+    bitsPerSample: bytesPerSample * 8,
+    format,
+    samples,
+    truncated,
+    warnings,
+  };
 }
 
-function sampleReader(view: DataView, format: WavSampleFormat, bytesPerSample: number): (at: number) => number {
+function sampleReader(
+  view: DataView,
+  format: WavSampleFormat,
+  bytesPerSample: number,
+): (at: number) => number {
   switch (format) {
     case 'alaw':
       return (at) => ALAW_TO_FLOAT[view.getUint8(at)]!;
     case 'mulaw':
       return (at) => MULAW_TO_FLOAT[view.getUint8(at)]!;
     case 'float':
-      return bytesPerSample === 4 ? (at) => view.getFloat32(at, true) : (at) => view.getFloat64(at, true);
+      return bytesPerSample === 4
+        ? (at) => view.getFloat32(at, true)
+        : (at) => view.getFloat64(at, true);
     case 'pcm-int':
       switch (bytesPerSample) {
         case 1:
@@ -221,7 +263,8 @@ function sampleReader(view: DataView, format: WavSampleFormat, bytesPerSample: n
         case 2:
           return (at) => view.getInt16(at, true) / 32768;
         case 3:
-          return (at) => ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648;
+          return (at) =>
+            ((view.getUint8(at + 2) << 24) | (view.getUint16(at, true) << 8)) / 2147483648;
         default:
           return (at) => view.getInt32(at, true) / 2147483648;
       }
