@@ -4,7 +4,13 @@ export { printBanner } from './banner.js';
 export { installSignalHandlers } from './signals.js';
 export { DEFAULTS, resolveConfig } from './config.js';
 export type { ServerConfig, ServerOptions } from './config.js';
-export type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store/store.js';
+export type {
+  ListQuery,
+  MessagePage,
+  MessageStore,
+  NewMessage,
+  StoredFrame,
+} from './store/store.js';
 export { SqliteMessageStore } from './store/sqlite-store.js';
 export { MIGRATIONS } from './store/migrations.js';
 export type { RoomBus, RoomSubscriber } from './bus/bus.js';

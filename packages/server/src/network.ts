@@ -17,7 +17,11 @@ export function reachableUrls(host: string, port: number): string[] {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const info of addresses ?? []) {
       if (info.internal) continue;
-      if (info.family === 'IPv6' && (host !== '::' || info.address.toLowerCase().startsWith('fe80'))) continue;
+      if (
+        info.family === 'IPv6' &&
+        (host !== '::' || info.address.toLowerCase().startsWith('fe80'))
+      )
+        continue;
       urls.push(`http://${hostForUrl(info.address)}:${port}`);
     }
   }
@@ -26,5 +30,7 @@ export function reachableUrls(host: string, port: number): string[] {
 
 /** The URL this machine itself should use: loopback for a wildcard bind. */
 export function localUrl(host: string, port: number): string {
-  return WILDCARD_HOSTS.has(host) ? `http://127.0.0.1:${port}` : `http://${hostForUrl(host)}:${port}`;
+  return WILDCARD_HOSTS.has(host)
+    ? `http://127.0.0.1:${port}`
+    : `http://${hostForUrl(host)}:${port}`;
 }

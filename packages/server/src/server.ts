@@ -64,7 +64,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   });
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
     done();
@@ -83,7 +88,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   }
   const port = (app.server.address() as AddressInfo).port;
   const urls = reachableUrls(config.host, port);
-  log.info({ host: config.host, port, dataDir: config.dataDir, webRoot: config.webRoot }, 'listening');
+  log.info(
+    { host: config.host, port, dataDir: config.dataDir, webRoot: config.webRoot },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {

@@ -71,12 +71,17 @@ describe('durability', () => {
     await server.close();
     expect(await listener.closed).toBe(1001);
     expect(await talker.closed).toBe(1001);
-    expect(listener.texts().find((m) => m.type === 'talk-stopped')).toMatchObject({ messageId, reason: 'shutdown' });
+    expect(listener.texts().find((m) => m.type === 'talk-stopped')).toMatchObject({
+      messageId,
+      reason: 'shutdown',
+    });
     const stored = talker.texts().find((m) => m.type === 'message-stored');
     expect(stored).toMatchObject({ message: { id: messageId, status: 'partial', frameCount: 12 } });
 
     const again = await servers.start({ dataDir });
-    expect(await listRoom(again.httpUrl, 'lobby')).toMatchObject([{ id: messageId, status: 'partial', frameCount: 12 }]);
+    expect(await listRoom(again.httpUrl, 'lobby')).toMatchObject([
+      { id: messageId, status: 'partial', frameCount: 12 },
+    ]);
   });
 
   it('loses nothing acked on SIGKILL; the unacked in-flight message comes back partial', async () => {
@@ -120,12 +125,27 @@ describe('durability', () => {
     });
 
     const restarted = await startProcess(dataDir);
-    expect(await listRoom(restarted.httpUrl, 'lobby')).toMatchObject([{ id: messageId, status: 'partial', frameCount: 20 }]);
+    expect(await listRoom(restarted.httpUrl, 'lobby')).toMatchObject([
+      { id: messageId, status: 'partial', frameCount: 20 },
+    ]);
     // Every log line about a connection carries its id.
-    const lines = proc.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = proc.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const talkStart = lines.find((l) => l.msg === 'talk start');
-    expect(talkStart).toMatchObject({ conn: expect.stringMatching(/^c\d+$/) as unknown, messageId, streamId: 8 });
-    expect(lines.find((l) => l.msg === 'talk stop')).toMatchObject({ messageId, reason: 'shutdown', frames: 20 });
-    expect(lines.filter((l) => l.msg === 'connected').every((l) => typeof l.conn === 'string')).toBe(true);
+    expect(talkStart).toMatchObject({
+      conn: expect.stringMatching(/^c\d+$/) as unknown,
+      messageId,
+      streamId: 8,
+    });
+    expect(lines.find((l) => l.msg === 'talk stop')).toMatchObject({
+      messageId,
+      reason: 'shutdown',
+      frames: 20,
+    });
+    expect(
+      lines.filter((l) => l.msg === 'connected').every((l) => typeof l.conn === 'string'),
+    ).toBe(true);
   });
 });

@@ -21,7 +21,12 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
 }
 
 /** Sends `packets` as one message in `room` and returns its stored id. */
-async function sendMessage(server: ImvServer, room: string, packets: readonly Uint8Array[], streamId = 1): Promise<number> {
+async function sendMessage(
+  server: ImvServer,
+  room: string,
+  packets: readonly Uint8Array[],
+  streamId = 1,
+): Promise<number> {
   const talker = await TestClient.joined(server.httpUrl, room, 'alice');
   talker.send({ type: 'talk-start', streamId });
   talker.sendPackets(streamId, packets);
@@ -40,14 +45,21 @@ describe('REST: messages and audio', () => {
   beforeAll(async () => {
     server = await servers.start();
     speechId = await sendMessage(server, 'lobby', speech);
-    for (let i = 0; i < 4; i++) shortIds.push(await sendMessage(server, 'paging', speech.slice(0, 3), i + 1));
+    for (let i = 0; i < 4; i++)
+      shortIds.push(await sendMessage(server, 'paging', speech.slice(0, 3), i + 1));
   });
   afterAll(() => servers.cleanup());
 
   it('GET /api/health reports ok, version and protocol', async () => {
-    const { status, body } = await getJson<{ ok: boolean; version: string; protocol: number }>(`${server.httpUrl}/api/health`);
+    const { status, body } = await getJson<{ ok: boolean; version: string; protocol: number }>(
+      `${server.httpUrl}/api/health`,
+    );
     expect(status).toBe(200);
-    expect(body).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown, protocol: 1 });
+    expect(body).toEqual({
+      ok: true,
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
+      protocol: 1,
+    });
   });
 
   it('lists the newest messages oldest first and pages with before/after/limit', async () => {
@@ -59,22 +71,38 @@ describe('REST: messages and audio', () => {
     const newest = await getJson<{ messages: { id: number }[]; more: boolean }>(`${url}?limit=2`);
     expect(newest.body.messages.map((m) => m.id)).toEqual(shortIds.slice(2));
     expect(newest.body.more).toBe(true);
-    const older = await getJson<{ messages: { id: number }[]; more: boolean }>(`${url}?limit=2&before=${shortIds[2]}`);
-    expect(older.body).toMatchObject({ messages: shortIds.slice(0, 2).map((id) => ({ id })), more: false });
-    const after = await getJson<{ messages: { id: number }[]; more: boolean }>(`${url}?after=${shortIds[0]}&limit=2`);
-    expect(after.body).toMatchObject({ messages: shortIds.slice(1, 3).map((id) => ({ id })), more: true });
-    const empty = await getJson<{ messages: unknown[]; more: boolean }>(`${server.httpUrl}/api/rooms/nobody-here/messages`);
+    const older = await getJson<{ messages: { id: number }[]; more: boolean }>(
+      `${url}?limit=2&before=${shortIds[2]}`,
+    );
+    expect(older.body).toMatchObject({
+      messages: shortIds.slice(0, 2).map((id) => ({ id })),
+      more: false,
+    });
+    const after = await getJson<{ messages: { id: number }[]; more: boolean }>(
+      `${url}?after=${shortIds[0]}&limit=2`,
+    );
+    expect(after.body).toMatchObject({
+      messages: shortIds.slice(1, 3).map((id) => ({ id })),
+      more: true,
+    });
+    const empty = await getJson<{ messages: unknown[]; more: boolean }>(
+      `${server.httpUrl}/api/rooms/nobody-here/messages`,
+    );
     expect(empty.body).toEqual({ room: 'nobody-here', messages: [], more: false });
   });
 
   it('rejects bad paging parameters and room names with BAD_REQUEST', async () => {
     for (const query of ['limit=0', 'limit=201', 'after=-1', 'before=abc']) {
-      const { status, body } = await getJson<ErrorBody>(`${server.httpUrl}/api/rooms/paging/messages?${query}`);
+      const { status, body } = await getJson<ErrorBody>(
+        `${server.httpUrl}/api/rooms/paging/messages?${query}`,
+      );
       expect(status, query).toBe(400);
       expect(body.code, query).toBe('BAD_REQUEST');
       expect(body.statusCode).toBe(400);
     }
-    const { status, body } = await getJson<ErrorBody>(`${server.httpUrl}/api/rooms/Bad%20Room/messages`);
+    const { status, body } = await getJson<ErrorBody>(
+      `${server.httpUrl}/api/rooms/Bad%20Room/messages`,
+    );
     expect([status, body.code]).toEqual([400, 'BAD_REQUEST']);
   });
 
@@ -82,8 +110,17 @@ describe('REST: messages and audio', () => {
     const one = await getJson<{ id: number; frameCount: number; status: string }>(
       `${server.httpUrl}/api/rooms/lobby/messages/${speechId}`,
     );
-    expect(one.body).toMatchObject({ id: speechId, frameCount: speech.length, status: 'complete', durationMs: speech.length * 20 });
-    for (const url of [`/api/rooms/paging/messages/${speechId}`, '/api/rooms/lobby/messages/9999', '/api/nope']) {
+    expect(one.body).toMatchObject({
+      id: speechId,
+      frameCount: speech.length,
+      status: 'complete',
+      durationMs: speech.length * 20,
+    });
+    for (const url of [
+      `/api/rooms/paging/messages/${speechId}`,
+      '/api/rooms/lobby/messages/9999',
+      '/api/nope',
+    ]) {
       const { status, body } = await getJson<ErrorBody>(`${server.httpUrl}${url}`);
       expect([status, body.code, body.statusCode], url).toEqual([404, 'NOT_FOUND', 404]);
     }
@@ -93,7 +130,9 @@ describe('REST: messages and audio', () => {
     const res = await fetch(`${server.httpUrl}/api/rooms/lobby/messages/${speechId}.ogg`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('audio/ogg');
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="imv-lobby-${speechId}.ogg"`);
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="imv-lobby-${speechId}.ogg"`,
+    );
     const file = new Uint8Array(await res.arrayBuffer());
 
     const dir = servers.tempDir();
@@ -117,7 +156,9 @@ describe('REST: messages and audio', () => {
   });
 
   it('refuses the audio of a message in another room with NOT_FOUND', async () => {
-    const { status, body } = await getJson<ErrorBody>(`${server.httpUrl}/api/rooms/paging/messages/${speechId}.ogg`);
+    const { status, body } = await getJson<ErrorBody>(
+      `${server.httpUrl}/api/rooms/paging/messages/${speechId}.ogg`,
+    );
     expect([status, body.code]).toEqual([404, 'NOT_FOUND']);
   });
 });

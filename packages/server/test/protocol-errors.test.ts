@@ -1,4 +1,11 @@
-import { CLOSE_CODES, FLAG_END, FRAME_HEADER_LEN, MAX_FRAME_BYTES, MAX_TEXT_BYTES, encodeFrame } from '@imv/protocol';
+import {
+  CLOSE_CODES,
+  FLAG_END,
+  FRAME_HEADER_LEN,
+  MAX_FRAME_BYTES,
+  MAX_TEXT_BYTES,
+  encodeFrame,
+} from '@imv/protocol';
 import type { ErrorCode } from '@imv/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImvServer } from '../src/index.js';
@@ -27,7 +34,11 @@ async function joined(server: ImvServer, room: string, name: string): Promise<Te
 }
 
 /** A talk of a few real packets from `talker`, heard by `listener`; returns the stored frame count. */
-async function talkWorks(talker: TestClient, listener: TestClient, streamId: number): Promise<number> {
+async function talkWorks(
+  talker: TestClient,
+  listener: TestClient,
+  streamId: number,
+): Promise<number> {
   const packets = opusPacketsOf('speech-fr-48k.wav').slice(0, 5);
   talker.send({ type: 'talk-start', streamId });
   talker.sendPackets(streamId, packets);
@@ -36,10 +47,17 @@ async function talkWorks(talker: TestClient, listener: TestClient, streamId: num
     r.kind === 'text' && r.message.type === 'message-stored' && r.message.message.id === messageId;
   await listener.nextWhere(storedIs, 'message-stored');
   const ack = await talker.nextWhere(storedIs, 'message-stored');
-  return ack.kind === 'text' && ack.message.type === 'message-stored' ? ack.message.message.frameCount : -1;
+  return ack.kind === 'text' && ack.message.type === 'message-stored'
+    ? ack.message.message.frameCount
+    : -1;
 }
 
-function header(fields: { version?: number; flags?: number; reserved?: number; streamId?: number }): Buffer {
+function header(fields: {
+  version?: number;
+  flags?: number;
+  reserved?: number;
+  streamId?: number;
+}): Buffer {
   const bytes = Buffer.alloc(FRAME_HEADER_LEN + 10, 0xfc);
   bytes.writeUInt8(fields.version ?? 1, 0); // version
   bytes.writeUInt8(fields.flags ?? 0, 1); // flags
@@ -58,7 +76,11 @@ describe('connection handshake', () => {
     expect(welcome).toMatchObject({
       protocol: 1,
       server: expect.stringMatching(/^imv-server\//) as unknown,
-      limits: { maxFrameBytes: MAX_FRAME_BYTES, maxTextBytes: MAX_TEXT_BYTES, maxMessageMs: 60_000 },
+      limits: {
+        maxFrameBytes: MAX_FRAME_BYTES,
+        maxTextBytes: MAX_TEXT_BYTES,
+        maxMessageMs: 60_000,
+      },
     });
   });
 
@@ -75,7 +97,9 @@ describe('connection handshake', () => {
     const client = await open(server);
     client.send({ type: 'join', room: 'lobby' });
     expect(await client.next('error')).toMatchObject({ code: 'HELLO_REQUIRED', ref: 'join' });
-    client.sendRaw(encodeFrame({ flags: 0, streamId: 1, sequence: 0, timestamp: 0 }, new Uint8Array([1])));
+    client.sendRaw(
+      encodeFrame({ flags: 0, streamId: 1, sequence: 0, timestamp: 0 }, new Uint8Array([1])),
+    );
     expect(await client.next('error')).toMatchObject({ code: 'HELLO_REQUIRED', ref: 'frame' });
     await client.hello();
   });
@@ -93,7 +117,11 @@ describe('bad input gets its code and changes nothing else', () => {
     ['a JSON array', '[1, 2]', 'BAD_MESSAGE'],
     ['an unknown type', '{"type":"dance"}', 'UNKNOWN_TYPE'],
     ['a schema failure', '{"type":"join","room":"Not A Room!"}', 'BAD_MESSAGE'],
-    ['a text frame over MAX_TEXT_BYTES', JSON.stringify({ type: 'join', room: 'x'.repeat(MAX_TEXT_BYTES) }), 'TEXT_TOO_LARGE'],
+    [
+      'a text frame over MAX_TEXT_BYTES',
+      JSON.stringify({ type: 'join', room: 'x'.repeat(MAX_TEXT_BYTES) }),
+      'TEXT_TOO_LARGE',
+    ],
   ];
   for (const [what, text, code] of textCases) {
     it(`answers ${what} with ${code}`, async () => {
@@ -111,12 +139,20 @@ describe('bad input gets its code and changes nothing else', () => {
 
   const frameCases: [string, Buffer, ErrorCode][] = [
     ['a frame shorter than the header', Buffer.from([1, 0, 0, 0, 0, 0, 0, 1]), 'FRAME_TOO_SHORT'],
-    ['a frame over MAX_FRAME_BYTES', Buffer.concat([header({}), Buffer.alloc(MAX_FRAME_BYTES)]), 'FRAME_TOO_LARGE'],
+    [
+      'a frame over MAX_FRAME_BYTES',
+      Buffer.concat([header({}), Buffer.alloc(MAX_FRAME_BYTES)]),
+      'FRAME_TOO_LARGE',
+    ],
     ['a frame of another version', header({ version: 9 }), 'FRAME_VERSION'],
     ['a frame with reserved bits set', header({ reserved: 1 }), 'FRAME_RESERVED_BITS'],
     ['a frame with unknown flags', header({ flags: 0x80 }), 'FRAME_RESERVED_BITS'],
     ['a frame without payload or END', header({}).subarray(0, FRAME_HEADER_LEN), 'FRAME_EMPTY'],
-    ['a frame for a stream this connection did not start', header({ streamId: 77 }), 'UNKNOWN_STREAM'],
+    [
+      'a frame for a stream this connection did not start',
+      header({ streamId: 77 }),
+      'UNKNOWN_STREAM',
+    ],
   ];
   for (const [what, bytes, code] of frameCases) {
     it(`answers ${what} with ${code} (ref frame)`, async () => {

@@ -11,7 +11,12 @@ afterEach(async () => {
   await servers.cleanup();
 });
 
-async function joined(url: string, room: string, name: string, since?: 'all' | number): Promise<TestClient> {
+async function joined(
+  url: string,
+  room: string,
+  name: string,
+  since?: 'all' | number,
+): Promise<TestClient> {
   const client = await TestClient.joined(url, room, name, since);
   clients.push(client);
   return client;
@@ -26,14 +31,21 @@ describe('live relay and voice messages', () => {
 
     talker.send({ type: 'talk-start', streamId: 7 });
     const started = await talker.next('talk-started');
-    expect(started).toMatchObject({ room: 'lobby', streamId: 7, from: { name: 'alice' }, encrypted: false });
+    expect(started).toMatchObject({
+      room: 'lobby',
+      streamId: 7,
+      from: { name: 'alice' },
+      encrypted: false,
+    });
     expect((await listener.next('talk-started')).messageId).toBe(started.messageId);
 
     talker.sendFrame(7, 0, packets[0]!);
     const first = await listener.nextBinary();
     // The listener has the first frame while the talker has not stopped yet.
     expect(talker.texts().some((m) => m.type === 'talk-stopped')).toBe(false);
-    expect(Buffer.from(first.subarray(FRAME_HEADER_LEN)).equals(Buffer.from(packets[0]!))).toBe(true);
+    expect(Buffer.from(first.subarray(FRAME_HEADER_LEN)).equals(Buffer.from(packets[0]!))).toBe(
+      true,
+    );
 
     for (let i = 1; i < packets.length; i++) talker.sendFrame(7, i, packets[i]!);
     talker.send({ type: 'talk-stop', streamId: 7 });
@@ -58,7 +70,9 @@ describe('live relay and voice messages', () => {
     const list = (await (await fetch(`${server.httpUrl}/api/rooms/lobby/messages`)).json()) as {
       messages: { id: number; status: string; frameCount: number }[];
     };
-    expect(list.messages).toEqual([expect.objectContaining({ id: started.messageId, status: 'complete', frameCount: 50 })]);
+    expect(list.messages).toEqual([
+      expect.objectContaining({ id: started.messageId, status: 'complete', frameCount: 50 }),
+    ]);
   });
 
   it('stops on an END frame with reason end-frame and stores every frame', async () => {
@@ -117,7 +131,9 @@ describe('live relay and voice messages', () => {
     const stored = await listener.next('message-stored');
     expect(stored.message).toMatchObject({ id: messageId, status: 'partial', frameCount: 30 });
     const presence = listener.texts().filter((m) => m.type === 'presence');
-    expect(presence.at(-1)?.type === 'presence' && presence.at(-1)?.members.map((m) => m.name)).toEqual(['bob']);
+    expect(
+      presence.at(-1)?.type === 'presence' && presence.at(-1)?.members.map((m) => m.name),
+    ).toEqual(['bob']);
   });
 
   it('stops a message at maxMessageMs with MESSAGE_TOO_LONG and stores it complete', async () => {
@@ -129,7 +145,11 @@ describe('live relay and voice messages', () => {
     talker.sendPackets(9, packets, false);
     expect(await talker.next('error')).toMatchObject({ code: 'MESSAGE_TOO_LONG', streamId: 9 });
     expect((await talker.next('talk-stopped')).reason).toBe('too-long');
-    expect((await talker.next('message-stored')).message).toMatchObject({ status: 'complete', frameCount: 10, durationMs: 200 });
+    expect((await talker.next('message-stored')).message).toMatchObject({
+      status: 'complete',
+      frameCount: 10,
+      durationMs: 200,
+    });
     // The frames that were already under way are dropped quietly, not answered with UNKNOWN_STREAM.
     talker.send({ type: 'talk-stop', streamId: 9 });
     talker.send({ type: 'get-history' });

@@ -17,7 +17,8 @@ afterEach(async () => {
 class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
     done();
   }
 }
@@ -73,20 +74,34 @@ describe('logging and slow listeners', () => {
     expect(logs.lines.find((l) => l.msg === 'hello')).toMatchObject({ conn, name: 'alice' });
     expect(logs.lines.find((l) => l.msg === 'joined')).toMatchObject({ conn, room: 'lobby' });
     expect(logs.lines.find((l) => l.code === 'BAD_JSON')).toMatchObject({ conn });
-    expect(logs.lines.find((l) => l.msg === 'talk start')).toMatchObject({ conn, streamId: 3, messageId: message.id });
-    expect(logs.lines.find((l) => l.msg === 'talk stop')).toMatchObject({ conn, messageId: message.id, frames: 1, reason: 'end-frame' });
+    expect(logs.lines.find((l) => l.msg === 'talk start')).toMatchObject({
+      conn,
+      streamId: 3,
+      messageId: message.id,
+    });
+    expect(logs.lines.find((l) => l.msg === 'talk stop')).toMatchObject({
+      conn,
+      messageId: message.id,
+      frames: 1,
+      reason: 'end-frame',
+    });
   });
 
   it('drops live frames for a listener that stops reading, logs it once, and still stores every frame', async () => {
     const logs = new LogCapture();
-    const server = await servers.start({ logLevel: 'info', logDestination: logs, slowListenerBytes: 64 * 1024 });
+    const server = await servers.start({
+      logLevel: 'info',
+      logDestination: logs,
+      slowListenerBytes: 64 * 1024,
+    });
     const talker = await TestClient.joined(server.httpUrl, 'lobby', 'alice');
     const stalled = await TestClient.joined(server.httpUrl, 'lobby', 'slow');
     const healthy = await TestClient.joined(server.httpUrl, 'lobby', 'fast');
     clients.push(talker, stalled, healthy);
     const stalledConn = stalled.texts().find((m) => m.type === 'welcome');
     // Stop reading at the TCP level: the server's send buffer for this socket fills up.
-    const socket = (stalled.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const socket = (stalled.ws as unknown as { _socket: { pause(): void; resume(): void } })
+      ._socket;
     socket.pause();
 
     const frames = 2000;
@@ -110,6 +125,8 @@ describe('logging and slow listeners', () => {
     expect(received.every((b) => b.length === FRAME_HEADER_LEN + payload.length)).toBe(true);
     const warnings = logs.lines.filter((l) => l.msg === 'slow listener: dropping live frames');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.conn).toBe(stalledConn?.type === 'welcome' ? stalledConn.connectionId : undefined);
+    expect(warnings[0]?.conn).toBe(
+      stalledConn?.type === 'welcome' ? stalledConn.connectionId : undefined,
+    );
   });
 });

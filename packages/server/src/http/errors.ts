@@ -23,19 +23,30 @@ export function installErrorHandlers(app: FastifyInstance): void {
     let body: { code: ErrorCode; message: string; statusCode: number };
     if (error instanceof HttpError) {
       body = { code: error.code, message: error.message, statusCode: error.statusCode };
-    } else if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {
+    } else if (
+      error.validation !== undefined ||
+      (error.statusCode !== undefined && error.statusCode < 500)
+    ) {
       body = { code: 'BAD_REQUEST', message: error.message, statusCode: error.statusCode ?? 400 };
     } else {
       request.log.error({ err: error, code: 'INTERNAL', url: request.url }, 'request failed');
       body = { code: 'INTERNAL', message: 'internal server error', statusCode: 500 };
     }
-    if (body.statusCode < 500) request.log.info({ code: body.code, url: request.url, status: body.statusCode }, body.message);
+    if (body.statusCode < 500)
+      request.log.info(
+        { code: body.code, url: request.url, status: body.statusCode },
+        body.message,
+      );
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ code: 'NOT_FOUND', url: request.url, status: 404 }, 'no such route');
     return reply
       .status(404)
-      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 });
+      .send({
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        statusCode: 404,
+      });
   });
 }

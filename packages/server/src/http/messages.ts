@@ -46,39 +46,61 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
   );
 
   const messageSchema = {
-    params: { type: 'object', properties: { room: roomParam, id: idParam }, required: ['room', 'id'] },
+    params: {
+      type: 'object',
+      properties: { room: roomParam, id: idParam },
+      required: ['room', 'id'],
+    },
   };
 
   async function findMessage(params: MessageParams) {
     const message = await store.getMessage(params.room, params.id);
-    if (message === undefined) throw HttpError.notFound(`message ${params.id} in room ${params.room}`);
+    if (message === undefined)
+      throw HttpError.notFound(`message ${params.id} in room ${params.room}`);
     return message;
   }
 
-  app.get<{ Params: MessageParams }>('/api/rooms/:room/messages/:id', { schema: messageSchema }, (request) =>
-    findMessage(request.params),
+  app.get<{ Params: MessageParams }>(
+    '/api/rooms/:room/messages/:id',
+    { schema: messageSchema },
+    (request) => findMessage(request.params),
   );
 
   // A message still recording is served as far as it is stored (its frames are flushed every 250 ms).
-  app.get<{ Params: MessageParams }>('/api/rooms/:room/messages/:id.ogg', { schema: messageSchema }, async (request, reply) => {
-    const message = await findMessage(request.params);
-    if (message.encrypted) {
-      throw new HttpError(409, 'BAD_REQUEST', `message ${message.id} is end-to-end encrypted; the server cannot export its audio`);
-    }
-    const packets = await store.readFrames(message.id);
-    let file: Uint8Array;
-    try {
-      // Every packet is 20 ms, so the default end (all samples − pre-skip) is frameCount × 960 − 312.
-      file = writeOggOpus(packets, {
-        vendor: 'imv',
-        tags: { TITLE: `imv ${message.room} #${message.id}`, ARTIST: message.senderName },
-      });
-    } catch (err) {
-      throw new HttpError(422, 'BAD_REQUEST', `message ${message.id} does not hold valid Opus audio: ${(err as Error).message}`);
-    }
-    return reply
-      .type('audio/ogg')
-      .header('Content-Disposition', `attachment; filename="imv-${message.room}-${message.id}.ogg"`)
-      .send(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
-  });
+  app.get<{ Params: MessageParams }>(
+    '/api/rooms/:room/messages/:id.ogg',
+    { schema: messageSchema },
+    async (request, reply) => {
+      const message = await findMessage(request.params);
+      if (message.encrypted) {
+        throw new HttpError(
+          409,
+          'BAD_REQUEST',
+          `message ${message.id} is end-to-end encrypted; the server cannot export its audio`,
+        );
+      }
+      const packets = await store.readFrames(message.id);
+      let file: Uint8Array;
+      try {
+        // Every packet is 20 ms, so the default end (all samples − pre-skip) is frameCount × 960 − 312.
+        file = writeOggOpus(packets, {
+          vendor: 'imv',
+          tags: { TITLE: `imv ${message.room} #${message.id}`, ARTIST: message.senderName },
+        });
+      } catch (err) {
+        throw new HttpError(
+          422,
+          'BAD_REQUEST',
+          `message ${message.id} does not hold valid Opus audio: ${(err as Error).message}`,
+        );
+      }
+      return reply
+        .type('audio/ogg')
+        .header(
+          'Content-Disposition',
+          `attachment; filename="imv-${message.room}-${message.id}.ogg"`,
+        )
+        .send(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
+    },
+  );
 }

@@ -34,7 +34,9 @@ export const MIGRATIONS: readonly string[] = [
 export function migrate(db: Database): { from: number; to: number } {
   const from = db.pragma('user_version', { simple: true }) as number;
   if (from > MIGRATIONS.length) {
-    throw new Error(`database schema version ${from} is newer than this server (${MIGRATIONS.length}); update imv`);
+    throw new Error(
+      `database schema version ${from} is newer than this server (${MIGRATIONS.length}); update imv`,
+    );
   }
   for (let version = from; version < MIGRATIONS.length; version++) {
     db.transaction(() => {

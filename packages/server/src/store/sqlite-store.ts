@@ -70,26 +70,43 @@ export class SqliteMessageStore implements MessageStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    try {
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     const db = this.db;
     this.stmts = {
       insertMessage: db.prepare(
         `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status, encrypted)
          VALUES (?, ?, ?, ?, ?, 'recording', ?)`,
       ),
-      insertFrame: db.prepare('INSERT OR IGNORE INTO frames (message_id, seq, ts, payload) VALUES (?, ?, ?, ?)'),
+      insertFrame: db.prepare(
+        'INSERT OR IGNORE INTO frames (message_id, seq, ts, payload) VALUES (?, ?, ?, ?)',
+      ),
       totals: db.prepare(
         'SELECT COUNT(*) AS frames, COALESCE(SUM(length(payload)), 0) AS bytes FROM frames WHERE message_id = ?',
       ),
-      finish: db.prepare('UPDATE messages SET status = ?, frame_count = ?, duration_ms = ?, bytes = ? WHERE id = ?'),
+      finish: db.prepare(
+        'UPDATE messages SET status = ?, frame_count = ?, duration_ms = ?, bytes = ? WHERE id = ?',
+      ),
       getMessage: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`),
-      listAfter: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?`),
-      listBefore: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+      listAfter: db.prepare(
+        `SELECT ${COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?`,
+      ),
+      listBefore: db.prepare(
+        `SELECT ${COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+      ),
       listAfterBefore: db.prepare(
         `SELECT ${COLUMNS} FROM messages WHERE room = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?`,
       ),
-      listNewest: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?`),
-      readFrames: db.prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq ASC').pluck(),
+      listNewest: db.prepare(
+        `SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?`,
+      ),
+      readFrames: db
+        .prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq ASC')
+        .pluck(),
       recording: db.prepare("SELECT id FROM messages WHERE status = 'recording'").pluck(),
     };
   }
@@ -97,7 +114,9 @@ export class SqliteMessageStore implements MessageStore {
   private insertFrames(messageId: number, frames: readonly StoredFrame[]): void {
     for (const { seq, ts, payload } of frames) {
       // better-sqlite3 binds Buffers as BLOBs but not plain Uint8Arrays; wrapping copies nothing.
-      const blob = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      const blob = Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       this.stmts.insertFrame.run(messageId, seq, ts, blob);
     }
   }
@@ -105,7 +124,13 @@ export class SqliteMessageStore implements MessageStore {
   /** Totals come from the stored frames; duration = frames × 20 ms (one Opus packet per frame). */
   private finishSync(messageId: number, status: MessageStatus): VoiceMessage {
     const totals = this.stmts.totals.get(messageId) as { frames: number; bytes: number };
-    const result = this.stmts.finish.run(status, totals.frames, totals.frames * FRAME_MS, totals.bytes, messageId);
+    const result = this.stmts.finish.run(
+      status,
+      totals.frames,
+      totals.frames * FRAME_MS,
+      totals.bytes,
+      messageId,
+    );
     if (result.changes === 0) throw new Error(`message ${messageId} does not exist`);
     return toVoiceMessage(this.stmts.getMessage.get(messageId) as MessageRow);
   }
@@ -156,8 +181,10 @@ export class SqliteMessageStore implements MessageStore {
       let rows: MessageRow[];
       let ascending = true;
       // Fetch one extra row to learn whether there is more in the direction asked.
-      if (after != null && before != null) rows = this.stmts.listAfterBefore.all(room, after, before, limit + 1) as MessageRow[];
-      else if (after != null) rows = this.stmts.listAfter.all(room, after, limit + 1) as MessageRow[];
+      if (after != null && before != null)
+        rows = this.stmts.listAfterBefore.all(room, after, before, limit + 1) as MessageRow[];
+      else if (after != null)
+        rows = this.stmts.listAfter.all(room, after, limit + 1) as MessageRow[];
       else {
         ascending = false;
         rows =

@@ -50,7 +50,11 @@ export interface MessageStore {
    * Appends the last frames and sets the final status in one transaction, committed when the
    * promise resolves. Returns the message with its final frame count, duration and bytes.
    */
-  finishMessage(messageId: number, status: Exclude<MessageStatus, 'recording'>, lastFrames?: readonly StoredFrame[]): Promise<VoiceMessage>;
+  finishMessage(
+    messageId: number,
+    status: Exclude<MessageStatus, 'recording'>,
+    lastFrames?: readonly StoredFrame[],
+  ): Promise<VoiceMessage>;
   getMessage(room: string, messageId: number): Promise<VoiceMessage | undefined>;
   listMessages(room: string, query: ListQuery): Promise<MessagePage>;
   /** Opus payloads of a message in sequence order. */

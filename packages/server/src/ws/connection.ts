@@ -168,7 +168,8 @@ export class Connection implements RoomSubscriber {
       case 'join':
         return this.onJoin(message);
       case 'leave':
-        if (this.room === undefined) this.sendError('NOT_IN_ROOM', 'leave: this connection is in no room', 'leave');
+        if (this.room === undefined)
+          this.sendError('NOT_IN_ROOM', 'leave: this connection is in no room', 'leave');
         else this.leaveRoom();
         return undefined;
       case 'get-history':
@@ -196,7 +197,11 @@ export class Connection implements RoomSubscriber {
       protocol: PROTOCOL_VERSION,
       server: SERVER_NAME,
       connectionId: this.id,
-      limits: { maxFrameBytes: MAX_FRAME_BYTES, maxTextBytes: MAX_TEXT_BYTES, maxMessageMs: this.hub.config.maxMessageMs },
+      limits: {
+        maxFrameBytes: MAX_FRAME_BYTES,
+        maxTextBytes: MAX_TEXT_BYTES,
+        maxMessageMs: this.hub.config.maxMessageMs,
+      },
     });
   }
 
@@ -208,16 +213,23 @@ export class Connection implements RoomSubscriber {
     const page =
       since === undefined
         ? undefined
-        : await this.hub.store.listMessages(room, { after: since === 'all' ? 0 : since, limit: MAX_HISTORY_LIMIT });
+        : await this.hub.store.listMessages(room, {
+            after: since === 'all' ? 0 : since,
+            limit: MAX_HISTORY_LIMIT,
+          });
     if (this.closed || this.member === undefined) return;
-    if (page !== undefined) this.send({ type: 'history', room, messages: page.messages, more: page.more });
+    if (page !== undefined)
+      this.send({ type: 'history', room, messages: page.messages, more: page.more });
     this.room = room;
     this.hub.bus.subscribe(room, this);
     this.hub.rooms.addMember(room, this.member);
     const members = this.hub.rooms.members(room);
     this.send({ type: 'joined', room, you: this.member, members, live: this.hub.rooms.live(room) });
     this.hub.bus.publishControl(room, JSON.stringify({ type: 'presence', room, members }), this);
-    this.log.info({ room, since, history: page?.messages.length, members: members.length }, 'joined');
+    this.log.info(
+      { room, since, history: page?.messages.length, members: members.length },
+      'joined',
+    );
   }
 
   private leaveRoom(): void {
@@ -263,11 +275,21 @@ export class Connection implements RoomSubscriber {
       return;
     }
     if (this.hub.shuttingDown) {
-      this.sendError('SERVER_SHUTTING_DOWN', 'talk-start: the server is shutting down', 'talk-start', streamId);
+      this.sendError(
+        'SERVER_SHUTTING_DOWN',
+        'talk-start: the server is shutting down',
+        'talk-start',
+        streamId,
+      );
       return;
     }
     if (!this.hub.rooms.reserveStream(room, streamId)) {
-      this.sendError('STREAM_IN_USE', `talk-start: stream id ${streamId} is live in room ${room}; pick another`, 'talk-start', streamId);
+      this.sendError(
+        'STREAM_IN_USE',
+        `talk-start: stream id ${streamId} is live in room ${room}; pick another`,
+        'talk-start',
+        streamId,
+      );
       return;
     }
     const encrypted = start.encrypted ?? false;
@@ -286,21 +308,34 @@ export class Connection implements RoomSubscriber {
     } catch (err) {
       this.hub.rooms.endStream(room, streamId);
       this.log.error({ err, code: 'STORE_FAILED', room, streamId }, 'could not create message');
-      this.sendError('STORE_FAILED', 'talk-start: the server could not create the message', 'talk-start', streamId);
+      this.sendError(
+        'STORE_FAILED',
+        'talk-start: the server could not create the message',
+        'talk-start',
+        streamId,
+      );
       return;
     }
     if (this.closed || this.hub.shuttingDown) {
       // The socket went away while the row was being created: close it as an empty partial message.
       this.hub.rooms.endStream(room, streamId);
       await this.hub.store.finishMessage(messageId, 'partial');
-      this.log.info({ room, streamId, messageId, reason: 'disconnect', status: 'partial', frames: 0 }, 'talk stop');
+      this.log.info(
+        { room, streamId, messageId, reason: 'disconnect', status: 'partial', frames: 0 },
+        'talk stop',
+      );
       return;
     }
     const recording = new Recording(this.hub.store, messageId, this.log);
     // Frame-count check in onFrame is exact; this timer only catches a talker that went quiet.
     const timer = setTimeout(() => {
       if (this.talk?.messageId !== messageId) return;
-      this.sendError('MESSAGE_TOO_LONG', `message reached ${this.hub.config.maxMessageMs} ms`, 'frame', streamId);
+      this.sendError(
+        'MESSAGE_TOO_LONG',
+        `message reached ${this.hub.config.maxMessageMs} ms`,
+        'frame',
+        streamId,
+      );
       void this.stopTalk('too-long', 'complete');
     }, this.hub.config.maxMessageMs + 5_000);
     timer.unref();
@@ -308,7 +343,15 @@ export class Connection implements RoomSubscriber {
     this.hub.rooms.setLive(room, { streamId, messageId, from: member, startedAt, encrypted });
     this.hub.bus.publishControl(
       room,
-      JSON.stringify({ type: 'talk-started', room, streamId, messageId, from: member, startedAt, encrypted }),
+      JSON.stringify({
+        type: 'talk-started',
+        room,
+        streamId,
+        messageId,
+        from: member,
+        startedAt,
+        encrypted,
+      }),
     );
     this.log.info({ room, streamId, messageId, encrypted }, 'talk start');
   }
@@ -317,7 +360,12 @@ export class Connection implements RoomSubscriber {
     if (this.talk?.streamId !== stop.streamId) {
       // A stop for a stream the server already ended (end frame, too long) is not an error.
       if (stop.streamId === this.lastStreamId) return;
-      this.sendError('UNKNOWN_STREAM', `talk-stop: no live stream ${stop.streamId} on this connection`, 'talk-stop', stop.streamId);
+      this.sendError(
+        'UNKNOWN_STREAM',
+        `talk-stop: no live stream ${stop.streamId} on this connection`,
+        'talk-stop',
+        stop.streamId,
+      );
       return;
     }
     // Holding later messages until the store has committed keeps this talker's acks in order.
@@ -379,11 +427,22 @@ export class Connection implements RoomSubscriber {
     clearTimeout(talk.timer);
     const { room, streamId, messageId, recording } = talk;
     this.hub.rooms.endStream(room, streamId);
-    this.hub.bus.publishControl(room, JSON.stringify({ type: 'talk-stopped', room, streamId, messageId, reason }));
+    this.hub.bus.publishControl(
+      room,
+      JSON.stringify({ type: 'talk-stopped', room, streamId, messageId, reason }),
+    );
     const done = recording.finish(status).then(
       (message) => {
         this.log.info(
-          { room, streamId, messageId, reason, status, frames: message.frameCount, bytes: message.bytes },
+          {
+            room,
+            streamId,
+            messageId,
+            reason,
+            status,
+            frames: message.frameCount,
+            bytes: message.bytes,
+          },
           'talk stop',
         );
         const text = JSON.stringify({ type: 'message-stored', room, streamId, message });
@@ -391,8 +450,16 @@ export class Connection implements RoomSubscriber {
         this.deliverControl(text);
       },
       (err: unknown) => {
-        this.log.error({ err, code: 'STORE_FAILED', room, streamId, messageId }, 'could not store message');
-        this.sendError('STORE_FAILED', `message ${messageId} could not be stored`, 'talk-stop', streamId);
+        this.log.error(
+          { err, code: 'STORE_FAILED', room, streamId, messageId },
+          'could not store message',
+        );
+        this.sendError(
+          'STORE_FAILED',
+          `message ${messageId} could not be stored`,
+          'talk-stop',
+          streamId,
+        );
       },
     );
     this.stopping.add(done);

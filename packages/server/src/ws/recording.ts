@@ -37,13 +37,15 @@ export class Recording {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.writes = this.writes.then(
-      () =>
-        this.store.appendFrames(this.messageId, batch).catch((err: unknown) => {
-          // Keep the frames: the final transaction in finish() tries them again.
-          this.pending.unshift(...batch);
-          this.log.error({ err, messageId: this.messageId, frames: batch.length }, 'frame batch write failed');
-        }),
+    this.writes = this.writes.then(() =>
+      this.store.appendFrames(this.messageId, batch).catch((err: unknown) => {
+        // Keep the frames: the final transaction in finish() tries them again.
+        this.pending.unshift(...batch);
+        this.log.error(
+          { err, messageId: this.messageId, frames: batch.length },
+          'frame batch write failed',
+        );
+      }),
     );
   }
 

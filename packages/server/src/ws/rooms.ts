@@ -21,7 +21,8 @@ export class RoomRegistry {
 
   private dropIfEmpty(room: string): void {
     const state = this.rooms.get(room);
-    if (state !== undefined && state.members.size === 0 && state.live.size === 0) this.rooms.delete(room);
+    if (state !== undefined && state.members.size === 0 && state.live.size === 0)
+      this.rooms.delete(room);
   }
 
   addMember(room: string, member: Member): void {
@@ -39,7 +40,8 @@ export class RoomRegistry {
 
   live(room: string): LiveStream[] {
     const streams: LiveStream[] = [];
-    for (const stream of this.rooms.get(room)?.live.values() ?? []) if (stream !== undefined) streams.push(stream);
+    for (const stream of this.rooms.get(room)?.live.values() ?? [])
+      if (stream !== undefined) streams.push(stream);
     return streams;
   }
 

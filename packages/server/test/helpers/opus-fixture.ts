@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const fixturePath = (name: string): string => path.resolve(repoRoot, '../shared/fixtures', name);
+export const fixturePath = (name: string): string =>
+  path.resolve(repoRoot, '../shared/fixtures', name);
 
 /** Splits an Ogg stream into its packets (RFC 3533 §6 lacing), page by page. */
 function oggPackets(file: Uint8Array): Uint8Array[] {
@@ -38,7 +39,15 @@ export function opusPacketsOf(fixture: string): Uint8Array[] {
   const dir = mkdtempSync(path.join(tmpdir(), 'imv-opus-'));
   try {
     const out = path.join(dir, 'out.opus');
-    execFileSync('opusenc', ['--quiet', '--bitrate', '24', '--framesize', '20', fixturePath(fixture), out]);
+    execFileSync('opusenc', [
+      '--quiet',
+      '--bitrate',
+      '24',
+      '--framesize',
+      '20',
+      fixturePath(fixture),
+      out,
+    ]);
     const packets = oggPackets(readFileSync(out)).slice(2);
     cache.set(fixture, packets);
     return packets;
@@ -56,7 +65,8 @@ export function readWavMono(file: string): Float32Array {
     const size = bytes.readUInt32LE(pos + 4);
     if (id === 'data') {
       const samples = new Float32Array(size / 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(pos + 8 + i * 2) / 32768;
+      for (let i = 0; i < samples.length; i++)
+        samples[i] = bytes.readInt16LE(pos + 8 + i * 2) / 32768;
       return samples;
     }
     pos += 8 + size + (size & 1);

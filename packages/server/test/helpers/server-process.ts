@@ -15,11 +15,16 @@ export class ServerProcess {
     readonly httpUrl: string,
   ) {
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   static start(dataDir: string): Promise<ServerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], { cwd: repoRoot, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], {
+      cwd: repoRoot,
+      stdio: 'pipe',
+    });
     return new Promise((resolve, reject) => {
       let stdout = '';
       let stderr = '';
@@ -43,7 +48,9 @@ export class ServerProcess {
     });
   }
 
-  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async kill(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }

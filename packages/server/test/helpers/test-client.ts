@@ -17,7 +17,9 @@ export class TestClient {
     ws.on('message', (data, isBinary) => {
       const bytes = data as Buffer;
       this.received.push(
-        isBinary ? { kind: 'binary', bytes } : { kind: 'text', message: JSON.parse(bytes.toString('utf8')) as ServerMessage },
+        isBinary
+          ? { kind: 'binary', bytes }
+          : { kind: 'text', message: JSON.parse(bytes.toString('utf8')) as ServerMessage },
       );
       this.wake();
     });
@@ -39,7 +41,12 @@ export class TestClient {
   }
 
   /** Opens, says hello and joins `room`; returns once `joined` arrived. */
-  static async joined(httpUrl: string, room: string, name = 'tester', since?: 'all' | number): Promise<TestClient> {
+  static async joined(
+    httpUrl: string,
+    room: string,
+    name = 'tester',
+    since?: 'all' | number,
+  ): Promise<TestClient> {
     const client = await TestClient.open(httpUrl);
     await client.hello(name);
     client.send({ type: 'join', room, ...(since === undefined ? {} : { since }) });
@@ -77,16 +84,22 @@ export class TestClient {
   }
 
   /** Waits for the next received item (after the ones already consumed) that matches. */
-  async nextWhere(match: (r: Received) => boolean, what: string, timeoutMs = 5_000): Promise<Received> {
+  async nextWhere(
+    match: (r: Received) => boolean,
+    what: string,
+    timeoutMs = 5_000,
+  ): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.cursor < this.received.length) {
         const item = this.received[this.cursor++]!;
         if (match(item)) return item;
       }
-      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) while waiting for ${what}`);
+      if (this.closeCode !== undefined)
+        throw new Error(`socket closed (${this.closeCode}) while waiting for ${what}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.texts())}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.texts())}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -98,7 +111,10 @@ export class TestClient {
   }
 
   async next<T extends ServerMessage['type']>(type: T): Promise<ServerMessageOf<T>> {
-    const item = await this.nextWhere((r) => r.kind === 'text' && r.message.type === type, `"${type}"`);
+    const item = await this.nextWhere(
+      (r) => r.kind === 'text' && r.message.type === type,
+      `"${type}"`,
+    );
     return (item as { message: ServerMessage }).message as ServerMessageOf<T>;
   }
 
