@@ -139,7 +139,12 @@ export function readWav(bytes: Uint8Array): WavAudio {
       fmt = parseFmt(bytes, start, declared);
     } else if (declared > available) {
       // An unknown chunk (LIST, bext, …) running past the end: whatever came before it is still usable.
-      if (data === undefined) break;
+      if (data === undefined) {
+        throw new MediaError(
+          'NO_DATA',
+          `WAV file ends inside its '${id}' chunk (${declared} B declared, ${available} B present), before any 'data' chunk`,
+        );
+      }
       warnings.push(`WAV '${id}' chunk runs past the end of the file; ignored`);
       break;
     }
