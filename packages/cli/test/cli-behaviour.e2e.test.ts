@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareOgg, sox, soxSamples } from './helpers/audio.js';
+import { fixture, runCli, spawnCli } from './helpers/cli.js';
+import { waitForMember } from './helpers/observer.js';
+import { startServe } from './helpers/server.js';
+import type { ServeProcess } from './helpers/server.js';
+
+describe('imv command-line behaviour', () => {
+  let tmp: string;
+  let server: ServeProcess;
+  let clip: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-misc-'));
+    server = await startServe(path.join(tmp, 'data'));
+    clip = path.join(tmp, 'clip.wav');
+    sox([fixture('speech-fr-48k.wav'), clip, 'trim', '0', '1']);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('sends a WAV read from stdin with "-"', async () => {
+    const result = await runCli(['send', '-', '--room', 'misc', '--fast', '--server', server.url], {
+      input: await readFile(clip),
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^sent message \d+ to misc \(1\.0\d s, \d+ frames\)\n$/);
+  });
+
+  it('says once on stderr that no audio player exists, and still lists the message', async () => {
+    // PATH without any player; node itself is started by absolute path.
+    const result = await runCli(['listen', '--room', 'misc', '--since', 'all', '--count', '1', '--play', '--server', server.url], {
+      env: { PATH: path.join(tmp, 'no-bin') },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(
+      'imv: no audio player found (looked for pw-play, paplay, ffplay, mpv, opusdec | aplay; or set IMV_PLAYER); messages will not be played\n',
+    );
+    expect(result.stdout).toMatch(/^#\d+ .* complete\n$/);
+  });
+
+  it('plays each message with the IMV_PLAYER command, given the saved Ogg file', async () => {
+    // "cp -t DIR" stands in for a player: it leaves behind exactly the file it was given.
+    const played = path.join(tmp, 'played');
+    await mkdir(played);
+    const result = await runCli(['listen', '--room', 'misc', '--since', 'all', '--count', '1', '--play', '--json', '--server', server.url], {
+      env: { IMV_PLAYER: `cp -t ${played}` },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    const { id } = JSON.parse(result.stdout) as { id: number };
+    expect(await readdir(played)).toEqual([`${id}.ogg`]);
+    const match = compareOgg(soxSamples(clip), await readFile(path.join(played, `${id}.ogg`)));
+    expect(match.correlation).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('stops listening on Ctrl-C with exit 0 and nothing on stderr', async () => {
+    const listener = spawnCli(['--name', 'ctrl-c', 'listen', '--room', 'misc', '--server', server.url]);
+    await waitForMember(server.url, 'misc', 'ctrl-c');
+    const result = await listener.stop('SIGINT');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints the version, and usage errors exit 2', async () => {
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const noCommand = await runCli([]);
+    expect(noCommand.code).toBe(2);
+    expect(noCommand.stderr).toMatch(/Usage: imv/);
+    const unknown = await runCli(['send', clip, '--room', 'misc', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'/);
+  });
+});
