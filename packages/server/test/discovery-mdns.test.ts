@@ -33,8 +33,12 @@ const FINGERPRINT = Array.from({ length: 32 }, (_, i) =>
 ).join(':');
 
 let scriptsDir: string;
-let announcer: ChildProcessWithoutNullStreams | undefined;
-let announcerLines: AsyncIterator<string, undefined>;
+interface Announcer {
+  child: ChildProcessWithoutNullStreams;
+  lines: AsyncIterator<string, undefined>;
+}
+const announcers: Announcer[] = [];
+let announcer: Announcer;
 
 async function ip(...args: string[]): Promise<void> {
   await run('ip', args);
@@ -64,22 +68,51 @@ async function createNamespaces(): Promise<void> {
   }
 }
 
-async function discoverIn(ns: string, timeoutMs: number): Promise<DiscoveredServer[]> {
-  const { stdout } = await run('ip', [
+async function discoverIn(
+  ns: string,
+  timeoutMs: number,
+  interfaceAddress?: string,
+): Promise<DiscoveredServer[]> {
+  const script = path.join(scriptsDir, 'discover.mts');
+  const args = [
     'netns',
     'exec',
     ns,
     tsx,
-    path.join(scriptsDir, 'discover.mts'),
+    script,
     String(timeoutMs),
-  ]);
+    ...(interfaceAddress ? [interfaceAddress] : []),
+  ];
+  const { stdout } = await run('ip', args);
   return JSON.parse(stdout) as DiscoveredServer[];
 }
 
-async function nextLine(): Promise<string> {
-  const result = await announcerLines.next();
+async function nextLine(from: Announcer): Promise<string> {
+  const result = await from.lines.next();
   if (result.done === true) throw new Error('the announcer exited early');
   return result.value;
+}
+
+/** Runs an announcer in namespace A and waits until it has published. */
+async function startAnnouncer(name: string, interfaceAddress?: string): Promise<Announcer> {
+  const script = path.join(scriptsDir, 'announce.mts');
+  const child = spawn('ip', [
+    'netns',
+    'exec',
+    NS_A,
+    tsx,
+    script,
+    name,
+    ...(interfaceAddress ? [interfaceAddress] : []),
+  ]);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]() as AsyncIterator<
+    string,
+    undefined
+  >;
+  const started = { child, lines };
+  announcers.push(started);
+  expect(await nextLine(started)).toBe('announced');
+  return started;
 }
 
 beforeAll(async () => {
@@ -88,7 +121,10 @@ beforeAll(async () => {
     path.join(scriptsDir, 'announce.mts'),
     `import { createInterface } from 'node:readline';
 import { announce } from ${JSON.stringify(discoveryModule)};
-const a = announce({ name: 'imv on kitchen-pc', port: 8080, httpsPort: 8443, fingerprint: ${JSON.stringify(FINGERPRINT)}, protocol: 1, version: '0.1.0', host: 'kitchen-pc.local' });
+const [name, interfaceAddress] = process.argv.slice(2);
+const a = name === 'imv on kitchen-pc'
+  ? announce({ name, port: 8080, httpsPort: 8443, fingerprint: ${JSON.stringify(FINGERPRINT)}, protocol: 1, version: '0.1.0', host: 'kitchen-pc.local' })
+  : announce({ name, port: 8081, protocol: 1, interfaceAddress });
 console.log('announced');
 // Keep running after stop(): what is found afterwards must come from goodbye handling, not a dead process.
 for await (const line of createInterface({ input: process.stdin })) {
@@ -99,21 +135,19 @@ for await (const line of createInterface({ input: process.stdin })) {
   await writeFile(
     path.join(scriptsDir, 'discover.mts'),
     `import { discover } from ${JSON.stringify(discoveryModule)};
-process.stdout.write(JSON.stringify(await discover({ timeoutMs: Number(process.argv[2]) })));
+const [timeoutMs, interfaceAddress] = process.argv.slice(2);
+process.stdout.write(JSON.stringify(await discover({ timeoutMs: Number(timeoutMs), interfaceAddress })));
 `,
   );
   await createNamespaces();
-  announcer = spawn('ip', ['netns', 'exec', NS_A, tsx, path.join(scriptsDir, 'announce.mts')]);
-  announcerLines = createInterface({ input: announcer.stdout })[
-    Symbol.asyncIterator
-  ]() as AsyncIterator<string, undefined>;
-  expect(await nextLine()).toBe('announced');
+  announcer = await startAnnouncer('imv on kitchen-pc');
 });
 
 afterAll(async () => {
-  if (announcer !== undefined && announcer.exitCode === null) {
-    announcer.kill();
-    await once(announcer, 'exit');
+  for (const { child } of announcers) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill();
+    await once(child, 'exit');
   }
   // Deleting a namespace also deletes the veth end inside it, and so the pair.
   for (const ns of [NS_A, NS_B]) await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
@@ -139,9 +173,26 @@ describe('mDNS announce / discover across two network namespaces', () => {
   });
 
   it('finds nothing once the announcement is stopped', async () => {
-    announcer!.stdin.write('stop\n');
-    expect(await nextLine()).toBe('stopped');
-    expect(announcer!.exitCode).toBeNull();
+    announcer.child.stdin.write('stop\n');
+    expect(await nextLine(announcer)).toBe('stopped');
+    expect(announcer.child.exitCode).toBeNull();
     expect(await discoverIn(NS_B, 1000)).toEqual([]);
+  });
+
+  it('works on a link with no routes when given the interface address', async () => {
+    for (const [ns, iface] of [
+      [NS_A, IF_A],
+      [NS_B, IF_B],
+    ] as const) {
+      await ip('-n', ns, 'route', 'del', 'default', 'dev', iface);
+    }
+    // Without a route to 224.0.0.251 and no interface named, queries cannot leave B.
+    await startAnnouncer('imv on garage-pc', ADDRESS_A);
+    const found = await discoverIn(NS_B, 1500, ADDRESS_B);
+    expect(found.map((s) => [s.name, s.port, s.url])).toEqual([
+      ['imv on garage-pc', 8081, `http://${ADDRESS_A}:8081/`],
+    ]);
+    expect(found[0]?.httpsPort).toBeUndefined();
+    expect(found[0]?.fingerprint).toBeUndefined();
   });
 });

@@ -98,6 +98,23 @@ describe('Chromium with the imv CA in its NSS database', () => {
     await context.close();
   });
 
+  it('fails without the NSS database, so the trust above came from the imv CA', async () => {
+    const bareHome = path.join(workDir, 'bare-home');
+    await mkdir(bareHome, { recursive: true });
+    const bare = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      env: { ...process.env, HOME: bareHome },
+    });
+    try {
+      const page = await bare.newPage();
+      await expect(page.goto(`https://127.0.0.1:${port}/`)).rejects.toThrow(
+        'net::ERR_CERT_AUTHORITY_INVALID',
+      );
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('refuses a name the certificate does not cover', async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();

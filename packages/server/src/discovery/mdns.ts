@@ -61,8 +61,10 @@ export interface DiscoveredServer {
 }
 
 function multicastOptions(interfaceAddress: string | undefined): object {
-  // Passed through bonjour-service to multicast-dns: IP_MULTICAST_IF and the membership interface.
-  return interfaceAddress === undefined ? {} : { interface: interfaceAddress };
+  // Passed through bonjour-service to multicast-dns, which uses `interface` for IP_MULTICAST_IF and
+  // the group membership, but also binds to it unless told otherwise: Linux does not deliver
+  // multicast to a socket bound to a unicast address, so bind to the wildcard.
+  return interfaceAddress === undefined ? {} : { interface: interfaceAddress, bind: '0.0.0.0' };
 }
 
 /** Announces this server on the LAN until `stop()`. */
