@@ -157,3 +157,27 @@ describe('live relay and voice messages', () => {
     expect(talker.texts().filter((m) => m.type === 'error')).toHaveLength(1);
   });
 });
+
+describe('end-to-end encrypted streams', () => {
+  it('stores and relays e2eSalt and keyCheck unchanged and refuses to export the audio', async () => {
+    const server = await servers.start();
+    const e2e = { e2eSalt: 'AAAAAAAAAAAAAAAAAAAAAA', keyCheck: 'b-_b-_b-_b-_b-_b-_b-_b' };
+    const talker = await joined(server.httpUrl, 'secret', 'alice');
+    talker.send({ type: 'talk-start', streamId: 5, encrypted: true, ...e2e });
+    const started = await talker.next('talk-started');
+    expect(started).toMatchObject({ encrypted: true, ...e2e });
+    const late = await joined(server.httpUrl, 'secret', 'bob');
+    const joinedMsg = late.texts().find((m) => m.type === 'joined');
+    expect(joinedMsg?.type === 'joined' && joinedMsg.live).toEqual([
+      expect.objectContaining({ messageId: started.messageId, encrypted: true, ...e2e }),
+    ]);
+    talker.sendFrame(5, 0, new Uint8Array([9, 9, 9, 9]), 0x03);
+    const { message } = await talker.next('message-stored');
+    expect(message).toMatchObject({ encrypted: true, frameCount: 1, ...e2e });
+    const res = await fetch(`${server.httpUrl}/api/rooms/secret/messages/${message.id}`);
+    expect(await res.json()).toEqual(message);
+    const ogg = await fetch(`${server.httpUrl}/api/rooms/secret/messages/${message.id}.ogg`);
+    expect(ogg.status).toBe(409);
+    expect(((await ogg.json()) as { code: string }).code).toBe('BAD_REQUEST');
+  });
+});

@@ -28,6 +28,9 @@ export const MIGRATIONS: readonly string[] = [
      payload BLOB NOT NULL,
      PRIMARY KEY (message_id, seq)
    ) WITHOUT ROWID;`,
+  // 2: end-to-end encryption parameters, stored and relayed unchanged (protocol e2e.ts)
+  `ALTER TABLE messages ADD COLUMN e2e_salt TEXT;
+   ALTER TABLE messages ADD COLUMN key_check TEXT;`,
 ];
 
 /** Brings the schema up to date; returns the version before and after. */

@@ -18,10 +18,14 @@ interface MessageRow {
   bytes: number;
   status: MessageStatus;
   encrypted: number;
+  e2e_salt: string | null;
+  key_check: string | null;
 }
 
-const COLUMNS =
-  'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status, encrypted';
+const COLUMNS = [
+  'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status',
+  'encrypted, e2e_salt, key_check',
+].join(', ');
 
 function toVoiceMessage(row: MessageRow): VoiceMessage {
   const message: VoiceMessage = {
@@ -36,6 +40,8 @@ function toVoiceMessage(row: MessageRow): VoiceMessage {
     encrypted: row.encrypted !== 0,
   };
   if (row.sender_client_id != null) message.senderClientId = row.sender_client_id;
+  if (row.e2e_salt != null) message.e2eSalt = row.e2e_salt;
+  if (row.key_check != null) message.keyCheck = row.key_check;
   return message;
 }
 
@@ -79,8 +85,9 @@ export class SqliteMessageStore implements MessageStore {
     const db = this.db;
     this.stmts = {
       insertMessage: db.prepare(
-        `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status, encrypted)
-         VALUES (?, ?, ?, ?, ?, 'recording', ?)`,
+        `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status, encrypted,
+                               e2e_salt, key_check)
+         VALUES (?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
       ),
       insertFrame: db.prepare(
         'INSERT OR IGNORE INTO frames (message_id, seq, ts, payload) VALUES (?, ?, ?, ?)',
@@ -144,6 +151,8 @@ export class SqliteMessageStore implements MessageStore {
         message.senderClientId ?? null,
         message.startedAt,
         message.encrypted ? 1 : 0,
+        message.e2eSalt ?? null,
+        message.keyCheck ?? null,
       );
       return toVoiceMessage(this.stmts.getMessage.get(lastInsertRowid) as MessageRow);
     });

@@ -9,6 +9,10 @@ export interface NewMessage {
   /** Epoch milliseconds. */
   startedAt: number;
   encrypted: boolean;
+  /** End-to-end encryption salt of the stream (opaque to the server). */
+  e2eSalt?: string;
+  /** Talker's passphrase check value (opaque to the server). */
+  keyCheck?: string;
 }
 
 /** One Opus packet of a message, as received in a binary frame. */

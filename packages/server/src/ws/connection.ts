@@ -16,6 +16,7 @@ import type {
   ClientMessageOf,
   ErrorCode,
   FrameHeader,
+  LiveStream,
   Member,
   MessageStatus,
   ServerMessage,
@@ -293,6 +294,10 @@ export class Connection implements RoomSubscriber {
       return;
     }
     const encrypted = start.encrypted ?? false;
+    // End-to-end parameters are opaque to the server: stored and relayed as the talker sent them.
+    const e2e: Pick<LiveStream, 'e2eSalt' | 'keyCheck'> = {};
+    if (start.e2eSalt !== undefined) e2e.e2eSalt = start.e2eSalt;
+    if (start.keyCheck !== undefined) e2e.keyCheck = start.keyCheck;
     const startedAt = Date.now();
     let messageId: number;
     try {
@@ -303,6 +308,7 @@ export class Connection implements RoomSubscriber {
         senderClientId: member.clientId,
         startedAt,
         encrypted,
+        ...e2e,
       });
       messageId = message.id;
     } catch (err) {
@@ -340,19 +346,9 @@ export class Connection implements RoomSubscriber {
     }, this.hub.config.maxMessageMs + 5_000);
     timer.unref();
     this.talk = { room, streamId, messageId, recording, timer };
-    this.hub.rooms.setLive(room, { streamId, messageId, from: member, startedAt, encrypted });
-    this.hub.bus.publishControl(
-      room,
-      JSON.stringify({
-        type: 'talk-started',
-        room,
-        streamId,
-        messageId,
-        from: member,
-        startedAt,
-        encrypted,
-      }),
-    );
+    const live: LiveStream = { streamId, messageId, from: member, startedAt, encrypted, ...e2e };
+    this.hub.rooms.setLive(room, live);
+    this.hub.bus.publishControl(room, JSON.stringify({ type: 'talk-started', room, ...live }));
     this.log.info({ room, streamId, messageId, encrypted }, 'talk start');
   }
 
