@@ -205,10 +205,18 @@ function runRoom(
   updateSound();
 
   // ---- playback ----------------------------------------------------------------------------------
+  // Live talk would mix into a message being played, so it is muted meanwhile. Streams live during
+  // that time were not really heard: their messages count as unheard and auto-play afterwards.
+  const liveStreams = new Set<number>();
+  const mutedStreams = new Set<number>();
+  let liveMuted = false;
   player.on('change', () => {
     list.refresh();
-    // Live talk would mix into a message being played; the engine keeps it and stores it unheard.
-    client.setLiveMuted(player.playing);
+    if (player.playing !== liveMuted) {
+      liveMuted = player.playing;
+      client.setLiveMuted(liveMuted);
+    }
+    if (liveMuted) for (const id of liveStreams) mutedStreams.add(id);
   });
 
   // ---- engine events -------------------------------------------------------------------------------
@@ -220,6 +228,8 @@ function runRoom(
   window.addEventListener('offline', () => status.setConnection(client.state, false));
 
   client.on('joined', ({ you, members, live }) => {
+    liveStreams.clear();
+    for (const stream of live) liveStreams.add(stream.streamId);
     people.joined(you, members, live);
     if (people.liveCount > 0) autoPlay.hold('live');
     else autoPlay.release('live');
@@ -236,12 +246,15 @@ function runRoom(
   });
   client.on('presence', (members) => people.setMembers(members));
   client.on('talk-started', (msg) => {
+    liveStreams.add(msg.streamId);
+    if (liveMuted) mutedStreams.add(msg.streamId);
     if (people.started(msg.streamId, msg.from)) {
       autoPlay.hold('live');
       announcer.say(`${msg.from.name} is talking`);
     }
   });
   client.on('talk-stopped', (msg) => {
+    liveStreams.delete(msg.streamId);
     people.stopped(msg.streamId);
     if (people.liveCount === 0) autoPlay.release('live');
   });
@@ -262,9 +275,10 @@ function runRoom(
     }
     autoPlay.poke();
   });
-  client.on('message-stored', ({ message, heardLive }) => {
+  client.on('message-stored', ({ message, heardLive, streamId }) => {
     const own = isOwn(message);
-    if (heardLive || own) heard.add(message.id);
+    const heardInFull = heardLive && !mutedStreams.delete(streamId);
+    if (heardInFull || own) heard.add(message.id);
     const added = store.upsert([message]);
     list.render();
     if (added.length > 0) {

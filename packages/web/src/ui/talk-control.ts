@@ -17,6 +17,9 @@ export interface TalkControlOptions {
 
 type Phase = 'idle' | 'starting' | 'talking' | 'stopping';
 
+/** Phones and tablets: no point suggesting the space bar. */
+const COARSE_POINTER = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
+
 /**
  * The hold-to-talk button. Pointer (mouse, touch, pen) with pointer capture, the space bar (ignoring
  * key repeat and typing), Enter on the focused button, and a hands-free latch where a tap starts and
@@ -214,7 +217,7 @@ export class TalkControl {
         case 'idle':
           return this.latch
             ? ['Tap to talk', 'Hands-free is on']
-            : ['Hold to talk', 'or hold the space bar'];
+            : ['Hold to talk', COARSE_POINTER ? '' : 'or hold the space bar'];
       }
     })();
     this.label.textContent = label;

@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeOggOpus } from '@imv/media/node';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertBuilt,
+  cliListen,
+  cliSend,
+  contextTime,
+  correlation,
+  fixture,
+  launchWithFakeMic,
+  readFixture,
+  readTap,
+  rms,
+  roomUrl,
+  startTap,
+  startTestServer,
+  tempDir,
+  waitAudioSeconds,
+  type TestServer,
+} from './ui-support.js';
+
+/*
+ * The web page as a user meets it: messages listed, unheard ones auto-played after the first tap,
+ * live talk heard, the hold-to-talk button recording for the CLI, speed and seeking.
+ * One server and one Chromium (fake mic: speech-en) for the file; each test opens its own pages.
+ */
+
+const SPEECH_FR = 'speech-fr-48k.wav';
+const SPEECH_EN = 'speech-en-48k.wav';
+
+let srv: TestServer;
+let browser: Browser;
+const cleanups: (() => void)[] = [];
+
+beforeAll(async () => {
+  assertBuilt();
+  srv = await startTestServer();
+  browser = await launchWithFakeMic(fixture(SPEECH_EN));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await srv?.stop();
+  for (const cleanup of cleanups) cleanup();
+});
+
+async function openRoom(room: string, name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const page = await context.newPage();
+  await page.goto(roomUrl(srv.url, room, name));
+  await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
+  return page;
+}
+
+const isUnheard = (page: Page) =>
+  page.locator('.msg').first().evaluate((el) => el.classList.contains('unheard'));
+
+describe('voice messages in the page', () => {
+  let missedPage: Page;
+
+  it('lists a message sent before the page opened as unheard, asks for a tap, then auto-plays it', async () => {
+    await cliSend(srv.url, 'missed', fixture(SPEECH_FR), { name: 'Fran' });
+    const page = await openRoom('missed', 'Cat');
+    missedPage = page;
+
+    const row = page.locator('.msg').first();
+    await row.waitFor();
+    expect(await row.locator('.sender').textContent()).toBe('Fran');
+    expect(await isUnheard(page)).toBe(true);
+    const banner = page.getByRole('button', { name: 'Tap to enable sound' });
+    expect(await banner.isVisible()).toBe(true);
+    // Nothing plays before the tap.
+    expect(await page.evaluate(() => (document.getElementById('imv-player') as HTMLAudioElement).paused)).toBe(true);
+
+    await startTap(page);
+    await banner.click();
+    expect(await banner.isVisible()).toBe(false);
+    // Played to its end: the row is no longer unheard.
+    await page.waitForFunction(() => !document.querySelector('.msg')?.classList.contains('unheard'), null, {
+      timeout: 20_000,
+    });
+    const heard = await readTap(page);
+    expect(rms(heard)).toBeGreaterThan(0.005);
+    expect(correlation(readFixture(SPEECH_FR), heard)).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('plays a message at 2x with preserved pitch, finishing in about half the audio time', async () => {
+    const page = missedPage;
+    const speed = page.locator('.msg .speed').first();
+    await speed.click();
+    await speed.click();
+    expect(await speed.textContent()).toBe('2×');
+
+    await page.locator('.msg .play').first().click();
+    await page.waitForFunction(() => {
+      const el = document.getElementById('imv-player') as HTMLAudioElement;
+      return !el.paused && el.currentTime > 0.1;
+    });
+    const sample = () =>
+      page.evaluate(() => ({
+        mediaSec: (document.getElementById('imv-player') as HTMLAudioElement).currentTime,
+        contextSec: window.imvClients![0]!.audio.context.currentTime,
+      }));
+    const a = await sample();
+    await waitAudioSeconds(page, 1);
+    const b = await sample();
+    const ratio = (b.mediaSec - a.mediaSec) / (b.contextSec - a.contextSec);
+    expect(ratio).toBeGreaterThan(1.7);
+    expect(ratio).toBeLessThan(2.3);
+    const element = await page.evaluate(() => {
+      const el = document.getElementById('imv-player') as HTMLAudioElement;
+      return { rate: el.playbackRate, preservesPitch: el.preservesPitch };
+    });
+    expect(element).toEqual({ rate: 2, preservesPitch: true });
+
+    // The whole 5.5 s message ends after well under 5.5 s of audio time.
+    const startSec = await contextTime(page);
+    await page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).ended, null, {
+      timeout: 15_000,
+    });
+    const playedSec = (await contextTime(page)) - startSec + a.mediaSec / 2;
+    expect(playedSec).toBeLessThan(5.51 * 0.6);
+  });
+
+  it('seeks with the waveform slider by click and by arrow keys', async () => {
+    const page = missedPage;
+    const slider = page.getByRole('slider', { name: 'Position in message from Fran' });
+    const valueNow = async () => Number(await slider.getAttribute('aria-valuenow'));
+    const max = Number(await slider.getAttribute('aria-valuemax'));
+    expect(max).toBeGreaterThan(5);
+
+    await slider.focus();
+    await page.keyboard.press('Home');
+    expect(await valueNow()).toBe(0);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await valueNow()).toBeCloseTo(2, 1);
+    await page.keyboard.press('ArrowLeft');
+    expect(await valueNow()).toBeCloseTo(1, 1);
+
+    const box = (await slider.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    expect(Math.abs((await valueNow()) - max / 2)).toBeLessThan(max * 0.1);
+    await page.context().close();
+  });
+
+  it('hears a message live while the CLI talks, shows the talker, and lists it as heard', async () => {
+    const page = await openRoom('live', 'Lia');
+    await page.getByRole('button', { name: 'Tap to enable sound' }).click();
+    await startTap(page);
+
+    const talker = page.getByRole('list', { name: 'Talking now' }).getByText('Fran is talking');
+    const sending = cliSend(srv.url, 'live', fixture(SPEECH_FR), { name: 'Fran', fast: false });
+    await talker.waitFor({ timeout: 10_000 });
+    await sending;
+    await page.locator('.msg').first().waitFor();
+    expect(await isUnheard(page)).toBe(false);
+    await waitAudioSeconds(page, 0.5); // the jitter buffer's tail
+    expect(await talker.count()).toBe(0);
+
+    const heard = await readTap(page);
+    expect(correlation(readFixture(SPEECH_FR), heard)).toBeGreaterThanOrEqual(0.8);
+    await page.context().close();
+  });
+
+  it('records while the talk button is held, and the CLI listener saves what was said', async () => {
+    const out = tempDir('imv-ui-listen-');
+    cleanups.push(() => out.remove());
+    const listener = cliListen(srv.url, 'rec', out.dir, 1);
+    cleanups.push(() => listener.child.kill());
+    const page = await openRoom('rec', 'Ann');
+    // The listener is in the room once the page's presence list shows two people.
+    await page.waitForFunction(() => document.querySelectorAll('.member').length === 2, null, { timeout: 15_000 });
+
+    const button = page.getByRole('button', { name: /hold to talk/i });
+    const box = (await button.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+    expect(await button.getAttribute('aria-pressed')).toBe('true');
+    await waitAudioSeconds(page, 3);
+    await page.mouse.up();
+
+    expect(await listener.done).toBe(0);
+    const files = readdirSync(out.dir).filter((f) => f.endsWith('.ogg'));
+    expect(files).toHaveLength(1);
+    const decoded = decodeOggOpus(new Uint8Array(readFileSync(path.join(out.dir, files[0]!))));
+    expect(decoded.length / 48_000).toBeGreaterThan(2.5);
+    expect(correlation(readFixture(SPEECH_EN), decoded)).toBeGreaterThanOrEqual(0.8);
+    // The sender's own list shows it, not as unheard.
+    await page.locator('.msg.own').first().waitFor();
+    expect(await isUnheard(page)).toBe(false);
+    await page.context().close();
+  });
+
+  it('talks with the space bar, ignoring key repeat and typing in a field', async () => {
+    const page = await openRoom('keys', 'Kim');
+    const talking = () => page.evaluate(() => window.imvClients![0]!.talking);
+    await page.keyboard.down('Space');
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+    await page.keyboard.down('Space'); // auto-repeat arrives as more keydowns with repeat=true
+    await waitAudioSeconds(page, 0.5);
+    await page.keyboard.up('Space');
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === false);
+    await page.locator('.msg.own').first().waitFor();
+
+    // Space typed into a text field is text, not talk.
+    await page.evaluate(() => {
+      const input = document.createElement('input');
+      input.id = 'typing';
+      document.body.prepend(input);
+    });
+    await page.focus('#typing');
+    await page.keyboard.press('Space');
+    expect(await talking()).toBe(false);
+    expect(await page.inputValue('#typing')).toBe(' ');
+    await page.context().close();
+  });
+});
