@@ -22,6 +22,8 @@ export interface ServerOptions {
   slowListenerBytes?: number;
   /** A connection must send hello within this time or is closed with 4002. */
   helloTimeoutMs?: number;
+  /** Every this often each socket is pinged; one that has not answered the previous ping is cut. */
+  pingIntervalMs?: number;
 }
 
 export type ServerConfig = Required<Omit<ServerOptions, 'logDestination'>> &
@@ -38,6 +40,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   slowListenerBytes: 256 * 1024,
   helloTimeoutMs: 10_000,
+  pingIntervalMs: 15_000,
 } as const satisfies Omit<ServerConfig, 'logDestination'>;
 
 /** Fills in defaults and resolves paths against the current directory. */
@@ -52,6 +55,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     logDestination: options.logDestination,
     slowListenerBytes: options.slowListenerBytes ?? DEFAULTS.slowListenerBytes,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
+    pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new RangeError(`options.port must be an integer 0-65535, got ${config.port}`);

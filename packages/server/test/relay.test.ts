@@ -1,4 +1,6 @@
-import { FRAME_HEADER_LEN } from '@imv/protocol';
+import { once } from 'node:events';
+import { FRAME_HEADER_LEN, encodeFrame } from '@imv/protocol';
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
 import { TestClient } from './helpers/test-client.js';
@@ -134,6 +136,33 @@ describe('live relay and voice messages', () => {
     expect(
       presence.at(-1)?.type === 'presence' && presence.at(-1)?.members.map((m) => m.name),
     ).toEqual(['bob']);
+  });
+
+  it('cuts a talker that stops answering pings and keeps its message as partial', async () => {
+    const server = await servers.start({ pingIntervalMs: 100 });
+    const listener = await joined(server.httpUrl, 'ping', 'bob');
+    const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/ws`, { autoPong: false });
+    ws.on('error', () => undefined);
+    await once(ws, 'open');
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, client: 'mute/0', name: 'mute' }));
+    ws.send(JSON.stringify({ type: 'join', room: 'ping' }));
+    ws.send(JSON.stringify({ type: 'talk-start', streamId: 1 }));
+    const { messageId } = await listener.next('talk-started');
+    ws.send(
+      encodeFrame(
+        { flags: 0, streamId: 1, sequence: 0, timestamp: 0 },
+        opusPacketsOf('speech-fr-48k.wav')[0]!,
+      ),
+    );
+    const [code] = (await once(ws, 'close')) as [number];
+    expect(code).toBe(1006);
+    expect(await listener.next('talk-stopped')).toMatchObject({ messageId, reason: 'disconnect' });
+    expect((await listener.next('message-stored')).message).toMatchObject({
+      status: 'partial',
+      frameCount: 1,
+    });
+    // The listener answers pings (ws does by default) and stays connected.
+    expect(listener.closeCode).toBeUndefined();
   });
 
   it('stops a message at maxMessageMs with MESSAGE_TOO_LONG and stores it complete', async () => {

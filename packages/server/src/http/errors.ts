@@ -41,12 +41,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ code: 'NOT_FOUND', url: request.url, status: 404 }, 'no such route');
-    return reply
-      .status(404)
-      .send({
-        code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        statusCode: 404,
-      });
+    return reply.status(404).send({
+      code: 'NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      statusCode: 404,
+    });
   });
 }

@@ -58,6 +58,8 @@ export class Connection implements RoomSubscriber {
   private readonly stopping = new Set<Promise<void>>();
   private readonly queue: [RawData, boolean][] = [];
   private busy = false;
+  /** Something arrived since the last heartbeat. */
+  private alive = true;
   /** The async control-message handler running now, if any (shutdown waits for it). */
   private handling: Promise<void> | undefined;
   private closed = false;
@@ -78,6 +80,7 @@ export class Connection implements RoomSubscriber {
       ws.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello in time');
     }, hub.config.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => (this.alive = true));
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes the socket itself after a protocol error (e.g. 1009 for a message over maxPayload).
       this.log.warn({ code: err.code, err: err.message }, 'websocket error');
@@ -113,7 +116,23 @@ export class Connection implements RoomSubscriber {
 
   // ---- incoming ---------------------------------------------------------------------------
 
+  /**
+   * Called every pingIntervalMs. A phone that left the Wi-Fi can leave its TCP connection open for
+   * minutes; cutting it after a missed ping ends its live stream (as 'partial') within two intervals.
+   */
+  heartbeat(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.alive) {
+      this.log.warn('no answer to ping, closing');
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    this.alive = true;
     if (this.busy) {
       this.queue.push([data, isBinary]);
       return;

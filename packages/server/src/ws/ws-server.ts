@@ -37,5 +37,10 @@ export function attachWebSocketServer(server: Server, hub: Hub): WebSocketServer
       new Connection(id, ws, hub, hub.log.child({ conn: id }), req.socket.remoteAddress);
     });
   });
+  const heartbeat = setInterval(() => {
+    for (const connection of hub.connections) connection.heartbeat();
+  }, hub.config.pingIntervalMs);
+  heartbeat.unref();
+  wss.on('close', () => clearInterval(heartbeat));
   return wss;
 }
