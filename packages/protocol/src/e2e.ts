@@ -66,12 +66,14 @@ export interface StreamKey {
   lastSealedSequence: number;
 }
 
+/** RFC 4648 §5 base64url without padding (btoa/atob exist in Node 20 and browsers). */
 export function bytesToBase64Url(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** Inverse of bytesToBase64Url. */
 export function base64UrlToBytes(text: string): Uint8Array {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const out = new Uint8Array(binary.length);

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@evan/opus';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeFrame,
   deriveRoomKey,
@@ -18,6 +22,7 @@ import {
   talkStartSchema,
   type RoomKey,
 } from '../src/index.js';
+import type * as e2e from '../src/e2e.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SPEECH_WAV = path.resolve(repoRoot, '../shared/fixtures/speech-en-48k.wav');
@@ -276,5 +281,89 @@ describe('talk-start e2e fields', () => {
     await expect(deriveStreamKey(roomKey, 'not a salt')).rejects.toMatchObject({
       code: 'BAD_MESSAGE',
     });
+  });
+});
+
+describe('in Chromium', () => {
+  // The page runs the same e2e.ts, bundled; an http://127.0.0.1 page is a secure context, which
+  // crypto.subtle needs.
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const bundle = await build({
+      entryPoints: [path.resolve(repoRoot, 'packages/protocol/src/e2e.ts')],
+      bundle: true,
+      format: 'iife',
+      globalName: 'imvE2e',
+      write: false,
+    });
+    const script = bundle.outputFiles[0]!.text;
+    server = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><script>${script}</script>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--disable-gpu', '--no-first-run'],
+    });
+    page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('opens what Node sealed and seals what Node opens, with the same keyCheck', async () => {
+    const salt = newStreamSalt();
+    const nodeKey = await deriveStreamKey(roomKey, salt);
+    const sealedInNode: number[][] = [];
+    for (let sequence = 0; sequence < 5; sequence++) {
+      const frame = await sealFrame(
+        nodeKey,
+        { flags: 0, streamId: 11, sequence, timestamp: sequence * FRAME_SAMPLES },
+        packets[sequence]!,
+      );
+      sealedInNode.push([...frame]);
+    }
+    type Api = typeof e2e;
+    const result = await page.evaluate(
+      async ({ salt, frames, packet }) => {
+        const api = (globalThis as unknown as { imvE2e: Api }).imvE2e;
+        const room = await api.deriveRoomKey('correct horse battery staple', 'kitchen');
+        const key = await api.deriveStreamKey(room, salt);
+        const opened: number[][] = [];
+        for (const frame of frames)
+          opened.push([...(await api.openFrame(key, new Uint8Array(frame)))]);
+        const ownKey = await api.deriveStreamKey(room, salt);
+        ownKey.lastSealedSequence = 99;
+        const sealed = await api.sealFrame(
+          ownKey,
+          { flags: 0, streamId: 11, sequence: 100, timestamp: 96_000 },
+          new Uint8Array(packet),
+        );
+        let wrong = '';
+        try {
+          const wrongRoom = await api.deriveRoomKey('not the passphrase', 'kitchen');
+          await api.openFrame(
+            await api.deriveStreamKey(wrongRoom, salt),
+            new Uint8Array(frames[0]!),
+          );
+        } catch (err) {
+          wrong = (err as { code: string }).code;
+        }
+        return { keyCheck: room.keyCheck, opened, sealed: [...sealed], wrong };
+      },
+      { salt, frames: sealedInNode, packet: [...packets[7]!] },
+    );
+    expect(result.keyCheck).toBe(roomKey.keyCheck);
+    expect(result.opened.map((p) => new Uint8Array(p))).toEqual(packets.slice(0, 5));
+    expect(result.wrong).toBe('DECRYPT_FAILED');
+    const listener = await deriveStreamKey(samePassphraseKey, salt);
+    expect(await openFrame(listener, new Uint8Array(result.sealed))).toEqual(packets[7]);
   });
 });
