@@ -7,7 +7,12 @@ import { MessageStore, oldOnFirstVisit } from '../messages/message-store.js';
 import { PeakCache } from '../messages/peak-cache.js';
 import { MessagePlayer, PLAYBACK_RATES, type PlaybackRate } from '../messages/player.js';
 import { WaveformLoader } from '../messages/waveform-loader.js';
-import { MicError, type VoiceClient, type VoiceClientOptions } from '../voice-client-api.js';
+import {
+  MicError,
+  type ConnectionState,
+  type VoiceClient,
+  type VoiceClientOptions,
+} from '../voice-client-api.js';
 import { Announcer } from './announcer.js';
 import { h } from './dom.js';
 import { speakDuration } from './format.js';
@@ -26,7 +31,7 @@ export type CreateVoiceClient = (options: VoiceClientOptions) => VoiceClient;
 
 /** Entry point of index.html: the join form on a first visit, then the room. */
 export function startApp(root: HTMLElement, createClient: CreateVoiceClient): void {
-  const settings = readSettings(location.search, localStorage, () => crypto.randomUUID());
+  const settings = readSettings(location.search, localStorage, newClientId);
   document.documentElement.classList.toggle('embed', settings.embed);
   if (!settings.name) {
     root.replaceChildren(
@@ -223,9 +228,13 @@ function runRoom(
   let joinedOnce = false;
   let wantOlder = false;
   const online = () => navigator.onLine;
-  client.on('state', (state) => status.setConnection(state, online()));
-  window.addEventListener('online', () => status.setConnection(client.state, true));
-  window.addEventListener('offline', () => status.setConnection(client.state, false));
+  // An insecure page never connects (no AudioWorklet); the problem banner explains why instead.
+  const showConnection = (state: ConnectionState, isOnline: boolean) => {
+    if (window.isSecureContext) status.setConnection(state, isOnline);
+  };
+  client.on('state', (state) => showConnection(state, online()));
+  window.addEventListener('online', () => showConnection(client.state, true));
+  window.addEventListener('offline', () => showConnection(client.state, false));
 
   client.on('joined', ({ you, members, live }) => {
     liveStreams.clear();
@@ -329,13 +338,24 @@ function runRoom(
     );
   }
 
-  status.setConnection(client.state, online());
+  showConnection(client.state, online());
+  if (!window.isSecureContext) {
+    // Without a secure context there is no microphone and no AudioWorklet: say so before anything fails.
+    status.showProblem(describeMicProblem('insecure-context', location.origin));
+  }
   client.connect().catch((error: unknown) => {
+    if (!window.isSecureContext) return; // already explained
     status.showProblem(
       `Cannot reach the server at ${location.host}: ${error instanceof Error ? error.message : String(error)}`,
     );
   });
   announcer.say(`Joined #${room} as ${name}`);
+}
+
+/** 128 random bits as hex; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
+function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function readRate(prefix: string): PlaybackRate {
