@@ -177,6 +177,19 @@ describe('connectPinned over https', () => {
     expect(notices).toEqual([]);
   });
 
+  it('with a CA given trusts certificates from that CA without pinning, and refuses others', async () => {
+    expect(await get({ ca: certsA.caCertPem })).toBe('imv ok');
+    useCertificate(certsA2);
+    expect(await get({ ca: certsA.caCertPem })).toBe('imv ok');
+    expect(notices).toEqual([]);
+    await expect(stat(knownHostsPath(configPath))).rejects.toMatchObject({ code: 'ENOENT' });
+    useCertificate(certsB);
+    await expect(get({ ca: certsA.caCertPem })).rejects.toMatchObject({
+      code: 'SELF_SIGNED_CERT_IN_CHAIN',
+    });
+    expect(requestsSeen).toBe(2);
+  });
+
   it('refuses to run on a corrupt known-hosts file instead of forgetting every pin', async () => {
     await writeFile(knownHostsPath(configPath), '{ not json');
     await expect(get()).rejects.toThrow(

@@ -124,6 +124,15 @@ describe('ensureCertificates', () => {
     ).toBe(true);
   });
 
+  it('makes one CA when called several times at once', async () => {
+    const names = { hostnames: ['kitchen-pc'], addresses: [] };
+    const all = await Promise.all([1, 2, 3].map(() => ensureCertificates(dataDir, names)));
+    expect(new Set(all.map((c) => c.caFingerprintSha256)).size).toBe(1);
+    expect(new Set(all.map((c) => c.fingerprintSha256)).size).toBe(1);
+    expect(all.filter((c) => c.caCreated)).toHaveLength(1);
+    expect(await readFile(path.join(dataDir, 'tls', 'ca.crt'), 'utf8')).toBe(all[0]!.caCertPem);
+  });
+
   it('refuses an address that is not an IP with a clear error', async () => {
     await expect(ensureCertificates(dataDir, { addresses: ['kitchen-pc'] })).rejects.toThrow(
       "addresses: 'kitchen-pc' is not an IPv4 or IPv6 address",

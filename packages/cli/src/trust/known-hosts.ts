@@ -39,6 +39,11 @@ export interface PinOptions {
   trustNew?: boolean;
   /** Skip every certificate check and store nothing (--insecure). */
   insecure?: boolean;
+  /**
+   * CA certificate(s) to trust instead of pinning (--ca, e.g. the imv server's downloaded ca.crt).
+   * With it the server must chain to one of them and match the host name; nothing is pinned.
+   */
+  ca?: string | string[];
   /** Directory of known_hosts.json; default from `configDir()`. */
   configDir?: string;
   /** Where notices go (first use, re-issue, trust-new); default stderr. */
@@ -207,7 +212,13 @@ class PinnedAgent extends https.Agent {
     options: tls.ConnectionOptions,
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
-    const socket = tls.connect({ ...options, rejectUnauthorized: false });
+    const { ca } = this.pinOptions;
+    // With explicit CAs, ordinary verification decides (tls rejects); otherwise checkPin does.
+    const socket = tls.connect({
+      ...options,
+      ...(ca !== undefined && { ca }),
+      rejectUnauthorized: ca !== undefined && this.pinOptions.insecure !== true,
+    });
     const fail = (err: Error): void => {
       socket.destroy();
       callback?.(err, socket);

@@ -228,7 +228,27 @@ export async function ensureCertificates(
   dataDir: string,
   names: CertificateNames = {},
 ): Promise<Certificates> {
-  const dir = path.join(dataDir, 'tls');
+  // Two calls at once on one directory (a server and a test, two listeners) must not each make a CA.
+  const dir = path.resolve(dataDir, 'tls');
+  const previous = pending.get(dir) ?? Promise.resolve();
+  const result = previous.then(
+    () => loadOrCreate(dir, names),
+    () => loadOrCreate(dir, names),
+  );
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  pending.set(dir, settled);
+  void settled.then(() => {
+    if (pending.get(dir) === settled) pending.delete(dir);
+  });
+  return result;
+}
+
+const pending = new Map<string, Promise<void>>();
+
+async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certificates> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = (name: string): string => path.join(dir, name);
   const wanted = wantedNames(names);
