@@ -84,4 +84,29 @@ describe('messages survive server restarts', () => {
     const second = await serve();
     await expectListedAndDownloadable(second, id);
   });
+
+  it('with --reconnect, a listener rides out a SIGKILL and restart and gets each message exactly once', async () => {
+    const first = await serve();
+    const listener = spawnCli(['--name', 'ear-3', 'listen', '--room', 'persist', '--reconnect', '--count', '2', '--json', '--server', first.url]);
+    listeners.push(listener);
+    await waitForMember(first.url, 'persist', 'ear-3');
+    const before = await send(first);
+    await listener.waitForStdout(new RegExp(`"id":${before},`));
+
+    await first.stop('SIGKILL');
+    await listener.waitForStderr(/^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\); reconnecting$/m);
+    // Same port, so the listener's --server URL leads to the new process.
+    const second = await startServe(dataDir, first.port);
+    servers.push(second);
+    const after = await send(second);
+
+    const heard = await listener.exited;
+    expect(heard.code, heard.stderr).toBe(0);
+    expect(heard.stderr).toMatch(/^imv: reconnected to http:\/\/127\.0\.0\.1:\d+$/m);
+    const ids = heard.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: number }).id);
+    expect(ids).toEqual([before, after]);
+  });
 });

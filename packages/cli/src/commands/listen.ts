@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { VoiceMessage } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
+import { ImvClientError } from '../client/client-error.js';
 import { downloadMessage } from '../client/rest.js';
 import { EXIT } from '../cli-error.js';
 import { formatDuration, formatLocalTime, messageJson } from '../format.js';
@@ -19,6 +21,7 @@ interface ListenOptions {
   count?: number;
   play?: boolean;
   json?: boolean;
+  reconnect?: boolean;
 }
 
 /** `imv listen`: one line per voice message as it is stored, optionally saved and played. */
@@ -32,6 +35,7 @@ export function registerListen(program: Command): void {
     .option('-c, --count <n>', 'exit after n messages', intIn(1, Number.MAX_SAFE_INTEGER))
     .option('--play', 'play each message through a system audio player')
     .option('--json', 'one JSON object per message instead of text')
+    .option('--reconnect', 'when the connection drops, retry every second and replay what was missed')
     .addHelpText(
       'after',
       `
@@ -39,7 +43,8 @@ Examples:
   $ imv listen --room crew
   $ imv listen --room crew --out ./inbox --since all
   $ imv listen --room crew --play
-  $ imv listen --room crew --since 41 --count 1 --json`,
+  $ imv listen --room crew --since 41 --count 1 --json
+  $ imv listen --room crew --out ./inbox --reconnect`,
     )
     .action(async (options: ListenOptions, command: Command) => {
       const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
@@ -62,19 +67,23 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
   // Playing without --out needs the file somewhere: a temp dir removed on exit.
   const playDir = player !== undefined && outDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-')) : undefined;
 
-  const client = await ImvClient.connect(globals.server, { name: globals.name });
   const seen = new Set<number>();
   let handled = 0;
-  let replaying = true;
-  const buffered: VoiceMessage[] = [];
+  /** Every message up to this id has been handled or was stored before we first joined. */
+  let highWaterId = typeof options.since === 'number' ? options.since : 0;
   let chain: Promise<void> = Promise.resolve();
 
+  const stop = new AbortController();
   let finish!: (code: number) => void;
   let fail!: (error: unknown) => void;
   const finished = new Promise<number>((resolve, reject) => {
     finish = resolve;
     fail = reject;
   });
+  void finished.then(
+    () => stop.abort(),
+    () => stop.abort(),
+  );
 
   const handle = async (message: VoiceMessage, replayed: boolean): Promise<void> => {
     if (options.count !== undefined && handled >= options.count) return;
@@ -102,6 +111,7 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
       process.stdout.write(`${parts.join('  ')}\n`);
     }
     handled++;
+    highWaterId = Math.max(highWaterId, message.id);
     if (player !== undefined && file !== undefined) {
       try {
         await playFile(player, file);
@@ -117,48 +127,124 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
   const enqueue = (message: VoiceMessage, replayed: boolean): void => {
     if (seen.has(message.id) || message.status === 'recording') return;
     seen.add(message.id);
-    chain = chain.then(() => handle(message, replayed)).catch(fail);
+    chain = chain
+      .then(() => handle(message, replayed))
+      .catch((error: unknown) => {
+        if (options.reconnect === true && error instanceof ImvClientError && error.code === 'UNREACHABLE') {
+          // The server went away mid-download: forget the message so the replay after reconnecting fetches it.
+          seen.delete(message.id);
+          return;
+        }
+        fail(error);
+      });
   };
 
-  client.on('message-stored', ({ message }) => {
-    if (message.room !== options.room) return;
-    if (replaying) buffered.push(message);
-    else enqueue(message, false);
-  });
-  client.on('talk-started', (m) => {
-    if (process.stderr.isTTY && options.json !== true) {
-      process.stderr.write(`… ${m.from.name} is talking (message #${m.messageId})\n`);
-    }
-  });
-  client.on('close', (error) => {
-    if (error !== undefined) fail(error);
-  });
-  const onSignal = (): void => finish(EXIT.OK);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
+  /** Joins on one connection (replaying from `since`); `lost` settles when that connection drops. */
+  const session = async (
+    client: ImvClient,
+    since: 'all' | number | undefined,
+  ): Promise<{ lost: Promise<ImvClientError> }> => {
+    let replaying = true;
+    const buffered: VoiceMessage[] = [];
+    const lost = new Promise<ImvClientError>((resolve) =>
+      client.on('close', (error) => {
+        if (error !== undefined) resolve(error);
+      }),
+    );
+    client.on('message-stored', ({ message }) => {
+      if (message.room !== options.room) return;
+      if (replaying) buffered.push(message);
+      else enqueue(message, false);
+    });
+    client.on('talk-started', (m) => {
+      if (process.stderr.isTTY && options.json !== true) {
+        process.stderr.write(`… ${m.from.name} is talking (message #${m.messageId})\n`);
+      }
+    });
     // Listeners are attached before the join: live traffic may follow the reply in the same read.
-    const { history } = await client.join(options.room, options.since);
+    const { history } = await client.join(options.room, since);
     let page = history;
     while (page !== undefined) {
       for (const message of page.messages) enqueue(message, true);
       const last = page.messages.at(-1);
       page = page.more && last !== undefined ? await client.getHistory({ after: last.id }) : undefined;
     }
+    if (since === undefined) {
+      // Remember where the room stood, so a reconnect replays exactly what was stored meanwhile.
+      const newest = (await client.getHistory({ limit: 1 })).messages.at(-1);
+      if (newest !== undefined) highWaterId = Math.max(highWaterId, newest.id);
+    }
     replaying = false;
     for (const message of buffered.sort((a, b) => a.id - b.id)) enqueue(message, false);
-    buffered.length = 0;
     // A person at a terminal gets a hint that it is working; pipes and scripts stay quiet.
     if (process.stderr.isTTY && options.json !== true) {
-      process.stderr.write(`listening to ${options.room} on ${client.url} (Ctrl-C to stop)\n`);
+      process.stderr.write(`listening to ${options.room} on ${globals.server} (Ctrl-C to stop)\n`);
     }
-    return await finished;
+    return { lost };
+  };
+
+  const onSignal = (): void => finish(EXIT.OK);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let client: ImvClient | undefined;
+  try {
+    client = await ImvClient.connect(globals.server, { name: globals.name });
+    let since = options.since;
+    const done = finished.then((code) => ({ code }));
+    // Raced below; its rejection (a failed download, say) is also awaited through `finished`.
+    done.catch(() => undefined);
+    for (;;) {
+      let lostWith: ImvClientError;
+      try {
+        const joining = session(client, since);
+        // If `done` wins the race, closing the client rejects the join: nobody needs that error.
+        joining.catch(() => undefined);
+        const joined = await Promise.race([joining, done]);
+        if ('code' in joined) return joined.code;
+        const end = await Promise.race([joined.lost, done]);
+        if (!(end instanceof ImvClientError)) return end.code;
+        lostWith = end;
+      } catch (error) {
+        // The connection can also drop in the middle of the join.
+        if (!(error instanceof ImvClientError) || options.reconnect !== true || !isConnectionLoss(error)) throw error;
+        lostWith = error;
+      }
+      if (options.reconnect !== true) throw lostWith;
+      process.stderr.write(`imv: ${lostWith.message}; reconnecting\n`);
+      await client.close();
+      const next = await reconnect(globals, stop.signal);
+      if (next === undefined) return await finished;
+      client = next;
+      process.stderr.write(`imv: reconnected to ${globals.server}\n`);
+      since = highWaterId;
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await client.close();
+    await client?.close();
     if (playDir !== undefined) await rm(playDir, { recursive: true, force: true });
+  }
+}
+
+const RECONNECT_DELAY_MS = 1000;
+
+function isConnectionLoss(error: ImvClientError): boolean {
+  return ['UNREACHABLE', 'CONNECTION_LOST', 'SERVER_SHUTTING_DOWN', 'TIMEOUT', 'NOT_IMV'].includes(error.code);
+}
+
+/** Connects again, once a second, until it works or `signal` aborts (then undefined). */
+async function reconnect(globals: { server: string; name: string }, signal: AbortSignal): Promise<ImvClient | undefined> {
+  for (;;) {
+    try {
+      await sleep(RECONNECT_DELAY_MS, undefined, { signal });
+    } catch {
+      return undefined;
+    }
+    try {
+      return await ImvClient.connect(globals.server, { name: globals.name });
+    } catch (error) {
+      if (!(error instanceof ImvClientError) || !isConnectionLoss(error)) throw error;
+    }
   }
 }
 

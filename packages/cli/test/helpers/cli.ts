@@ -22,7 +22,7 @@ export class CliProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<CliResult>;
-  private readonly lineWaiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  private readonly lineWaiters: { stream: 'stdout' | 'stderr'; re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.setEncoding('utf8');
@@ -33,6 +33,7 @@ export class CliProcess {
     });
     child.stderr.on('data', (chunk: string) => {
       this.stderr += chunk;
+      this.checkWaiters();
     });
     this.exited = once(child, 'close').then(([code, signal]) => ({
       code: code as number | null,
@@ -44,14 +45,24 @@ export class CliProcess {
 
   /** Resolves when stdout matches `re` (checked against everything printed so far). */
   waitForStdout(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-    const now = this.stdout.match(re);
+    return this.waitFor('stdout', re, timeoutMs);
+  }
+
+  /** Resolves when stderr matches `re`. */
+  waitForStderr(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    return this.waitFor('stderr', re, timeoutMs);
+  }
+
+  private waitFor(stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const now = this[stream].match(re);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`stdout never matched ${re}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`)),
+        () => reject(new Error(`${stream} never matched ${re}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`)),
         timeoutMs,
       );
       this.lineWaiters.push({
+        stream,
         re,
         resolve: (m) => {
           clearTimeout(timer);
@@ -73,7 +84,7 @@ export class CliProcess {
 
   private checkWaiters(): void {
     for (const waiter of [...this.lineWaiters]) {
-      const m = this.stdout.match(waiter.re);
+      const m = this[waiter.stream].match(waiter.re);
       if (m) {
         this.lineWaiters.splice(this.lineWaiters.indexOf(waiter), 1);
         waiter.resolve(m);
