@@ -2,3 +2,4 @@ export * from './certificates.js';
 export * from './machine-addresses.js';
 export * from './mobileconfig.js';
 export * from './qr.js';
+export * from './onboarding-routes.js';
