@@ -31,6 +31,8 @@ export interface AnnounceOptions {
   host?: string;
   /** Only use the interface with this IPv4 address (default: every interface). */
   interfaceAddress?: string;
+  /** Socket errors (e.g. no multicast route); announcing is best-effort. Default: console.warn. */
+  onError?: (err: unknown) => void;
 }
 
 export interface Announcement {
@@ -43,6 +45,8 @@ export interface DiscoverOptions {
   timeoutMs: number;
   /** Only use the interface with this IPv4 address (default: every interface). */
   interfaceAddress?: string;
+  /** Socket errors; discovery then returns what it found. Default: console.warn. */
+  onError?: (err: unknown) => void;
 }
 
 export interface DiscoveredServer {
@@ -73,10 +77,11 @@ export function announce(options: AnnounceOptions): Announcement {
   if (options.version !== undefined) txt.version = options.version;
   if (options.httpsPort !== undefined) txt.https = String(options.httpsPort);
   if (options.fingerprint !== undefined) txt.fp = options.fingerprint;
-  const bonjour = new Bonjour(multicastOptions(options.interfaceAddress), (err: unknown) => {
-    // multicast-dns reports socket errors here (e.g. no multicast route); an announcement is best-effort.
-    console.warn(`imv: mDNS announcement error: ${String(err)}`);
-  });
+  // multicast-dns reports socket errors here (e.g. no multicast route); an announcement is best-effort.
+  const onError =
+    options.onError ??
+    ((err: unknown) => console.warn(`imv: mDNS announcement error: ${String(err)}`));
+  const bonjour = new Bonjour(multicastOptions(options.interfaceAddress), onError);
   const host = options.host ?? (hostname().includes('.') ? hostname() : `${hostname()}.local`);
   bonjour.publish({ name: options.name, type: IMV_SERVICE_TYPE, port: options.port, host, txt });
   let stopped: Promise<void> | undefined;
@@ -123,9 +128,10 @@ function toDiscovered(service: Service): DiscoveredServer {
 
 /** Lists the imv servers that answer on the LAN within `timeoutMs`. */
 export async function discover(options: DiscoverOptions): Promise<DiscoveredServer[]> {
-  const bonjour = new Bonjour(multicastOptions(options.interfaceAddress), (err: unknown) => {
-    console.warn(`imv: mDNS discovery error: ${String(err)}`);
-  });
+  const onError =
+    options.onError ??
+    ((err: unknown) => console.warn(`imv: mDNS discovery error: ${String(err)}`));
+  const bonjour = new Bonjour(multicastOptions(options.interfaceAddress), onError);
   const found = new Map<string, DiscoveredServer>();
   const browser = bonjour.find({ type: IMV_SERVICE_TYPE }, (service) => {
     found.set(service.fqdn || service.name, toDiscovered(service));
