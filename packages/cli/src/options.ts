@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { ROOM_PATTERN } from '@imv/protocol';
+import { ROOM_PATTERN, nameSchema } from '@imv/protocol';
+import { CliError } from './cli-error.js';
 import { defaultName } from './default-name.js';
 import { pickServerUrl } from './client/server-url.js';
 
@@ -9,9 +10,11 @@ export interface GlobalOptions {
   name?: string;
 }
 
-/** Resolved global options. */
+/** Resolved global options; a name the server would refuse is a usage error here already. */
 export function resolveGlobals(globals: GlobalOptions): { server: string; name: string } {
-  return { server: pickServerUrl(globals.server), name: globals.name ?? defaultName() };
+  const name = nameSchema.safeParse(globals.name ?? defaultName());
+  if (!name.success) throw CliError.usage(`--name: ${name.error.issues[0]?.message ?? 'invalid name'}`);
+  return { server: pickServerUrl(globals.server), name: name.data };
 }
 
 /** Commander parser for --room. */

@@ -68,6 +68,29 @@ describe('imv command-line behaviour', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('says so and exits 1 when the server cuts a message at its length limit, which stays stored', async () => {
+    const strict = await startServe(path.join(tmp, 'data-strict'), { args: ['--max-message', '1'] });
+    try {
+      const long = path.join(tmp, 'long.wav');
+      sox([fixture('speech-en-48k.wav'), long, 'trim', '0', '2']);
+      const result = await runCli(['send', long, '--room', 'misc', '--server', strict.url]);
+      expect(result.code).toBe(1);
+      const id = /^sent message (\d+) to misc \(1\.00 s, 50 frames\)\n$/.exec(result.stdout)?.[1];
+      expect(id, result.stdout).toBeDefined();
+      expect(result.stderr).toMatch(new RegExp(`^imv: the server stopped message ${id} at 1\\.00 s: .* \\(MESSAGE_TOO_LONG\\)\n$`));
+      const listed = await runCli(['history', '--room', 'misc', '--json', '--server', strict.url]);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ id: Number(id), durationMs: 1000, status: 'complete' });
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('refuses a --name the server would refuse, as a usage error', async () => {
+    const result = await runCli(['--name', 'x'.repeat(41), 'history', '--room', 'misc', '--server', server.url]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('imv: --name: name must be at most 40 characters\n');
+  });
+
   it('prints the version, and usage errors exit 2', async () => {
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);

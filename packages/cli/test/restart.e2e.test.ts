@@ -96,7 +96,7 @@ describe('messages survive server restarts', () => {
     await first.stop('SIGKILL');
     await listener.waitForStderr(/^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\); reconnecting$/m);
     // Same port, so the listener's --server URL leads to the new process.
-    const second = await startServe(dataDir, first.port);
+    const second = await startServe(dataDir, { port: first.port });
     servers.push(second);
     const after = await send(second);
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FRAME_MS } from '@imv/protocol';
-import type { MessageStored } from '@imv/protocol';
+import type { ErrorMessage, MessageStored } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
@@ -58,20 +58,38 @@ async function send(file: string, options: SendOptions, globals: { server: strin
     const talk = client.startTalk();
     const last = audio.packets.length - 1;
     let interrupted = false;
+    // The server may end the stream itself (MESSAGE_TOO_LONG); it stores what it got, and sending stops.
+    let cutShort: ErrorMessage | undefined;
+    const cut = new AbortController();
+    client.on('server-error', (e) => {
+      if (e.streamId === talk.streamId && e.code === 'MESSAGE_TOO_LONG') {
+        cutShort = e;
+        cut.abort();
+      }
+    });
     try {
       await sendPaced(
         audio.packets.length,
         (i) => talk.sendFrame(audio.packets[i]!, { end: i === last }),
-        { frameMs: options.fast === true ? undefined : FRAME_MS, signal: interrupt.signal },
+        { frameMs: options.fast === true ? undefined : FRAME_MS, signal: AbortSignal.any([interrupt.signal, cut.signal]) },
       );
     } catch (error) {
-      if (!interrupt.signal.aborted) throw error;
-      // Ctrl-C: stop the stream so the server keeps what was said so far.
-      interrupted = true;
-      talk.stop();
+      if (interrupt.signal.aborted) {
+        // Ctrl-C: stop the stream so the server keeps what was said so far.
+        interrupted = true;
+        talk.stop();
+      } else if (!cut.signal.aborted) {
+        throw error;
+      }
     }
     const stored = await talk.stored();
     report(stored, options, label, audio.source, interrupted);
+    if (cutShort !== undefined) {
+      process.stderr.write(
+        `imv: the server stopped message ${stored.message.id} at ${formatDuration(stored.message.durationMs)}: ${cutShort.message} (${cutShort.code})\n`,
+      );
+      return EXIT.FAILURE;
+    }
     return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
   } catch (error) {
     if (error instanceof ImvClientError) throw new CliError(`send to ${options.room} failed: ${error.message}`);

@@ -8,6 +8,7 @@ interface ServeOptions {
   port: number;
   data: string;
   logLevel: LogLevel;
+  maxMessage: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -21,6 +22,7 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', intIn(0, 65535), 8080)
     .option('-d, --data <dir>', 'directory for the message store', './data')
+    .option('--max-message <seconds>', 'longest voice message; a talker is stopped there', intIn(1, 24 * 3600), 300)
     .addOption(new Option('--log-level <level>', 'JSON log lines on stdout from this level up').choices(LOG_LEVELS).default('info'))
     .addHelpText(
       'after',
@@ -35,6 +37,7 @@ Examples:
         port: options.port,
         dataDir: options.data,
         logLevel: options.logLevel,
+        maxMessageMs: options.maxMessage * 1000,
       });
       printBanner(server);
       installSignalHandlers(server);

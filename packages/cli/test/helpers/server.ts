@@ -10,8 +10,20 @@ export interface ServeProcess {
 }
 
 /** Starts `imv serve` on a free port (or `port`) with `dataDir` and waits for its banner. */
-export async function startServe(dataDir: string, port = 0): Promise<ServeProcess> {
-  const proc = spawnCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--log-level', 'warn']);
+export async function startServe(dataDir: string, options: { port?: number; args?: string[] } = {}): Promise<ServeProcess> {
+  const port = options.port ?? 0;
+  const proc = spawnCli([
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--data',
+    dataDir,
+    '--log-level',
+    'warn',
+    ...(options.args ?? []),
+  ]);
   const exitedEarly = proc.exited.then((r) => {
     throw new Error(`imv serve exited (${r.code ?? r.signal}) before its banner:\n${r.stdout}\n${r.stderr}`);
   });
