@@ -85,7 +85,7 @@ const eventNames: (keyof EngineEvents)[] = [
 for (const name of eventNames) {
   client.on(name, ((...args: unknown[]) => {
     events.push([name, epochNow(), ...(JSON.parse(JSON.stringify(args)) as unknown[])]);
-  }) as EngineEvents[typeof name]);
+  }));
 }
 
 function newTap(node: AudioWorkletNode): HarnessTap {

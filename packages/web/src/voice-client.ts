@@ -494,7 +494,7 @@ class VoiceClientEngine implements EngineClient {
   private emit<E extends keyof EngineEvents>(event: E, ...args: Parameters<EngineEvents[E]>): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {
-        (listener as (...a: unknown[]) => void)(...args);
+        (listener)(...args);
       } catch (e) {
         console.error(`imv: a '${event}' listener threw`, e);
       }

@@ -12,10 +12,13 @@
  * - Loss: a missing frame whose successors are already queued is concealed (the last frame repeated
  *   with a decaying gain) rather than waited for. Opus PLC is not reachable through WebCodecs.
  * - Late: a frame whose sequence was already played or concealed is dropped and counted.
- * - Drift: when the buffer's low-water mark over a window stays above the target (sender clock faster
- *   or a past burst), the next frame is time-compressed by a few samples; when it stays below, the
- *   next frame is stretched. Linear interpolation over one frame: a 2.5 % rate change is inaudible in
- *   speech, unlike dropping or repeating a whole 20 ms frame.
+ * - Drift: when the buffer's low-water mark over a 1 s window stays above the target (sender clock
+ *   faster, or depth left over from a burst), the following frames are time-compressed by a few
+ *   samples each; when it stays below, they are stretched. Linear interpolation over one frame, at
+ *   most 8 samples per 960 (0.8 %, a 14-cent pitch change): inaudible in speech, unlike dropping or
+ *   repeating whole 20 ms frames, and still 80 times the drift of two real sound-card clocks
+ *   (~100 ppm). Sudden jitter is not absorbed this way: it ends in an underrun, and playout restarts
+ *   at the new, deeper target, which leaves the audio itself untouched.
  * - END: end() marks the stream finished; it plays out what is queued and then reports `finished`.
  */
 
@@ -73,9 +76,9 @@ const DEFAULTS: Required<JitterBufferOptions> = {
   maxTargetMs: 200,
   jitterWindowFrames: 100,
   safetyMarginMs: 6,
-  driftWindowSamples: 24_000,
+  driftWindowSamples: 48_000,
   driftToleranceMs: 15,
-  driftStepSamples: 24,
+  driftStepSamples: 8,
   maxBufferedMs: 600,
 };
 
