@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImvClient } from '../src/client/imv-client.js';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
 import { fixture, runCli, spawnCli } from './helpers/cli.js';
 import { waitForMember } from './helpers/observer.js';
@@ -66,6 +67,32 @@ describe('imv command-line behaviour', () => {
     const result = await listener.stop('SIGINT');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
+  });
+
+  it('stops a real-time send on Ctrl-C, exits 130, and the server keeps what was sent', async () => {
+    const observer = await ImvClient.connect(server.url, { name: 'observer' });
+    try {
+      await observer.join('interrupt');
+      const firstFrames = new Promise<void>((resolve) => {
+        let frames = 0;
+        observer.on('frame', () => {
+          if (++frames === 10) resolve();
+        });
+      });
+      const sender = spawnCli(['send', fixture('speech-en-48k.wav'), '--room', 'interrupt', '--server', server.url]);
+      await firstFrames;
+      const result = await sender.stop('SIGINT');
+      expect(result.code, result.stderr).toBe(130);
+      const id = /^sent message (\d+) to interrupt \((\d+\.\d\d) s, (\d+) frames, interrupted\)\n$/.exec(result.stdout);
+      expect(id, result.stdout).not.toBeNull();
+      const frames = Number(id![3]);
+      expect(frames).toBeGreaterThanOrEqual(10);
+      expect(frames).toBeLessThan(370);
+      const listed = await runCli(['history', '--room', 'interrupt', '--json', '--server', server.url]);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ id: Number(id![1]), frames, status: 'complete' });
+    } finally {
+      await observer.close();
+    }
   });
 
   it('says so and exits 1 when the server cuts a message at its length limit, which stays stored', async () => {

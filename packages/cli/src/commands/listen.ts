@@ -7,7 +7,7 @@ import type { VoiceMessage } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { downloadMessage } from '../client/rest.js';
-import { EXIT } from '../cli-error.js';
+import { CliError, EXIT } from '../cli-error.js';
 import { formatDuration, formatLocalTime, messageJson } from '../format.js';
 import { intIn, parseRoom, parseSince, resolveGlobals } from '../options.js';
 import type { GlobalOptions } from '../options.js';
@@ -63,7 +63,13 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
     }
   }
   const outDir = options.out !== undefined ? path.resolve(options.out) : undefined;
-  if (outDir !== undefined) await mkdir(outDir, { recursive: true });
+  if (outDir !== undefined) {
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (error) {
+      throw new CliError(`cannot create ${options.out}: ${(error as Error).message}`);
+    }
+  }
   // Playing without --out needs the file somewhere: a temp dir removed on exit.
   const playDir = player !== undefined && outDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-')) : undefined;
 
@@ -92,9 +98,13 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
     if (saveDir !== undefined) {
       const bytes = await downloadMessage(globals.server, message.room, message.id);
       file = path.join(saveDir, `${message.id}.ogg`);
-      // Write then rename, so a reader of the folder never sees half a file.
-      await writeFile(`${file}.part`, bytes);
-      await rename(`${file}.part`, file);
+      try {
+        // Write then rename, so a reader of the folder never sees half a file.
+        await writeFile(`${file}.part`, bytes);
+        await rename(`${file}.part`, file);
+      } catch (error) {
+        throw new CliError(`cannot save message ${message.id} to ${file}: ${(error as Error).message}`);
+      }
     }
     const shownPath = outDir !== undefined ? file : undefined;
     if (options.json === true) {
