@@ -12,6 +12,7 @@ export type {
   StoredFrame,
 } from './store/store.js';
 export { SqliteMessageStore } from './store/sqlite-store.js';
+export { WorkerMessageStore } from './store/worker-store.js';
 export { MIGRATIONS } from './store/migrations.js';
 export type { RoomBus, RoomSubscriber } from './bus/bus.js';
 export { MemoryBus } from './bus/memory-bus.js';

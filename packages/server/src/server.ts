@@ -12,6 +12,7 @@ import { registerWebRoutes } from './http/web.js';
 import { createLogger } from './logger.js';
 import { localUrl, reachableUrls } from './network.js';
 import { SqliteMessageStore } from './store/sqlite-store.js';
+import { WorkerMessageStore } from './store/worker-store.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './ws/hub.js';
 import { RoomRegistry } from './ws/rooms.js';
@@ -39,7 +40,9 @@ export interface ImvServer {
 export async function startServer(options: ServerOptions = {}): Promise<ImvServer> {
   const config = resolveConfig(options);
   const log = createLogger(config);
-  const store = new SqliteMessageStore(config.dataDir);
+  const store: MessageStore = config.storeInWorker
+    ? await WorkerMessageStore.open(config.dataDir)
+    : new SqliteMessageStore(config.dataDir);
   const recovered = await store.recoverInterrupted();
   if (recovered > 0) log.warn({ recovered }, 'messages interrupted by a crash marked partial');
 

@@ -47,21 +47,21 @@ describe('durability', () => {
 
   it('keeps history across close and a restart on the same data dir', async () => {
     const dataDir = servers.tempDir();
-    const first = await servers.start({ dataDir });
+    const first = await servers.start({ dataDir, storeInWorker: true });
     const talker = await joined(first.httpUrl, 'lobby', 'alice');
     talker.send({ type: 'talk-start', streamId: 1 });
     talker.sendPackets(1, packets.slice(0, 40));
     const stored = (await talker.next('message-stored')).message;
     await first.close();
 
-    const second = await servers.start({ dataDir });
+    const second = await servers.start({ dataDir, storeInWorker: true });
     expect(await listRoom(second.httpUrl, 'lobby')).toEqual([stored]);
     expect(await decodedSamples(second.httpUrl, 'lobby', stored.id)).toBe(40 * 960 - 312);
   });
 
   it('close() stops live talks as partial with reason shutdown, then closes every socket with 1001', async () => {
     const dataDir = servers.tempDir();
-    const server = await servers.start({ dataDir });
+    const server = await servers.start({ dataDir, storeInWorker: true });
     const talker = await joined(server.httpUrl, 'lobby', 'alice');
     const listener = await joined(server.httpUrl, 'lobby', 'bob');
     talker.send({ type: 'talk-start', streamId: 4 });
@@ -78,7 +78,7 @@ describe('durability', () => {
     const stored = talker.texts().find((m) => m.type === 'message-stored');
     expect(stored).toMatchObject({ message: { id: messageId, status: 'partial', frameCount: 12 } });
 
-    const again = await servers.start({ dataDir });
+    const again = await servers.start({ dataDir, storeInWorker: true });
     expect(await listRoom(again.httpUrl, 'lobby')).toMatchObject([
       { id: messageId, status: 'partial', frameCount: 12 },
     ]);

@@ -43,7 +43,7 @@ describe('REST: messages and audio', () => {
   const speech = opusPacketsOf('speech-en-48k.wav');
 
   beforeAll(async () => {
-    server = await servers.start();
+    server = await servers.start({ storeInWorker: true });
     speechId = await sendMessage(server, 'lobby', speech);
     for (let i = 0; i < 4; i++)
       shortIds.push(await sendMessage(server, 'paging', speech.slice(0, 3), i + 1));

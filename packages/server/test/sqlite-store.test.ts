@@ -3,23 +3,24 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, SqliteMessageStore } from '../src/index.js';
-import type { NewMessage, StoredFrame } from '../src/index.js';
+import { MIGRATIONS, SqliteMessageStore, WorkerMessageStore } from '../src/index.js';
+import type { MessageStore, NewMessage, StoredFrame } from '../src/index.js';
 
+type FileStore = MessageStore & { readonly file: string };
 const dirs: string[] = [];
-const stores: SqliteMessageStore[] = [];
+const stores: FileStore[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function openStore(dir?: string): SqliteMessageStore {
-  const dataDir = dir ?? mkdtempSync(path.join(tmpdir(), 'imv-store-test-'));
-  if (dir === undefined) dirs.push(dataDir);
-  const store = new SqliteMessageStore(dataDir);
-  stores.push(store);
-  return store;
-}
+const implementations: [string, (dataDir: string) => Promise<FileStore>][] = [
+  [
+    'SqliteMessageStore',
+    (dataDir) => Promise.resolve().then(() => new SqliteMessageStore(dataDir)),
+  ],
+  ['WorkerMessageStore', (dataDir) => WorkerMessageStore.open(dataDir)],
+];
 
 const newMessage = (room = 'lobby'): NewMessage => ({
   room,
@@ -35,9 +36,17 @@ const frame = (seq: number, bytes = 3): StoredFrame => ({
   payload: new Uint8Array(bytes).fill(seq),
 });
 
-describe('SqliteMessageStore', () => {
-  it('opens in WAL with synchronous=FULL and the schema at the latest migration', () => {
-    const store = openStore();
+describe.each(implementations)('%s', (_name, open) => {
+  async function openStore(dir?: string): Promise<FileStore> {
+    const dataDir = dir ?? mkdtempSync(path.join(tmpdir(), 'imv-store-test-'));
+    if (dir === undefined) dirs.push(dataDir);
+    const store = await open(dataDir);
+    stores.push(store);
+    return store;
+  }
+
+  it('opens in WAL with synchronous=FULL and the schema at the latest migration', async () => {
+    const store = await openStore();
     const db = new Database(store.file, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -48,7 +57,7 @@ describe('SqliteMessageStore', () => {
   });
 
   it('creates a recording message, ignores duplicate frames and derives totals from the stored frames', async () => {
-    const store = openStore();
+    const store = await openStore();
     const created = await store.createMessage({ ...newMessage(), senderClientId: 'k1' });
     expect(created).toMatchObject({ status: 'recording', frameCount: 0, senderClientId: 'k1' });
     await store.appendFrames(created.id, [frame(2), frame(0, 5)]);
@@ -66,7 +75,7 @@ describe('SqliteMessageStore', () => {
   });
 
   it('pages newest-first by default, forwards with after, backwards with before, oldest first in each page', async () => {
-    const store = openStore();
+    const store = await openStore();
     const ids: number[] = [];
     for (let i = 0; i < 5; i++) ids.push((await store.createMessage(newMessage())).id);
     await store.createMessage(newMessage('other'));
@@ -87,11 +96,11 @@ describe('SqliteMessageStore', () => {
   it('recovers messages left recording by a crash as partial with their stored frames', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'imv-store-test-'));
     dirs.push(dataDir);
-    const first = openStore(dataDir);
+    const first = await openStore(dataDir);
     const { id } = await first.createMessage(newMessage());
     await first.appendFrames(id, [frame(0), frame(1)]);
     await first.close();
-    const second = openStore(dataDir);
+    const second = await openStore(dataDir);
     expect(await second.recoverInterrupted()).toBe(1);
     expect(await second.getMessage('lobby', id)).toMatchObject({
       status: 'partial',
@@ -101,12 +110,12 @@ describe('SqliteMessageStore', () => {
     expect(await second.recoverInterrupted()).toBe(0);
   });
 
-  it('refuses a database written by a newer server', () => {
+  it('refuses a database written by a newer server', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'imv-store-test-'));
     dirs.push(dataDir);
     const db = new Database(path.join(dataDir, 'imv.sqlite'));
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
-    expect(() => new SqliteMessageStore(dataDir)).toThrow(/newer than this server/);
+    await expect(open(dataDir)).rejects.toThrow(/newer than this server/);
   });
 });

@@ -22,6 +22,8 @@ export class TestServers {
       logLevel: 'silent',
       dataDir: options.dataDir ?? this.tempDir(),
       webRoot: options.webRoot ?? this.tempDir(),
+      // Most tests skip the ~0.2 s worker start; durability and REST tests run the default worker.
+      storeInWorker: false,
       ...options,
     });
     this.servers.push(server);

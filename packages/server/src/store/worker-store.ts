@@ -1,0 +1,124 @@
+import { Worker } from 'node:worker_threads';
+import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store.js';
+import { packFrames, unpackFrames } from './worker-protocol.js';
+import type { PackedFrames, WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/**
+ * SqliteMessageStore run in a worker thread. better-sqlite3 is synchronous and FULL sync fsyncs at
+ * every commit; on a slow disk that would stall live relay for every room. Here the event loop only
+ * posts messages; a promise resolves once the worker's transaction has committed.
+ */
+export class WorkerMessageStore implements MessageStore {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    /** Path of the SQLite file. */
+    readonly file: string,
+  ) {
+    worker.on('message', (response: WorkerResponse) => this.settle(response));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`store worker exited with code ${code}`)));
+  }
+
+  /** Starts the worker and opens (migrating if needed) `<dataDir>/imv.sqlite` in it. */
+  static open(dataDir: string): Promise<WorkerMessageStore> {
+    const worker = new Worker(new URL('./worker-boot.js', import.meta.url), {
+      workerData: { dataDir, entry: new URL('./sqlite-worker.ts', import.meta.url).href },
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      worker.once('error', onError);
+      worker.once('message', (response: WorkerResponse) => {
+        worker.off('error', onError);
+        if (response.ok) resolve(new WorkerMessageStore(worker, response.value as string));
+        else {
+          reject(new Error(response.message));
+          void worker.terminate();
+        }
+      });
+    });
+  }
+
+  private settle(response: WorkerResponse): void {
+    const pending = this.pending.get(response.id);
+    if (pending === undefined) return;
+    this.pending.delete(response.id);
+    if (response.ok) pending.resolve(response.value);
+    else pending.reject(new Error(response.message));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const pending of this.pending.values()) pending.reject(err);
+    this.pending.clear();
+  }
+
+  private call<T>(
+    method: WorkerRequest['method'],
+    args: unknown[],
+    frames?: readonly StoredFrame[],
+  ): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const request = { id, method, args } as WorkerRequest;
+    const transfer: ArrayBuffer[] = [];
+    if (frames !== undefined) {
+      const packed = packFrames(frames);
+      (request as { frames: PackedFrames }).frames = packed;
+      transfer.push(packed.bytes.buffer);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: (value) => resolve(value as T), reject });
+      this.worker.postMessage(request, transfer);
+    });
+  }
+
+  createMessage(message: NewMessage): Promise<VoiceMessage> {
+    return this.call('createMessage', [message]);
+  }
+
+  appendFrames(messageId: number, frames: readonly StoredFrame[]): Promise<void> {
+    return this.call('appendFrames', [messageId], frames);
+  }
+
+  finishMessage(
+    messageId: number,
+    status: Exclude<MessageStatus, 'recording'>,
+    lastFrames: readonly StoredFrame[] = [],
+  ): Promise<VoiceMessage> {
+    return this.call('finishMessage', [messageId, status], lastFrames);
+  }
+
+  getMessage(room: string, messageId: number): Promise<VoiceMessage | undefined> {
+    return this.call('getMessage', [room, messageId]);
+  }
+
+  listMessages(room: string, query: ListQuery): Promise<MessagePage> {
+    return this.call('listMessages', [room, query]);
+  }
+
+  async readFrames(messageId: number): Promise<Uint8Array[]> {
+    const packed = await this.call<PackedFrames>('readFrames', [messageId]);
+    return unpackFrames(packed).map((frame) => frame.payload);
+  }
+
+  recoverInterrupted(): Promise<number> {
+    return this.call('recoverInterrupted', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.failure !== undefined) return;
+    await this.call('close', []);
+    this.failure = new Error('store is closed');
+    await this.worker.terminate();
+  }
+}
