@@ -348,6 +348,8 @@ function openSocket(ws: WebSocket, server: string): Promise<void> {
     };
     const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => {
       cleanup();
+      // Terminating a socket that is still connecting emits 'error'; this rejection already says why.
+      ws.on('error', () => undefined);
       ws.terminate();
       reject(ImvClientError.notImv(server, res.statusCode));
     };

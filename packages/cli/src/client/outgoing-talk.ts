@@ -21,7 +21,9 @@ export class OutgoingTalk {
     private readonly client: ImvClient,
     readonly streamId: number,
   ) {
-    const mine = (e: ErrorMessage): boolean => e.ref === 'talk-start' || e.streamId === streamId;
+    // The server names the stream in talk errors; a talk-start error without one can only be ours.
+    const mine = (e: ErrorMessage): boolean =>
+      e.streamId === streamId || (e.ref === 'talk-start' && e.streamId === undefined);
     // Registered before talk-start goes out, so neither reply can be missed.
     this.started = client.expect('talk-started', {
       where: (m) => m.streamId === streamId && m.from.id === client.welcome.connectionId,
