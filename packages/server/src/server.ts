@@ -59,7 +59,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const app = Fastify({
     // Typed as fastify's base logger so route helpers take the plain FastifyInstance type.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-    loggerInstance: log.child({ svc: 'http' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request from the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Sockets upgraded to WebSocket are ours to close; plain HTTP keep-alive ones are cut at close().
