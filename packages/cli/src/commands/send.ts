@@ -12,6 +12,9 @@ import { prepareAudio } from '../outgoing/prepare-audio.js';
 import type { PreparedAudio } from '../outgoing/prepare-audio.js';
 import { readInput } from '../outgoing/read-input.js';
 
+/** Progress line refresh: once a second of audio. */
+const PROGRESS_EVERY_FRAMES = 1000 / FRAME_MS;
+
 interface SendOptions {
   room: string;
   fast?: boolean;
@@ -58,6 +61,9 @@ async function send(file: string, options: SendOptions, globals: { server: strin
     const talk = client.startTalk();
     const last = audio.packets.length - 1;
     let interrupted = false;
+    // A person watching a real-time send sees where it is; pipes and scripts get no progress noise.
+    const progress = process.stderr.isTTY && options.fast !== true && options.json !== true;
+    const totalS = ((audio.packets.length * FRAME_MS) / 1000).toFixed(1);
     // The server may end the stream itself (MESSAGE_TOO_LONG); it stores what it got, and sending stops.
     let cutShort: ErrorMessage | undefined;
     const cut = new AbortController();
@@ -70,7 +76,12 @@ async function send(file: string, options: SendOptions, globals: { server: strin
     try {
       await sendPaced(
         audio.packets.length,
-        (i) => talk.sendFrame(audio.packets[i]!, { end: i === last }),
+        (i) => {
+          if (progress && i % PROGRESS_EVERY_FRAMES === 0) {
+            process.stderr.write(`\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)} / ${totalS} s `);
+          }
+          return talk.sendFrame(audio.packets[i]!, { end: i === last });
+        },
         { frameMs: options.fast === true ? undefined : FRAME_MS, signal: AbortSignal.any([interrupt.signal, cut.signal]) },
       );
     } catch (error) {
@@ -82,6 +93,7 @@ async function send(file: string, options: SendOptions, globals: { server: strin
         throw error;
       }
     }
+    if (progress) process.stderr.write('\r\x1b[K');
     const stored = await talk.stored();
     report(stored, options, label, audio.source, interrupted);
     if (cutShort !== undefined) {
