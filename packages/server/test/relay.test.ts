@@ -138,6 +138,55 @@ describe('live relay and voice messages', () => {
     ).toEqual(['bob']);
   });
 
+  it('tells a listener who joins mid-talk about the live stream, then relays the rest to it', async () => {
+    const server = await servers.start();
+    const packets = opusPacketsOf('speech-fr-48k.wav').slice(0, 20);
+    const talker = await joined(server.httpUrl, 'mid', 'alice');
+    talker.send({ type: 'talk-start', streamId: 2 });
+    const { messageId } = await talker.next('talk-started');
+    talker.sendPackets(2, packets.slice(0, 10), false);
+    talker.send({ type: 'get-history' }); // a round trip: the first 10 frames have been handled
+    await talker.next('history');
+    const late = await joined(server.httpUrl, 'mid', 'bob');
+    const joinedMsg = late.texts().find((m) => m.type === 'joined');
+    expect(joinedMsg?.type === 'joined' && joinedMsg.live).toEqual([
+      expect.objectContaining({
+        streamId: 2,
+        messageId,
+        from: expect.objectContaining({ name: 'alice' }) as unknown,
+      }),
+    ]);
+    packets.slice(10).forEach((p, i) => talker.sendFrame(2, 10 + i, p));
+    talker.send({ type: 'talk-stop', streamId: 2 });
+    expect((await late.next('message-stored')).message.frameCount).toBe(20);
+    expect(late.binaries().map((b) => b.readUInt32BE(8))).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]);
+  });
+
+  it('ends a live message with reason left when the talker joins another room, and acks it', async () => {
+    const server = await servers.start();
+    const talker = await joined(server.httpUrl, 'one', 'alice');
+    const listener = await joined(server.httpUrl, 'one', 'bob');
+    talker.send({ type: 'talk-start', streamId: 4 });
+    const { messageId } = await talker.next('talk-started');
+    talker.sendPackets(4, opusPacketsOf('speech-fr-48k.wav').slice(0, 5), false);
+    talker.send({ type: 'join', room: 'two' });
+    expect(await listener.next('talk-stopped')).toMatchObject({ messageId, reason: 'left' });
+    expect((await listener.next('message-stored')).message).toMatchObject({
+      status: 'complete',
+      frameCount: 5,
+    });
+    // The ack (room 'one') may arrive after 'joined' for room 'two': the store write is async.
+    expect((await talker.next('message-stored')).message.id).toBe(messageId);
+    expect(
+      talker
+        .texts()
+        .filter((m) => m.type === 'joined')
+        .map((m) => m.type === 'joined' && m.room),
+    ).toEqual(['one', 'two']);
+  });
+
   it('cuts a talker that stops answering pings and keeps its message as partial', async () => {
     const server = await servers.start({ pingIntervalMs: 100 });
     const listener = await joined(server.httpUrl, 'ping', 'bob');
