@@ -14,6 +14,9 @@ const program = new Command('imv')
   .version(CLI_VERSION, '-V, --version')
   .option('-s, --server <url>', `imv server (default: $IMV_SERVER or ${DEFAULT_SERVER_URL})`)
   .option('-n, --name <name>', `your display name (default: ${defaultName()})`)
+  .option('--ca <file>', 'https: trust the server certificate signed by this CA (e.g. its ca.crt) instead of pinning')
+  .option('--trust-new', 'https: accept and pin a server certificate that differs from the pinned one')
+  .option('--insecure', 'https: skip every certificate check (pins nothing)')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
   .addHelpText(
@@ -29,6 +32,7 @@ Examples:
 Environment:
   IMV_SERVER   server URL used when --server is not given (e.g. http://192.168.1.20:8080)
   IMV_PLAYER   command used by "listen --play" (the file is appended)
+  IMV_CONFIG_DIR  where known_hosts.json keeps pinned https certificates (default ~/.config/imv)
 
 Exit codes: 0 success, 1 failure (file, network, server), 2 bad command line, 130 send interrupted.`,
   );

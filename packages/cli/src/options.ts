@@ -1,20 +1,52 @@
+import { readFileSync } from 'node:fs';
+import type { Agent } from 'node:http';
 import { InvalidArgumentError } from 'commander';
 import { ROOM_PATTERN, nameSchema } from '@imv/protocol';
 import { CliError } from './cli-error.js';
 import { defaultName } from './default-name.js';
 import { pickServerUrl } from './client/server-url.js';
+import { connectPinned } from './trust/known-hosts.js';
+import type { PinOptions } from './trust/known-hosts.js';
 
 /** Options every command sees (declared on the program). */
 export interface GlobalOptions {
   server?: string;
   name?: string;
+  trustNew?: boolean;
+  insecure?: boolean;
+  ca?: string;
+}
+
+/** What every command needs to reach the server. */
+export interface Globals {
+  server: string;
+  name: string;
+  /** The HTTP(S) agent for a URL: certificate pinning for https:/wss:, none for http:/ws:. */
+  agentFor: (url: string) => Agent | undefined;
 }
 
 /** Resolved global options; a name the server would refuse is a usage error here already. */
-export function resolveGlobals(globals: GlobalOptions): { server: string; name: string } {
+export function resolveGlobals(globals: GlobalOptions): Globals {
   const name = nameSchema.safeParse(globals.name ?? defaultName());
   if (!name.success) throw CliError.usage(`--name: ${name.error.issues[0]?.message ?? 'invalid name'}`);
-  return { server: pickServerUrl(globals.server), name: name.data };
+  let ca: string | undefined;
+  if (globals.ca !== undefined) {
+    try {
+      ca = readFileSync(globals.ca, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read CA certificate ${globals.ca}: ${(error as Error).message}`);
+    }
+  }
+  const pin: PinOptions = {
+    ...(globals.trustNew === true ? { trustNew: true } : {}),
+    ...(globals.insecure === true ? { insecure: true } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  };
+  return {
+    server: pickServerUrl(globals.server),
+    name: name.data,
+    agentFor: (url) => connectPinned(url, pin).agent,
+  };
 }
 
 /** Commander parser for --room. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import {
   PROTOCOL_VERSION,
@@ -24,6 +25,7 @@ import { ImvClientError } from './client-error.js';
 import { OutgoingTalk } from './outgoing-talk.js';
 import { toWebSocketUrl } from './server-url.js';
 import { CLIENT_NAME } from '../version.js';
+import { CliError } from '../cli-error.js';
 
 /** Typed events, one per server message type, plus audio frames and the end of the connection. */
 export interface ImvClientEvents {
@@ -52,6 +54,8 @@ export interface ConnectOptions {
   client?: string;
   /** How long to wait for the TCP/WebSocket handshake and the welcome. */
   timeoutMs?: number;
+  /** HTTP(S) agent for the upgrade request, e.g. the certificate-pinning agent for wss:. */
+  agent?: Agent;
 }
 
 interface ExpectOptions<T extends ServerMessage['type']> {
@@ -97,7 +101,10 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
   static async connect(server: string, options: ConnectOptions): Promise<ImvClient> {
     const url = toWebSocketUrl(server);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(url, {
+      handshakeTimeout: timeoutMs,
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    });
     await openSocket(ws, server);
     // ws follows an 'error' with 'close', which is where failures are reported; without a listener it would throw.
     ws.on('error', () => ws.terminate());
@@ -344,7 +351,8 @@ function openSocket(ws: WebSocket, server: string): Promise<void> {
     };
     const onError = (err: Error): void => {
       cleanup();
-      reject(ImvClientError.unreachable(server, err));
+      // A refused certificate (known-hosts pinning) already says all there is to say.
+      reject(err instanceof CliError ? err : ImvClientError.unreachable(server, err));
     };
     const onUnexpected = (_req: unknown, res: { statusCode?: number }): void => {
       cleanup();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { MAX_HISTORY_LIMIT } from '@imv/protocol';
 import { fetchHistory } from '../client/rest.js';
+import { toHttpBase } from '../client/server-url.js';
 import { formatDuration, formatLocalTime, formatTable, messageJson } from '../format.js';
 import { intIn, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions } from '../options.js';
@@ -21,8 +22,10 @@ export function registerHistory(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table')
     .addHelpText('after', '\nExample:\n  $ imv history --room crew --limit 10\n')
     .action(async (options: HistoryOptions, command: Command) => {
-      const { server } = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
-      const page = await fetchHistory(server, options.room, { limit: options.limit });
+      const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const page = await fetchHistory(globals.server, options.room, { limit: options.limit }, {
+        agent: globals.agentFor(toHttpBase(globals.server)),
+      });
       const messages = page.messages.slice(-options.limit);
       if (options.json === true) {
         for (const m of messages) process.stdout.write(`${JSON.stringify(messageJson(m))}\n`);

@@ -10,7 +10,8 @@ import { downloadMessage } from '../client/rest.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { formatDuration, formatLocalTime, messageJson } from '../format.js';
 import { intIn, parseRoom, parseSince, resolveGlobals } from '../options.js';
-import type { GlobalOptions } from '../options.js';
+import type { GlobalOptions, Globals } from '../options.js';
+import { toHttpBase, toWebSocketUrl } from '../client/server-url.js';
 import { PLAYER_NAMES, findPlayer, playFile } from '../player.js';
 import type { Player } from '../player.js';
 
@@ -52,7 +53,7 @@ Examples:
     });
 }
 
-async function listen(options: ListenOptions, globals: { server: string; name: string }): Promise<number> {
+async function listen(options: ListenOptions, globals: Globals): Promise<number> {
   let player: Player | undefined;
   if (options.play === true) {
     player = findPlayer();
@@ -96,7 +97,9 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
     const saveDir = outDir ?? playDir;
     let file: string | undefined;
     if (saveDir !== undefined) {
-      const bytes = await downloadMessage(globals.server, message.room, message.id);
+      const bytes = await downloadMessage(globals.server, message.room, message.id, {
+        agent: globals.agentFor(toHttpBase(globals.server)),
+      });
       file = path.join(saveDir, `${message.id}.ogg`);
       try {
         // Write then rename, so a reader of the folder never sees half a file.
@@ -198,7 +201,7 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
   process.once('SIGTERM', onSignal);
   let client: ImvClient | undefined;
   try {
-    client = await ImvClient.connect(globals.server, { name: globals.name });
+    client = await connectTo(globals);
     let since = options.since;
     const done = finished.then((code) => ({ code }));
     // Raced below; its rejection (a failed download, say) is also awaited through `finished`.
@@ -238,12 +241,16 @@ async function listen(options: ListenOptions, globals: { server: string; name: s
 
 const RECONNECT_DELAY_MS = 1000;
 
+function connectTo(globals: Globals): Promise<ImvClient> {
+  return ImvClient.connect(globals.server, { name: globals.name, agent: globals.agentFor(toWebSocketUrl(globals.server)) });
+}
+
 function isConnectionLoss(error: ImvClientError): boolean {
   return ['UNREACHABLE', 'CONNECTION_LOST', 'SERVER_SHUTTING_DOWN', 'TIMEOUT', 'NOT_IMV'].includes(error.code);
 }
 
 /** Connects again, once a second, until it works or `signal` aborts (then undefined). */
-async function reconnect(globals: { server: string; name: string }, signal: AbortSignal): Promise<ImvClient | undefined> {
+async function reconnect(globals: Globals, signal: AbortSignal): Promise<ImvClient | undefined> {
   for (;;) {
     try {
       await sleep(RECONNECT_DELAY_MS, undefined, { signal });
@@ -251,7 +258,7 @@ async function reconnect(globals: { server: string; name: string }, signal: Abor
       return undefined;
     }
     try {
-      return await ImvClient.connect(globals.server, { name: globals.name });
+      return await connectTo(globals);
     } catch (error) {
       if (!(error instanceof ImvClientError) || !isConnectionLoss(error)) throw error;
     }

@@ -6,7 +6,8 @@ import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { formatDuration, messageJson } from '../format.js';
 import { parseRoom, resolveGlobals } from '../options.js';
-import type { GlobalOptions } from '../options.js';
+import type { GlobalOptions, Globals } from '../options.js';
+import { toWebSocketUrl } from '../client/server-url.js';
 import { sendPaced } from '../outgoing/pace.js';
 import { prepareAudio } from '../outgoing/prepare-audio.js';
 import type { PreparedAudio } from '../outgoing/prepare-audio.js';
@@ -44,14 +45,17 @@ Examples:
     });
 }
 
-async function send(file: string, options: SendOptions, globals: { server: string; name: string }): Promise<number> {
+async function send(file: string, options: SendOptions, globals: Globals): Promise<number> {
   const label = file === '-' ? 'stdin' : file;
   // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
   const bytes = await readInput(file);
   const audio = await prepareAudio(bytes, label);
   for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
 
-  const client = await ImvClient.connect(globals.server, { name: globals.name });
+  const client = await ImvClient.connect(globals.server, {
+    name: globals.name,
+    agent: globals.agentFor(toWebSocketUrl(globals.server)),
+  });
   const interrupt = new AbortController();
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);
