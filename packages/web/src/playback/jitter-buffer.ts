@@ -7,18 +7,20 @@
  * - Reorder: frames are keyed by sequence and played in sequence order.
  * - Adaptive depth: playout starts (and restarts after an underrun) once `targetMs` of audio is queued.
  *   The target follows the spread of relative arrival delays (arrival - sequence × frameMs) over the
- *   last `jitterWindowFrames` frames, plus one frame and a margin, within [minTargetMs, maxTargetMs].
+ *   last `jitterWindowFrames` frames (to its 90th percentile), plus one frame and a margin, within
+ *   [minTargetMs, maxTargetMs].
  *   It rises at once and falls slowly, so one burst of late frames keeps the buffer deep for a while.
  * - Loss: a missing frame whose successors are already queued is concealed (the last frame repeated
  *   with a decaying gain) rather than waited for. Opus PLC is not reachable through WebCodecs.
  * - Late: a frame whose sequence was already played or concealed is dropped and counted.
- * - Drift: when the buffer's low-water mark over a 1 s window stays above the target (sender clock
+ * - Drift: when the buffer's low-water mark over a 0.5 s window stays above the target (sender clock
  *   faster, or depth left over from a burst), the following frames are time-compressed by a few
  *   samples each; when it stays below, they are stretched. Linear interpolation over one frame, at
  *   most 8 samples per 960 (0.8 %, a 14-cent pitch change): inaudible in speech, unlike dropping or
  *   repeating whole 20 ms frames, and still 80 times the drift of two real sound-card clocks
- *   (~100 ppm). Sudden jitter is not absorbed this way: it ends in an underrun, and playout restarts
- *   at the new, deeper target, which leaves the audio itself untouched.
+ *   (~100 ppm). An excess over 20 ms (a burst after a stall) drains at 10-20 % speed-up, so the
+ *   latency a network or CPU stall added is gone within about half a second. Sudden jitter is not absorbed by stretching:
+ *   it ends in an underrun, and playout restarts at the new, deeper target, leaving the audio intact.
  * - END: end() marks the stream finished; it plays out what is queued and then reports `finished`.
  */
 
@@ -74,10 +76,10 @@ const DEFAULTS: Required<JitterBufferOptions> = {
   initialTargetMs: 40,
   minTargetMs: 20,
   maxTargetMs: 200,
-  jitterWindowFrames: 100,
+  jitterWindowFrames: 50,
   safetyMarginMs: 6,
-  driftWindowSamples: 48_000,
-  driftToleranceMs: 15,
+  driftWindowSamples: 24_000,
+  driftToleranceMs: 5,
   driftStepSamples: 8,
   maxBufferedMs: 600,
 };
@@ -86,8 +88,14 @@ const DEFAULTS: Required<JitterBufferOptions> = {
 const CONCEAL_DECAY = 0.6;
 /** Arrival samples needed before the measured spread replaces the initial target. */
 const MIN_JITTER_SAMPLES = 10;
-/** How fast the target may fall, in ms per arriving frame. */
-const TARGET_FALL_MS_PER_FRAME = 0.25;
+/** How fast the target may fall, in ms per arriving frame (50 ms per second of audio). */
+const TARGET_FALL_MS_PER_FRAME = 1;
+/** Quantile of the relative arrival delays that the target covers. */
+const JITTER_QUANTILE = 0.9;
+/** Excess depth beyond which draining runs at the fast rate. */
+const FAST_DRAIN_EXCESS_MS = 20;
+/** Fast drain rate, samples per 960-sample frame (10 %; 20 % beyond 3 × FAST_DRAIN_EXCESS_MS). */
+const FAST_DRAIN_STEP_SAMPLES = 96;
 
 export class JitterBuffer {
   private readonly opts: Required<JitterBufferOptions>;
@@ -106,6 +114,7 @@ export class JitterBuffer {
   private readonly concealBuf: Float32Array;
   // arrival-delay window (ring buffer)
   private readonly delays: Float64Array;
+  private readonly sortedDelays: Float64Array;
   private delayCount = 0;
   private delayIndex = 0;
   private targetMs: number;
@@ -134,7 +143,8 @@ export class JitterBuffer {
     this.frameMs = (this.opts.frameSamples * 1000) / this.opts.sampleRateHz;
     this.targetMs = clamp(this.opts.initialTargetMs, this.opts.minTargetMs, this.opts.maxTargetMs);
     this.delays = new Float64Array(this.opts.jitterWindowFrames);
-    this.scratch = new Float32Array(this.opts.frameSamples + this.opts.driftStepSamples * 4);
+    this.sortedDelays = new Float64Array(this.opts.jitterWindowFrames);
+    this.scratch = new Float32Array(this.opts.frameSamples + this.opts.driftStepSamples);
     this.concealBuf = new Float32Array(this.opts.frameSamples);
   }
 
@@ -168,7 +178,15 @@ export class JitterBuffer {
       this.nextSeq = sequence;
     }
     this.skipIfFarBehind();
-    if (this.state === 'buffering' && this.queuedMs() >= this.targetMs) this.state = 'playing';
+    if (this.state === 'buffering') {
+      const queuedMs = this.queuedMs();
+      if (queuedMs >= this.targetMs) {
+        this.state = 'playing';
+        // Frames held up by a stall arrive together: start at once and drain the excess fast
+        // rather than carry it as latency.
+        this.pendingDriftSamples = Math.round(((queuedMs - this.targetMs) * this.opts.sampleRateHz) / 1000);
+      }
+    }
     return 'queued';
   }
 
@@ -241,8 +259,10 @@ export class JitterBuffer {
   }
 
   private setCurrent(frame: Float32Array): void {
-    const maxStep = this.opts.driftStepSamples;
-    const step = Math.max(-maxStep, Math.min(maxStep, this.pendingDriftSamples));
+    const excessMs = (this.pendingDriftSamples * 1000) / this.opts.sampleRateHz;
+    const fastStep = excessMs > 3 * FAST_DRAIN_EXCESS_MS ? 2 * FAST_DRAIN_STEP_SAMPLES : FAST_DRAIN_STEP_SAMPLES;
+    const maxStep = excessMs > FAST_DRAIN_EXCESS_MS ? Math.max(fastStep, this.opts.driftStepSamples) : this.opts.driftStepSamples;
+    const step = Math.max(-this.opts.driftStepSamples, Math.min(maxStep, this.pendingDriftSamples));
     if (step === 0) {
       this.current = frame;
       this.currentLen = frame.length;
@@ -280,14 +300,13 @@ export class JitterBuffer {
     this.delayIndex = (this.delayIndex + 1) % w;
     if (this.delayCount < w) this.delayCount++;
     if (this.delayCount < MIN_JITTER_SAMPLES) return;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < this.delayCount; i++) {
-      const d = this.delays[i]!;
-      if (d < min) min = d;
-      if (d > max) max = d;
-    }
-    this.jitterMs = max - min;
+    // Spread from the smallest delay to the JITTER_QUANTILE one: a single stall (one late frame and
+    // the burst behind it) is left to an underrun rather than keeping the whole stream deep.
+    const sorted = this.sortedDelays;
+    for (let i = 0; i < this.delayCount; i++) sorted[i] = this.delays[i]!;
+    const view = sorted.subarray(0, this.delayCount).sort();
+    const high = view[Math.min(this.delayCount - 1, Math.floor(this.delayCount * JITTER_QUANTILE))]!;
+    this.jitterMs = high - view[0]!;
     const wanted = clamp(
       this.frameMs + this.jitterMs + this.opts.safetyMarginMs,
       this.opts.minTargetMs,
@@ -316,7 +335,7 @@ export class JitterBuffer {
   private skipIfFarBehind(): void {
     if (this.nextSeq === undefined) return;
     const maxFrames = Math.ceil(this.opts.maxBufferedMs / this.frameMs);
-    const keepFrames = Math.ceil(this.targetMs / this.frameMs);
+    const keepFrames = Math.max(1, Math.ceil(this.targetMs / this.frameMs));
     let maxSeq = this.nextSeq;
     for (const s of this.frames.keys()) if (s > maxSeq) maxSeq = s;
     if (maxSeq - this.nextSeq + 1 <= maxFrames) return;
