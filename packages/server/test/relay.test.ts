@@ -188,7 +188,7 @@ describe('live relay and voice messages', () => {
   });
 
   it('cuts a talker that stops answering pings and keeps its message as partial', async () => {
-    const server = await servers.start({ pingIntervalMs: 100 });
+    const server = await servers.start({ pingIntervalMs: 400 });
     const listener = await joined(server.httpUrl, 'ping', 'bob');
     const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/ws`, { autoPong: false });
     ws.on('error', () => undefined);

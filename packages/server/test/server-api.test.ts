@@ -92,7 +92,7 @@ describe('logging and slow listeners', () => {
     const server = await servers.start({
       logLevel: 'info',
       logDestination: logs,
-      slowListenerBytes: 64 * 1024,
+      slowListenerBytes: 512 * 1024,
     });
     const talker = await TestClient.joined(server.httpUrl, 'lobby', 'alice');
     const stalled = await TestClient.joined(server.httpUrl, 'lobby', 'slow');
@@ -104,11 +104,16 @@ describe('logging and slow listeners', () => {
       ._socket;
     socket.pause();
 
-    const frames = 2000;
-    const payload = new Uint8Array(3000).fill(0xfc);
+    const frames = 2500;
+    const payload = new Uint8Array(4000).fill(0xfc); // 10 MB in all, well over what TCP buffers hold
     talker.send({ type: 'talk-start', streamId: 1 });
     await talker.next('talk-started');
-    for (let i = 0; i < frames; i++) talker.sendFrame(1, i, payload);
+    // Paced by the healthy listener, so only the stalled one falls behind.
+    let heard = 0;
+    for (let i = 0; i < frames; i++) {
+      talker.sendFrame(1, i, payload);
+      if ((i + 1) % 100 === 0) for (; heard <= i; heard++) await healthy.nextBinary();
+    }
     talker.send({ type: 'talk-stop', streamId: 1 });
     const { message } = await talker.next('message-stored');
     expect(message.frameCount).toBe(frames);
