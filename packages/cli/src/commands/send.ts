@@ -9,7 +9,6 @@ import { parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toWebSocketUrl } from '../client/server-url.js';
 import { sendPaced } from '../outgoing/pace.js';
-import { prepareAudio } from '../outgoing/prepare-audio.js';
 import type { PreparedAudio } from '../outgoing/prepare-audio.js';
 import { readInput } from '../outgoing/read-input.js';
 
@@ -49,6 +48,8 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   const label = file === '-' ? 'stdin' : file;
   // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
   const bytes = await readInput(file);
+  // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
+  const { prepareAudio } = await import('../outgoing/prepare-audio.js');
   const audio = await prepareAudio(bytes, label);
   for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
 

@@ -1,6 +1,5 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { installSignalHandlers, printBanner, startServer } from '@imv/server';
 import { intIn } from '../options.js';
 
 interface ServeOptions {
@@ -32,6 +31,8 @@ Examples:
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv`,
     )
     .action(async (options: ServeOptions) => {
+      // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
+      const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
