@@ -19,7 +19,9 @@ const sides = [
 
 const frames = sides.map(({ slot, name }) => {
   const src = new URL('./', location.href);
-  src.search = new URLSearchParams({ room, name, embed: '1', slot }).toString();
+  const paneParams = new URLSearchParams({ room, name, embed: '1', slot });
+  if (params.get('mic') === 'raw') paneParams.set('mic', 'raw'); // passed on, see main.ts
+  src.search = paneParams.toString();
   return h('iframe', {
     class: `pane pane-${slot}`,
     src: src.toString(),

@@ -190,8 +190,8 @@ function runRoom(
     else autoPlay.hold('locked');
   };
   async function enableSound(): Promise<void> {
-    if (soundReady()) return;
-    await client.audio.unlock();
+    // The gesture itself may be what made soundReady() true (user activation), so always update.
+    if (!client.audio.unlocked) await client.audio.unlock();
     updateSound();
   }
   // The first tap or key anywhere counts as the gesture; capture phase so nothing can swallow it.
@@ -199,6 +199,10 @@ function runRoom(
     window.addEventListener(type, () => void enableSound(), { capture: true });
   }
   client.audio.context.addEventListener('statechange', updateSound);
+  // Browsers do not announce every change of user activation; re-check while sound is still locked.
+  setInterval(() => {
+    if (autoPlay.held('locked')) updateSound();
+  }, 1000);
   player.on('error', (message, problem, detail) => {
     if (problem === 'blocked') {
       updateSound();

@@ -1,14 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertBuilt,
-  cliSend,
-  fixture,
-  launchWithoutMicPermission,
-  roomUrl,
-  startTestServer,
-  type TestServer,
-} from './ui-support.js';
+import { buildWeb, fixturePath, type WebBuild } from './helpers.js';
+import { cliSend, launchWithoutMicPermission, roomUrl, startUiServer, type UiServer } from './ui-support.js';
 
 /*
  * What the page says when things go wrong: microphone refused, page not in a secure context,
@@ -17,11 +10,12 @@ import {
  * resolves voice.lan to 127.0.0.1 to open the page from an insecure (plain http, not localhost) origin.
  */
 
+let web: WebBuild;
 let browser: Browser;
-const servers: TestServer[] = [];
+const servers: UiServer[] = [];
 
 beforeAll(async () => {
-  assertBuilt();
+  web = await buildWeb();
   browser = await launchWithoutMicPermission(['--host-resolver-rules=MAP voice.lan 127.0.0.1']);
 });
 
@@ -32,10 +26,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await web?.cleanup();
 });
 
-async function server(options: { port?: number; dataDir?: string } = {}): Promise<TestServer> {
-  const s = await startTestServer(options);
+async function server(options: { port?: number; dataDir?: string } = {}): Promise<UiServer> {
+  const s = await startUiServer(web.distDir, options);
   servers.push(s);
   return s;
 }
@@ -97,7 +92,7 @@ describe('problems the page explains', () => {
     // While the page's server is down, a message is stored through a second server on the same
     // data dir, so the page can only learn of it by re-syncing after it reconnects.
     const side = await server({ dataDir: first.dataDir });
-    await cliSend(side.url, 'resync', fixture('clicks-1s-48k.wav'), { name: 'Sid' });
+    await cliSend(side.url, 'resync', fixturePath('clicks-1s-48k.wav'), { name: 'Sid' });
     await side.stop();
     expect(await page.locator('.msg').count()).toBe(0);
 
