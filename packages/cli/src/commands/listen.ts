@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
@@ -6,13 +6,12 @@ import type { Command } from 'commander';
 import type { VoiceMessage } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
-import { downloadMessage } from '../client/rest.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { formatDuration, formatLocalTime, messageJson } from '../format.js';
 import { intIn, parseRoom, parseSince, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toHttpBase, toWebSocketUrl } from '../client/server-url.js';
-import { PLAYER_NAMES, findPlayer, playFile } from '../player.js';
+import { PLAYER_NAMES, findPlayer } from '../player.js';
+import { MessageSink } from '../incoming/message-sink.js';
 import type { Player } from '../player.js';
 
 interface ListenOptions {
@@ -74,12 +73,6 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
   // Playing without --out needs the file somewhere: a temp dir removed on exit.
   const playDir = player !== undefined && outDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-')) : undefined;
 
-  const seen = new Set<number>();
-  let handled = 0;
-  /** Every message up to this id has been handled or was stored before we first joined. */
-  let highWaterId = typeof options.since === 'number' ? options.since : 0;
-  let chain: Promise<void> = Promise.resolve();
-
   const stop = new AbortController();
   let finish!: (code: number) => void;
   let fail!: (error: unknown) => void;
@@ -92,65 +85,22 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     () => stop.abort(),
   );
 
-  const handle = async (message: VoiceMessage, replayed: boolean): Promise<void> => {
-    if (options.count !== undefined && handled >= options.count) return;
-    const saveDir = outDir ?? playDir;
-    let file: string | undefined;
-    if (saveDir !== undefined) {
-      const bytes = await downloadMessage(globals.server, message.room, message.id, {
-        agent: globals.agentFor(toHttpBase(globals.server)),
-      });
-      file = path.join(saveDir, `${message.id}.ogg`);
-      try {
-        // Write then rename, so a reader of the folder never sees half a file.
-        await writeFile(`${file}.part`, bytes);
-        await rename(`${file}.part`, file);
-      } catch (error) {
-        throw new CliError(`cannot save message ${message.id} to ${file}: ${(error as Error).message}`);
-      }
-    }
-    const shownPath = outDir !== undefined ? file : undefined;
-    if (options.json === true) {
-      process.stdout.write(`${JSON.stringify({ ...messageJson(message), replayed, ...(shownPath ? { path: shownPath } : {}) })}\n`);
-    } else {
-      const parts = [
-        `#${message.id}`,
-        formatLocalTime(message.startedAt),
-        message.senderName,
-        formatDuration(message.durationMs),
-        message.status,
-      ];
-      if (shownPath !== undefined) parts.push(`saved ${displayPath(shownPath)}`);
-      process.stdout.write(`${parts.join('  ')}\n`);
-    }
-    handled++;
-    highWaterId = Math.max(highWaterId, message.id);
-    if (player !== undefined && file !== undefined) {
-      try {
-        await playFile(player, file);
-      } catch (error) {
-        process.stderr.write(`imv: could not play message ${message.id}: ${(error as Error).message}\n`);
-      }
-      if (playDir !== undefined) await rm(file, { force: true });
-    }
-    if (options.count !== undefined && handled >= options.count) finish(EXIT.OK);
-  };
-
-  // Messages are handled one at a time, in the order they were queued.
-  const enqueue = (message: VoiceMessage, replayed: boolean): void => {
-    if (seen.has(message.id) || message.status === 'recording') return;
-    seen.add(message.id);
-    chain = chain
-      .then(() => handle(message, replayed))
-      .catch((error: unknown) => {
-        if (options.reconnect === true && error instanceof ImvClientError && error.code === 'UNREACHABLE') {
-          // The server went away mid-download: forget the message so the replay after reconnecting fetches it.
-          seen.delete(message.id);
-          return;
-        }
-        fail(error);
-      });
-  };
+  const sink = new MessageSink(
+    {
+      server: globals.server,
+      agent: globals.agentFor(toHttpBase(globals.server)),
+      ...(outDir !== undefined ? { outDir } : {}),
+      ...(playDir !== undefined ? { playDir } : {}),
+      ...(player !== undefined ? { player } : {}),
+      json: options.json === true,
+      ...(options.count !== undefined ? { count: options.count } : {}),
+      retryUnreachable: options.reconnect === true,
+      onDone: () => finish(EXIT.OK),
+      onError: (error) => fail(error),
+    },
+    typeof options.since === 'number' ? options.since : 0,
+  );
+  const enqueue = (message: VoiceMessage, replayed: boolean): void => sink.enqueue(message, replayed);
 
   /** Joins on one connection (replaying from `since`); `lost` settles when that connection drops. */
   const session = async (
@@ -185,7 +135,7 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     if (since === undefined) {
       // Remember where the room stood, so a reconnect replays exactly what was stored meanwhile.
       const newest = (await client.getHistory({ limit: 1 })).messages.at(-1);
-      if (newest !== undefined) highWaterId = Math.max(highWaterId, newest.id);
+      if (newest !== undefined) sink.noteBaseline(newest.id);
     }
     replaying = false;
     for (const message of buffered.sort((a, b) => a.id - b.id)) enqueue(message, false);
@@ -229,7 +179,7 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
       if (next === undefined) return await finished;
       client = next;
       process.stderr.write(`imv: reconnected to ${globals.server}\n`);
-      since = highWaterId;
+      since = sink.replayAfterId;
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -263,10 +213,4 @@ async function reconnect(globals: Globals, signal: AbortSignal): Promise<ImvClie
       if (!(error instanceof ImvClientError) || !isConnectionLoss(error)) throw error;
     }
   }
-}
-
-/** Relative to the current directory when the file is below it, else absolute. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
