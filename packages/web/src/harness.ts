@@ -7,6 +7,7 @@
  *   &codec=wasm|webcodecs|auto  force the Opus implementation
  *   &jitterTargetMs=N           fixed jitter-buffer start depth (min = initial = N; 0 = no buffering)
  *   &lastSeen=N                 lastSeenMessageId for the join
+ *   &reconnectDelayMs=N         first reconnect delay (default 250)
  *
  * Everything a test reads is plain data (numbers, base64 strings), so it crosses page.evaluate.
  */
@@ -64,16 +65,19 @@ const jitterTargetMs = num('jitterTargetMs');
 const jitter: JitterBufferOptions | undefined =
   jitterTargetMs === undefined ? undefined : { initialTargetMs: jitterTargetMs, minTargetMs: jitterTargetMs, maxTargetMs: jitterTargetMs };
 const lastSeen = num('lastSeen');
+const reconnectDelayMs = num('reconnectDelayMs');
 
 const client = createVoiceClient({
   serverUrl: location.origin,
   room: params.get('room') ?? 'test',
   name: params.get('name') ?? 'tester',
-  clientId: params.get('clientId') ?? crypto.randomUUID(),
+  // randomUUID exists only in secure contexts; the insecure-page test loads this page too.
+  clientId: params.get('clientId') ?? `harness-${crypto.getRandomValues(new Uint32Array(1))[0]}`,
   micProcessing: params.get('processing') !== '0',
   codec: (params.get('codec') ?? 'auto') as CodecChoice,
   ...(jitter ? { jitter } : {}),
   ...(lastSeen !== undefined ? { lastSeenMessageId: lastSeen } : {}),
+  ...(reconnectDelayMs !== undefined ? { reconnectDelayMs } : {}),
 });
 
 const events: Harness['events'] = [];
@@ -128,8 +132,16 @@ try {
   // no Long Tasks API: the list stays empty
 }
 
+const emptyTap: HarnessTap = { take: () => ({ startFrame: -1, base64: '', length: 0 }) };
+
 async function setUp(): Promise<void> {
   const context = client.audio.context;
+  const base = { client, events, longTasks, clock: () => ({ contextFrame: 0, epochMs: epochNow() }) };
+  // An insecure page has no AudioWorklet: the page still loads, so a test can see how the engine fails.
+  if (!window.isSecureContext || context.audioWorklet === undefined) {
+    window.imv = { ...base, output: emptyTap, mic: emptyTap };
+    return;
+  }
   await context.audioWorklet.addModule(recorderWorkletUrl);
   const recorder = () => new AudioWorkletNode(context, 'imv-recorder', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
   const outputRecorder = recorder();

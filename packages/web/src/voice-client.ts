@@ -108,6 +108,8 @@ class VoiceClientEngine implements EngineClient {
 
   private stateValue: ConnectionState = 'closed';
   private room: string;
+  /** The room of the last `joined`; a join to it again is a re-join. */
+  private joinedRoom: string | undefined;
   private lastSeenId: number | undefined;
   private userClosed = false;
   private everConnected = false;
@@ -368,6 +370,7 @@ class VoiceClientEngine implements EngineClient {
         this.everConnected = true;
         this.reconnectDelayMs = this.options.reconnectDelayMs ?? 250;
         this.room = msg.room;
+        this.joinedRoom = msg.room;
         this.setState('open');
         this.emit('joined', { you: msg.you, members: msg.members, live: msg.live });
         this.connectDeferred?.resolve();
@@ -474,7 +477,11 @@ class VoiceClientEngine implements EngineClient {
   }
 
   private joinMessage(): ClientMessage {
-    return { type: 'join', room: this.room, ...(this.lastSeenId !== undefined ? { since: this.lastSeenId } : {}) };
+    if (this.lastSeenId !== undefined) return { type: 'join', room: this.room, since: this.lastSeenId };
+    // A re-join after a drop must replay what was stored meanwhile; having seen no message at all,
+    // that is everything after id 0 (the UI de-duplicates by message id).
+    if (this.joinedRoom === this.room) return { type: 'join', room: this.room, since: 0 };
+    return { type: 'join', room: this.room };
   }
 
   private noteSeen(id: number): void {

@@ -18,8 +18,9 @@
  *   samples each; when it stays below, they are stretched. Linear interpolation over one frame, at
  *   most 8 samples per 960 (0.8 %, a 14-cent pitch change): inaudible in speech, unlike dropping or
  *   repeating whole 20 ms frames, and still 80 times the drift of two real sound-card clocks
- *   (~100 ppm). An excess over 20 ms (a burst after a stall) drains at 10-20 % speed-up, so the
- *   latency a network or CPU stall added is gone within about half a second. Sudden jitter is not absorbed by stretching:
+ *   (~100 ppm). A larger excess (frames held up by a stall arrive together) is drained by skipping
+ *   whole frames that are pauses (RMS under -46 dBFS): speech pauses often, and a skipped pause is
+ *   inaudible where a faster speed-up would change the pitch. Sudden jitter is not absorbed by stretching:
  *   it ends in an underrun, and playout restarts at the new, deeper target, leaving the audio intact.
  * - END: end() marks the stream finished; it plays out what is queued and then reports `finished`.
  */
@@ -64,6 +65,8 @@ export interface JitterBufferStats {
   driftInsertedSamples: number;
   /** Frames skipped because the buffer grew beyond maxBufferedMs. */
   skipped: number;
+  /** Silent frames skipped to bring the depth back to the target. */
+  silentSkipped: number;
 }
 
 export type PushResult = 'queued' | 'late' | 'duplicate';
@@ -92,10 +95,14 @@ const MIN_JITTER_SAMPLES = 10;
 const TARGET_FALL_MS_PER_FRAME = 1;
 /** Quantile of the relative arrival delays that the target covers. */
 const JITTER_QUANTILE = 0.9;
-/** Excess depth beyond which draining runs at the fast rate. */
-const FAST_DRAIN_EXCESS_MS = 20;
-/** Fast drain rate, samples per 960-sample frame (10 %; 20 % beyond 3 × FAST_DRAIN_EXCESS_MS). */
-const FAST_DRAIN_STEP_SAMPLES = 96;
+/** A frame quieter than this (RMS, about -46 dBFS) is a pause that may be skipped to drain the buffer. */
+const SILENT_RMS = 0.005;
+
+function isSilent(frame: Float32Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
+  return sum < SILENT_RMS * SILENT_RMS * frame.length;
+}
 
 export class JitterBuffer {
   private readonly opts: Required<JitterBufferOptions>;
@@ -136,6 +143,7 @@ export class JitterBuffer {
     driftDroppedSamples: 0,
     driftInsertedSamples: 0,
     skipped: 0,
+    silentSkipped: 0,
   };
 
   constructor(options: JitterBufferOptions = {}) {
@@ -242,6 +250,15 @@ export class JitterBuffer {
     }
     this.playheadMoved = true;
     const frame = this.frames.get(seq);
+    if (frame !== undefined && this.pendingDriftSamples >= frame.length && this.frames.has(seq + 1) && isSilent(frame)) {
+      // Too deep and this frame is a pause: skipping it costs nothing audible, unlike stretching.
+      this.frames.delete(seq);
+      this.nextSeq = seq + 1;
+      this.pendingDriftSamples -= frame.length;
+      this.counters.driftDroppedSamples += frame.length;
+      this.counters.silentSkipped++;
+      return this.advance();
+    }
     if (frame !== undefined) {
       this.frames.delete(seq);
       this.counters.played++;
@@ -259,10 +276,8 @@ export class JitterBuffer {
   }
 
   private setCurrent(frame: Float32Array): void {
-    const excessMs = (this.pendingDriftSamples * 1000) / this.opts.sampleRateHz;
-    const fastStep = excessMs > 3 * FAST_DRAIN_EXCESS_MS ? 2 * FAST_DRAIN_STEP_SAMPLES : FAST_DRAIN_STEP_SAMPLES;
-    const maxStep = excessMs > FAST_DRAIN_EXCESS_MS ? Math.max(fastStep, this.opts.driftStepSamples) : this.opts.driftStepSamples;
-    const step = Math.max(-this.opts.driftStepSamples, Math.min(maxStep, this.pendingDriftSamples));
+    const maxStep = this.opts.driftStepSamples;
+    const step = Math.max(-maxStep, Math.min(maxStep, this.pendingDriftSamples));
     if (step === 0) {
       this.current = frame;
       this.currentLen = frame.length;

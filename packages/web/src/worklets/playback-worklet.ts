@@ -46,6 +46,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     driftDroppedSamples: 0,
     driftInsertedSamples: 0,
     skipped: 0,
+    silentSkipped: 0,
   };
 
   constructor(options: AudioWorkletNodeOptions) {

@@ -74,10 +74,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the real server on 127.0.0.1, port 0, with a temp data dir, serving `webRoot`. */
-export async function startTestServer(webRoot: string, options: { maxMessageMs?: number } = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'imv-web-test-data-'));
-  const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, webRoot, logLevel: 'silent', ...options });
+/**
+ * Starts the real server on 127.0.0.1, port 0, with a temp data dir, serving `webRoot`. Pass `port`
+ * and `dataDir` of a closed server to restart it (close() removes the data dir: restart with
+ * `server.server.close()` instead when the data must survive).
+ */
+export async function startTestServer(
+  webRoot: string,
+  options: { maxMessageMs?: number; port?: number; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'imv-web-test-data-')));
+  const server = await startServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options, dataDir, webRoot });
   return {
     server,
     httpUrl: server.httpUrl,
@@ -128,6 +135,8 @@ export interface HarnessParams {
   /** Fixed jitter-buffer depth (0 = play each frame as it arrives). */
   jitterTargetMs?: number;
   lastSeen?: number;
+  /** First reconnect delay in ms (default 250). */
+  reconnectDelayMs?: number;
   /** Connect before returning (default true). */
   connect?: boolean;
 }
@@ -144,6 +153,7 @@ export async function openHarness(browser: Browser, baseUrl: string, params: Har
   if (params.codec !== undefined) query.set('codec', params.codec);
   if (params.jitterTargetMs !== undefined) query.set('jitterTargetMs', String(params.jitterTargetMs));
   if (params.lastSeen !== undefined) query.set('lastSeen', String(params.lastSeen));
+  if (params.reconnectDelayMs !== undefined) query.set('reconnectDelayMs', String(params.reconnectDelayMs));
   await page.goto(`${baseUrl}/harness.html?${query.toString()}`);
   await page.evaluate(() => window.imvReady);
   if (params.connect !== false) await page.evaluate(() => window.imv.client.connect());

@@ -184,6 +184,33 @@ describe('JitterBuffer', () => {
     expect(mean(depthMs.slice(-375 - 190, -190))).toBeLessThan(60);
   });
 
+  it('skips silent frames to drain a burst quickly, keeping every voiced frame', () => {
+    const jb = new JitterBuffer({ initialTargetMs: 20, minTargetMs: 20 });
+    const voiced = (seq: number) => seq % 10 < 5; // 100 ms of voice, 100 ms of pause
+    const out = new Float32Array(QUANTUM);
+    let next = 0;
+    let voicedOut = 0;
+    let depthAt4500Ms: number | undefined;
+    for (let sample = 0; sample < 48_000 * 6; sample += QUANTUM) {
+      const nowMs = (sample * 1000) / SAMPLE_RATE;
+      // A 200 ms stall at 1 s: frames 50-59 arrive together at 1.2 s.
+      const arrival = (seq: number) => (seq >= 50 && seq < 60 ? 1200 : seq * 20);
+      while (next < 250 && arrival(next) <= nowMs) {
+        jb.push(next, frameOf(voiced(next) ? 0.2 : 0), arrival(next));
+        next++;
+      }
+      jb.read(out);
+      for (const x of out) if (x > 0.1) voicedOut++;
+      // The stall raised the target for the jitter window (1 s), then it falls at 50 ms/s.
+      if (depthAt4500Ms === undefined && nowMs >= 4500) depthAt4500Ms = jb.stats().depthMs;
+    }
+    expect(depthAt4500Ms).toBeLessThanOrEqual(60);
+    const stats = jb.stats();
+    expect(stats.silentSkipped).toBeGreaterThan(0);
+    // Every voiced frame was played whole (125 voiced frames × 960 samples, give or take drift stretching).
+    expect(Math.abs(voicedOut - 125 * 960)).toBeLessThan(2000);
+  });
+
   it('stretches frames for a sender whose clock runs 0.5 % slow', () => {
     const jb = new JitterBuffer({ initialTargetMs: 60, minTargetMs: 60 });
     simulate(jb, { durationMs: 60_000, senderFrameMs: 20.1 });

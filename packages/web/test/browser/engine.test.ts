@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildWeb,
+  fixturePath,
+  launchChromium,
+  openHarness,
+  piecewiseCorrelation,
+  readFixture,
+  repoRoot,
+  startTestServer,
+  takeRecording,
+  waitForEvent,
+} from './helpers.js';
+import type { TestServer, WebBuild } from './helpers.js';
+
+const run = promisify(execFile);
+
+let web: WebBuild;
+let server: TestServer;
+const browsers: Browser[] = [];
+
+beforeAll(async () => {
+  web = await buildWeb();
+  server = await startTestServer(web.distDir);
+});
+
+afterAll(async () => {
+  await Promise.all(browsers.map((b) => b.close()));
+  await server?.close();
+  await web?.cleanup();
+});
+
+async function browserWith(fixture?: string, args: string[] = []): Promise<Browser> {
+  const browser = await launchChromium({ ...(fixture === undefined ? {} : { fakeMic: fixturePath(fixture) }), args });
+  browsers.push(browser);
+  return browser;
+}
+
+describe('VoiceClient engine in Chromium', () => {
+  it('talks and listens through the WASM Opus fallback when WebCodecs is bypassed (codec=wasm)', async () => {
+    const listener = await openHarness(await browserWith(), server.httpUrl, { room: 'wasm', name: 'bob', codec: 'wasm' });
+    const talker = await openHarness(await browserWith('speech-fr-48k.wav'), server.httpUrl, {
+      room: 'wasm',
+      name: 'alice',
+      codec: 'wasm',
+    });
+    for (const page of [listener, talker]) {
+      expect(await page.evaluate(() => window.imv.client.codecInfo)).toEqual({ encoder: 'wasm', decoder: 'wasm' });
+    }
+    await takeRecording(listener, 'output');
+    const message = await talker.evaluate(async () => {
+      await window.imv.client.startTalking();
+      await new Promise((r) => setTimeout(r, 5800));
+      return window.imv.client.stopTalking();
+    });
+    expect(message?.frameCount).toBeGreaterThan(270);
+    const [stored] = await waitForEvent<[{ heardLive: boolean; streamId: number }]>(listener, 'message-stored');
+    expect(stored.heardLive).toBe(true);
+    await waitForEvent(listener, 'stream-finished', ([id]) => id === stored.streamId);
+    const heard = await takeRecording(listener, 'output');
+    expect(piecewiseCorrelation(await readFixture('speech-fr-48k.wav'), heard.samples).correlation).toBeGreaterThanOrEqual(0.8);
+    await Promise.all([listener.context().close(), talker.context().close()]);
+  });
+
+  it('rejects startTalking with MicError insecure-context on a plain-http LAN address', async () => {
+    const port = new URL(server.httpUrl).port;
+    const browser = await browserWith('speech-fr-48k.wav', ['--host-resolver-rules=MAP voice.lan 127.0.0.1']);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`http://voice.lan:${port}/harness.html?room=insecure&name=eve&processing=0`);
+    await page.evaluate(() => window.imvReady);
+    const failure = await page.evaluate(() =>
+      window.imv.client.startTalking().then(
+        () => null,
+        (e: Error & { problem?: string }) => ({ name: e.name, problem: e.problem, message: e.message }),
+      ),
+    );
+    expect(failure).toEqual({
+      name: 'MicError',
+      problem: 'insecure-context',
+      message: 'the microphone needs a secure page: open imv over https:// (or on localhost)',
+    });
+    await page.context().close();
+  });
+
+  it('reconnects after the server restarts, re-joins and replays the message it missed', async () => {
+    // Its own server: this test stops and restarts it.
+    const own = await startTestServer(web.distDir);
+    const port = own.server.port;
+    const dataDir = own.dataDir;
+    let restarted: TestServer | undefined;
+    try {
+      // A 3 s first retry leaves time to store a message while the page is away.
+      const page = await openHarness(await browserWith(), own.httpUrl, { room: 'again', name: 'ann', reconnectDelayMs: 3000 });
+      await own.server.close(); // keeps the data dir
+      await waitForEvent(page, 'state', ([s]) => s === 'reconnecting');
+      restarted = await startTestServer(web.distDir, { port, dataDir });
+      const { stdout } = await run(
+        process.execPath,
+        [path.join(repoRoot, 'packages/cli/bin/imv.js'), 'send', fixturePath('speech-fr-48k.wav'), '--room', 'again', '--fast', '--json', '--server', restarted.httpUrl],
+        { timeout: 20_000 },
+      );
+      const sent = JSON.parse(stdout) as { id?: number; message?: { id: number } };
+      const sentId = sent.message?.id ?? sent.id;
+      expect(sentId).toBeGreaterThan(0);
+
+      const states = async () => (await page.evaluate(() => window.imv.events)).filter((e) => e[0] === 'state').map((e) => e[2]);
+      await waitForEvent(page, 'history', ([messages]) => (messages as { id: number }[]).some((m) => m.id === sentId));
+      expect(await states()).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+      const joins = (await page.evaluate(() => window.imv.events)).filter((e) => e[0] === 'joined');
+      expect(joins).toHaveLength(2);
+      expect(await page.evaluate(() => window.imv.client.state)).toBe('open');
+      await page.context().close();
+    } finally {
+      await restarted?.server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
