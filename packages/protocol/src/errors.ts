@@ -24,14 +24,24 @@ export const ERROR_CODES = [
   'ALREADY_TALKING',
   'STREAM_IN_USE',
   'MESSAGE_TOO_LONG',
+  // access control and limits
+  'ROOM_KEY_REQUIRED',
+  'ROOM_KEY_WRONG',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
   // end-to-end encryption (raised in clients; the relay never holds the key)
   'DECRYPT_FAILED',
+  'ENCRYPTION_MISMATCH',
   // storage and server
   'STORE_FAILED',
   'NOT_FOUND',
   'BAD_REQUEST',
   'SERVER_SHUTTING_DOWN',
   'INTERNAL',
+  // WebSocket upgrade refused (HTTP status before any WebSocket exists)
+  'ORIGIN_NOT_ALLOWED',
+  'TOO_MANY_CONNECTIONS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -21,6 +21,13 @@ const messageId = z.number().int().positive();
  */
 const e2eToken = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes in base64url (22 characters)');
 const e2eFields = { e2eSalt: e2eToken.optional(), keyCheck: e2eToken.optional() };
+/** Shortest and longest room key (access control; not the end-to-end passphrase). */
+export const MIN_ROOM_KEY_LENGTH = 8;
+export const MAX_ROOM_KEY_LENGTH = 128;
+export const roomKeySchema = z
+  .string()
+  .min(MIN_ROOM_KEY_LENGTH, `key must be at least ${MIN_ROOM_KEY_LENGTH} characters`)
+  .max(MAX_ROOM_KEY_LENGTH, `key must be at most ${MAX_ROOM_KEY_LENGTH} characters`);
 export const roomSchema = z.string().regex(ROOM_PATTERN, 'room must be 1-64 of a-z 0-9 - _');
 export const nameSchema = z
   .string()
@@ -92,6 +99,11 @@ export const joinSchema = z.object({
    * greater id. Omitted = nothing. The server answers with a `history` message before live traffic.
    */
   since: z.union([z.literal('all'), z.number().int().min(0)]).optional(),
+  /**
+   * Room key (access control, not encryption). Required to join a keyed room; the first join that
+   * carries one into a room with no key and no stored messages gives the room this key.
+   */
+  key: roomKeySchema.optional(),
 });
 
 export const leaveSchema = z.object({ type: z.literal('leave') });
@@ -145,6 +157,12 @@ export const welcomeSchema = z.object({
     maxFrameBytes: z.number().int(),
     maxTextBytes: z.number().int(),
     maxMessageMs: z.number().int(),
+    /** Sustained frames per second one connection may send; faster frames are dropped (RATE_LIMITED). */
+    framesPerSecond: z.number().optional(),
+    /** Frames one connection may send at once above the sustained rate (token bucket size). */
+    frameBurst: z.number().int().optional(),
+    /** Sustained control messages per second one connection may send. */
+    controlPerSecond: z.number().optional(),
   }),
 });
 
@@ -202,6 +220,13 @@ export const historySchema = z.object({
   more: z.boolean(),
 });
 
+/** An admin deleted a stored message; clients drop it from their lists. */
+export const messageDeletedSchema = z.object({
+  type: z.literal('message-deleted'),
+  room: z.string(),
+  id: messageId,
+});
+
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.enum(ERROR_CODES),
@@ -219,6 +244,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   talkStoppedSchema,
   messageStoredSchema,
   historySchema,
+  messageDeletedSchema,
   errorMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
@@ -229,6 +255,7 @@ export type TalkStarted = z.infer<typeof talkStartedSchema>;
 export type TalkStopped = z.infer<typeof talkStoppedSchema>;
 export type MessageStored = z.infer<typeof messageStoredSchema>;
 export type History = z.infer<typeof historySchema>;
+export type MessageDeleted = z.infer<typeof messageDeletedSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
 
 /** Every control message `type`, both directions (the docs-sync test checks each is documented). */
