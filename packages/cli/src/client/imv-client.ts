@@ -214,7 +214,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     this.assertOpen();
     if (this.ws.bufferedAmount < SEND_HIGH_WATER_BYTES) {
       this.ws.send(bytes, { binary: true }, (err) => {
-        if (err) this.emitLostOnce(err);
+        if (err) this.dropOnSendError();
       });
       return Promise.resolve();
     }
@@ -327,7 +327,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     }
   }
 
-  private emitLostOnce(_err: Error): void {
+  private dropOnSendError(): void {
     // The close handler does the reporting; terminating makes sure the close comes.
     if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
   }
