@@ -40,6 +40,15 @@ describe('readOggOpus', () => {
     expect(read.warnings).toEqual([]);
   });
 
+  it('leaves a Node Buffer input untouched, so it can be read twice', () => {
+    const buffer = Buffer.from(file);
+    const first = readOggOpus(buffer);
+    expect(Buffer.compare(buffer, Buffer.from(file))).toBe(0);
+    const second = readOggOpus(buffer);
+    expect(second.packets).toEqual(first.packets);
+    expect(second.packets[0]).not.toBeInstanceOf(Buffer);
+  });
+
   it('reads an opusenc file with its exact length', () => {
     const opusPath = path.join(temp.dir, 'opusenc.opus');
     run('opusenc', ['--quiet', '--bitrate', '24', '--framesize', '20', SPEECH_EN, opusPath]);

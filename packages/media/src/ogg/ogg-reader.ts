@@ -77,7 +77,9 @@ function readPage(bytes: Uint8Array, offset: number, index: number): OggPage {
     );
   }
   const stored = view.getUint32(22, true);
-  const page = bytes.slice(offset, offset + length);
+  // A copy, never a view: Node's Buffer#slice shares memory, and zeroing the CRC field in place
+  // would damage the caller's bytes.
+  const page = copyBytes(bytes.subarray(offset, offset + length));
   page.fill(0, 22, 26); // the CRC covers the page with its own field zeroed
   const computed = oggCrc32(page);
   if (computed !== stored) {
@@ -156,7 +158,7 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
       partial.push(page.body.subarray(pos, pos + lace));
       pos += lace;
       if (lace < 255) {
-        packets.push(partial.length === 1 ? partial[0]!.slice() : joinParts(partial));
+        packets.push(partial.length === 1 ? copyBytes(partial[0]!) : joinParts(partial));
         partial = [];
       }
     }
@@ -213,5 +215,12 @@ function joinParts(parts: readonly Uint8Array[]): Uint8Array {
     out.set(part, pos);
     pos += part.length;
   }
+  return out;
+}
+
+/** A plain Uint8Array copy, whatever the input's class (Buffer#slice would return a view). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
   return out;
 }
