@@ -38,6 +38,8 @@ export interface HarnessClock {
 
 export interface Harness {
   client: EngineClient;
+  /** Level events seen: how many, and the loudest (0..1). */
+  levels: { mic: { count: number; max: number }; live: { count: number; max: number } };
   output: HarnessTap;
   /** The mic tap: starts recording when the mic opens (empty before). */
   mic: HarnessTap;
@@ -123,6 +125,16 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+const levels: Harness['levels'] = { mic: { count: 0, max: 0 }, live: { count: 0, max: 0 } };
+client.on('mic-level', (level) => {
+  levels.mic.count++;
+  levels.mic.max = Math.max(levels.mic.max, level);
+});
+client.on('live-level', (_streamId, level) => {
+  levels.live.count++;
+  levels.live.max = Math.max(levels.live.max, level);
+});
+
 const longTasks: Harness['longTasks'] = [];
 try {
   new PerformanceObserver((list) => {
@@ -136,7 +148,7 @@ const emptyTap: HarnessTap = { take: () => ({ startFrame: -1, base64: '', length
 
 async function setUp(): Promise<void> {
   const context = client.audio.context;
-  const base = { client, events, longTasks, clock: () => ({ contextFrame: 0, epochMs: epochNow() }) };
+  const base = { client, events, levels, longTasks, clock: () => ({ contextFrame: 0, epochMs: epochNow() }) };
   // An insecure page has no AudioWorklet: the page still loads, so a test can see how the engine fails.
   if (!window.isSecureContext || context.audioWorklet === undefined) {
     window.imv = { ...base, output: emptyTap, mic: emptyTap };
@@ -149,11 +161,9 @@ async function setUp(): Promise<void> {
   const micRecorder = recorder();
   client.on('mic-open', (source) => source.connect(micRecorder));
   window.imv = {
-    client,
+    ...base,
     output: newTap(outputRecorder),
     mic: newTap(micRecorder),
-    events,
-    longTasks,
     clock() {
       // getOutputTimestamp pairs the frame being output with its performance time.
       const ts = context.getOutputTimestamp();

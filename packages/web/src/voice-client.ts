@@ -384,7 +384,7 @@ class VoiceClientEngine implements EngineClient {
         break;
       case 'talk-stopped':
         if (msg.streamId === this.talk?.streamId) {
-          this.endTalkLocally(msg.streamId, `the server stopped the talk (${msg.reason})`);
+          this.endTalkLocally(msg.streamId, `the server stopped the talk (${msg.reason})`, true);
         } else {
           this.postWorker({ type: 'stream-end', streamId: msg.streamId });
         }
@@ -404,7 +404,7 @@ class VoiceClientEngine implements EngineClient {
       case 'error':
         this.emit('error', { code: msg.code, message: msg.message });
         if (this.talk !== null && (msg.streamId === this.talk.streamId || msg.ref === 'talk-start')) {
-          this.endTalkLocally(this.talk.streamId, `${msg.code}: ${msg.message}`);
+          this.endTalkLocally(this.talk.streamId, `${msg.code}: ${msg.message}`, true);
         }
         break;
     }
@@ -459,9 +459,11 @@ class VoiceClientEngine implements EngineClient {
     }, delayMs);
   }
 
-  private endTalkLocally(streamId: number, reason: string): void {
+  /** Ends our talk without the user asking; `byServer`: the server already ended the stream. */
+  private endTalkLocally(streamId: number, reason: string, byServer = false): void {
     if (this.talk?.streamId === streamId) {
       this.talk = null;
+      if (byServer) this.postWorker({ type: 'talk-abort', streamId });
       void this.engineReady.then(({ capture }) => this.postCapture(capture, { type: 'capture', on: false }));
       this.emit('talk-ended', reason);
     }

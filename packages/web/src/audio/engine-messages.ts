@@ -58,6 +58,8 @@ export type ToWorker =
   | { type: 'send'; text: string }
   /** Send talk-start and encode capture blocks into this stream until the capture port's 'end'. */
   | { type: 'talk-start'; streamId: number }
+  /** The server ended our stream: stop encoding it and send no talk-stop. */
+  | { type: 'talk-abort'; streamId: number }
   /** A remote stream ended (talk-stopped): flush its decoder and end its playback. */
   | { type: 'stream-end'; streamId: number };
 

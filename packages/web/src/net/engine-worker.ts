@@ -202,6 +202,12 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case 'talk-start':
       void startTalk(msg.streamId);
       break;
+    case 'talk-abort':
+      if (talk?.streamId === msg.streamId) {
+        talk.encoder.close();
+        talk = null;
+      }
+      break;
     case 'stream-end':
       void endStream(msg.streamId);
       break;

@@ -14,14 +14,14 @@
  *   with a decaying gain) rather than waited for. Opus PLC is not reachable through WebCodecs.
  * - Late: a frame whose sequence was already played or concealed is dropped and counted.
  * - Drift: when the buffer's low-water mark over a 0.5 s window stays above the target (sender clock
- *   faster, or depth left over from a burst), the following frames are time-compressed by a few
- *   samples each; when it stays below, they are stretched. Linear interpolation over one frame, at
+ *   faster, or depth left over from a burst), the excess is drained by skipping whole frames that
+ *   are pauses (RMS under -46 dBFS); speech pauses often, and a skipped pause is inaudible. With no
+ *   pause for 2 s, frames are time-compressed by a few samples each instead; when the low-water
+ *   mark stays well below the target, frames are stretched. Linear interpolation over one frame, at
  *   most 8 samples per 960 (0.8 %, a 14-cent pitch change): inaudible in speech, unlike dropping or
  *   repeating whole 20 ms frames, and still 80 times the drift of two real sound-card clocks
- *   (~100 ppm). A larger excess (frames held up by a stall arrive together) is drained by skipping
- *   whole frames that are pauses (RMS under -46 dBFS): speech pauses often, and a skipped pause is
- *   inaudible where a faster speed-up would change the pitch. Sudden jitter is not absorbed by stretching:
- *   it ends in an underrun, and playout restarts at the new, deeper target, leaving the audio intact.
+ *   (~100 ppm). Sudden jitter is not absorbed by stretching: it ends in an underrun, and playout
+ *   restarts at the new, deeper target, leaving the audio intact.
  * - END: end() marks the stream finished; it plays out what is queued and then reports `finished`.
  */
 
@@ -98,6 +98,9 @@ const JITTER_QUANTILE = 0.9;
 /** A frame quieter than this (RMS, about -46 dBFS) is a pause that may be skipped to drain the buffer. */
 const SILENT_RMS = 0.005;
 
+/** Frames to wait for a pause to skip before draining by time-compression instead (2 s). */
+const STRETCH_AFTER_FRAMES = 100;
+
 function isSilent(frame: Float32Array): boolean {
   let sum = 0;
   for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
@@ -130,6 +133,8 @@ export class JitterBuffer {
   private windowSamples = 0;
   private windowMinDepthSamples = Infinity;
   private pendingDriftSamples = 0;
+  /** Frames played while too deep without a pause to skip. */
+  private drainWaitFrames = 0;
   private everStarted = false;
   /** Once a frame was played or concealed, earlier sequences are late. */
   private playheadMoved = false;
@@ -255,6 +260,7 @@ export class JitterBuffer {
       this.frames.delete(seq);
       this.nextSeq = seq + 1;
       this.pendingDriftSamples -= frame.length;
+      this.drainWaitFrames = 0;
       this.counters.driftDroppedSamples += frame.length;
       this.counters.silentSkipped++;
       return this.advance();
@@ -277,7 +283,9 @@ export class JitterBuffer {
 
   private setCurrent(frame: Float32Array): void {
     const maxStep = this.opts.driftStepSamples;
-    const step = Math.max(-maxStep, Math.min(maxStep, this.pendingDriftSamples));
+    let step = Math.max(-maxStep, Math.min(maxStep, this.pendingDriftSamples));
+    if (step <= 0) this.drainWaitFrames = 0;
+    else if (++this.drainWaitFrames < STRETCH_AFTER_FRAMES) step = 0; // a pause may come first
     if (step === 0) {
       this.current = frame;
       this.currentLen = frame.length;
@@ -379,7 +387,7 @@ export class JitterBuffer {
     const msToSamples = this.opts.sampleRateHz / 1000;
     if (lowWaterMs > idealMs + this.opts.driftToleranceMs) {
       this.pendingDriftSamples = Math.round((lowWaterMs - idealMs) * msToSamples);
-    } else if (lowWaterMs < idealMs - this.opts.driftToleranceMs && !this.ended) {
+    } else if (lowWaterMs < idealMs - 3 * this.opts.driftToleranceMs && !this.ended) {
       this.pendingDriftSamples = -Math.round((idealMs - lowWaterMs) * msToSamples);
     } else {
       this.pendingDriftSamples = 0;

@@ -121,3 +121,25 @@ describe('VoiceClient engine in Chromium', () => {
     }
   });
 });
+
+describe('VoiceClient engine against a server limit', () => {
+  it('ends the talk with talk-ended when the server stops it at maxMessageMs, and keeps the stored part', async () => {
+    const limited = await startTestServer(web.distDir, { maxMessageMs: 1000 });
+    try {
+      const page = await openHarness(await browserWith('speech-en-48k.wav'), limited.httpUrl, { room: 'limit', name: 'max' });
+      await page.evaluate(() => window.imv.client.startTalking());
+      const [reason] = await waitForEvent<[string]>(page, 'talk-ended');
+      expect(reason).toMatch(/^MESSAGE_TOO_LONG: message reached the limit of 1000 ms/);
+      expect(await page.evaluate(() => window.imv.client.talking)).toBe(false);
+      const [stored] = await waitForEvent<[{ message: { frameCount: number; status: string } }]>(page, 'message-stored');
+      expect(stored.message.frameCount).toBe(50);
+      // Only the limit error: the engine does not send a talk-stop for the stream the server ended.
+      await new Promise((r) => setTimeout(r, 300));
+      const errors = (await page.evaluate(() => window.imv.events)).filter((e) => e[0] === 'error').map((e) => (e[2] as { code: string }).code);
+      expect(errors).toEqual(['MESSAGE_TOO_LONG']);
+      await page.context().close();
+    } finally {
+      await limited.close();
+    }
+  });
+});

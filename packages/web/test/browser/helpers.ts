@@ -195,7 +195,10 @@ export async function waitForEvent<A extends unknown[] = unknown[]>(
   for (;;) {
     const hit = (await eventsOf(page, name)).map(([, ...args]) => args as A).find(predicate);
     if (hit !== undefined) return hit;
-    if (Date.now() > deadline) throw new Error(`no '${name}' event matching ${predicate.toString()} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const seen = (await page.evaluate(() => window.imv.events)).map((e) => e[0]).join(', ');
+      throw new Error(`no '${name}' event matching ${predicate.toString()} within ${timeoutMs} ms; events: ${seen}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

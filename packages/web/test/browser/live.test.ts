@@ -77,6 +77,13 @@ describe('live push-to-talk between two pages', () => {
     const playing = await eventsOf(listener, 'stream-playing');
     expect(playing).toHaveLength(1);
     expect(playing[0]![0]).toBeLessThan(stopAtMs);
+    // Meters: the talker saw its own level, the listener the stream's, both well above silence.
+    const talkerLevels = await talker.evaluate(() => window.imv.levels);
+    const listenerLevels = await listener.evaluate(() => window.imv.levels);
+    expect(talkerLevels.mic.count).toBeGreaterThan(100); // ~25 per second
+    expect(talkerLevels.mic.max).toBeGreaterThan(0.5);
+    expect(listenerLevels.live.count).toBeGreaterThan(100);
+    expect(listenerLevels.live.max).toBeGreaterThan(0.5);
     const playback = await listener.evaluate(() => window.imv.client.getPlaybackStats());
     expect(playback.totals.played).toBeGreaterThan(300);
     expect(playback.totals.lateDropped).toBe(0);
