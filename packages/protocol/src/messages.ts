@@ -24,10 +24,16 @@ const e2eFields = { e2eSalt: e2eToken.optional(), keyCheck: e2eToken.optional() 
 /** Shortest and longest room key (access control; not the end-to-end passphrase). */
 export const MIN_ROOM_KEY_LENGTH = 8;
 export const MAX_ROOM_KEY_LENGTH = 128;
+/**
+ * Printable ASCII without leading or trailing spaces: REST clients send the key in an HTTP header
+ * (X-Imv-Room-Key), where other bytes are not portable and edge spaces are trimmed.
+ */
+export const ROOM_KEY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 export const roomKeySchema = z
   .string()
   .min(MIN_ROOM_KEY_LENGTH, `key must be at least ${MIN_ROOM_KEY_LENGTH} characters`)
-  .max(MAX_ROOM_KEY_LENGTH, `key must be at most ${MAX_ROOM_KEY_LENGTH} characters`);
+  .max(MAX_ROOM_KEY_LENGTH, `key must be at most ${MAX_ROOM_KEY_LENGTH} characters`)
+  .regex(ROOM_KEY_PATTERN, 'key must be printable ASCII without leading or trailing spaces');
 export const roomSchema = z.string().regex(ROOM_PATTERN, 'room must be 1-64 of a-z 0-9 - _');
 export const nameSchema = z
   .string()

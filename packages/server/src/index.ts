@@ -17,3 +17,6 @@ export { MIGRATIONS } from './store/migrations.js';
 export type { RoomBus, RoomSubscriber } from './bus/bus.js';
 export { MemoryBus } from './bus/memory-bus.js';
 export { SERVER_NAME, SERVER_VERSION } from './version.js';
+export { ADMIN_TOKEN_FILE, ensureAdminToken } from './http/admin-token.js';
+export { ROOM_KEY_HEADER, packFramesDownload } from './http/messages.js';
+export type { RoomSummary } from './store/store.js';

@@ -1,7 +1,14 @@
-import { MAX_HISTORY_LIMIT, ROOM_PATTERN } from '@imv/protocol';
+import {
+  FRAME_HEADER_LEN,
+  MAX_HISTORY_LIMIT,
+  ROOM_PATTERN,
+  roomKeySchema,
+  writeFrameHeader,
+} from '@imv/protocol';
 import { writeOggOpus } from '@imv/media';
-import type { FastifyInstance } from 'fastify';
-import type { MessageStore } from '../store/store.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RoomKeys } from '../store/room-keys.js';
+import type { MessageStore, StoredFrame } from '../store/store.js';
 import { DEFAULT_HISTORY_LIMIT } from '../ws/connection.js';
 import { HttpError } from './errors.js';
 
@@ -20,8 +27,58 @@ interface ListQuerystring {
   limit?: number;
 }
 
+/** Header carrying a keyed room's key. Never the query string: URLs end up in logs and history. */
+export const ROOM_KEY_HEADER = 'x-imv-room-key';
+
+/**
+ * `.frames` download: the stored frames with their original 16-byte headers, each as
+ * [u16 big-endian length][frame], so a client holding the passphrase can open sealed frames
+ * (the header is AES-GCM's associated data) and mux the audio itself.
+ */
+export function packFramesDownload(streamId: number, frames: readonly StoredFrame[]): Buffer {
+  let total = 0;
+  for (const frame of frames) total += 2 + FRAME_HEADER_LEN + frame.payload.byteLength;
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const frame of frames) {
+    const length = FRAME_HEADER_LEN + frame.payload.byteLength;
+    out.writeUInt16BE(length, pos);
+    writeFrameHeader(out.subarray(pos + 2), {
+      flags: frame.flags ?? 0,
+      streamId,
+      sequence: frame.seq,
+      timestamp: frame.ts,
+    });
+    out.set(frame.payload, pos + 2 + FRAME_HEADER_LEN);
+    pos += 2 + length;
+  }
+  return out;
+}
+
 /** REST access to stored voice messages: list, one message, and its audio as Ogg Opus. */
-export function registerMessageRoutes(app: FastifyInstance, store: MessageStore): void {
+export function registerMessageRoutes(
+  app: FastifyInstance,
+  store: MessageStore,
+  roomKeys: RoomKeys = new RoomKeys(store),
+): void {
+  // Keyed rooms: every route under /api/rooms/:room/messages needs the key in ROOM_KEY_HEADER.
+  async function requireRoomKey(request: FastifyRequest<{ Params: RoomParams }>): Promise<void> {
+    const { room } = request.params;
+    const header = request.headers[ROOM_KEY_HEADER];
+    const key = typeof header === 'string' ? header : undefined;
+    let access = await roomKeys.check(room, key);
+    // A malformed key can never be a room's key; only say so where a key is needed at all.
+    if (access === 'ok' && !roomKeySchema.safeParse(key).success) access = 'wrong';
+    if (access === 'required')
+      throw new HttpError(
+        401,
+        'ROOM_KEY_REQUIRED',
+        `room ${room} has a key; send it in X-Imv-Room-Key`,
+      );
+    if (access === 'wrong')
+      throw new HttpError(403, 'ROOM_KEY_WRONG', `wrong key for room ${room}`);
+  }
+
   app.get<{ Params: RoomParams; Querystring: ListQuerystring }>(
     '/api/rooms/:room/messages',
     {
@@ -36,6 +93,7 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
           },
         },
       },
+      preHandler: requireRoomKey,
     },
     async (request) => {
       const { room } = request.params;
@@ -52,6 +110,7 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
       required: ['room', 'id'],
     },
   };
+  const messageRoute = { schema: messageSchema, preHandler: requireRoomKey };
 
   async function findMessage(params: MessageParams) {
     const message = await store.getMessage(params.room, params.id);
@@ -60,16 +119,14 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
     return message;
   }
 
-  app.get<{ Params: MessageParams }>(
-    '/api/rooms/:room/messages/:id',
-    { schema: messageSchema },
-    (request) => findMessage(request.params),
+  app.get<{ Params: MessageParams }>('/api/rooms/:room/messages/:id', messageRoute, (request) =>
+    findMessage(request.params),
   );
 
   // A message still recording is served as far as it is stored (its frames are flushed every 250 ms).
   app.get<{ Params: MessageParams }>(
     '/api/rooms/:room/messages/:id.ogg',
-    { schema: messageSchema },
+    messageRoute,
     async (request, reply) => {
       const message = await findMessage(request.params);
       if (message.encrypted) {
@@ -101,6 +158,23 @@ export function registerMessageRoutes(app: FastifyInstance, store: MessageStore)
           `attachment; filename="imv-${message.room}-${message.id}.ogg"`,
         )
         .send(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
+    },
+  );
+
+  // Works for every message; for an encrypted one it is the only way to its audio.
+  app.get<{ Params: MessageParams }>(
+    '/api/rooms/:room/messages/:id.frames',
+    messageRoute,
+    async (request, reply) => {
+      const message = await findMessage(request.params);
+      const { streamId, frames } = await store.readStoredFrames(message.id);
+      return reply
+        .type('application/octet-stream')
+        .header(
+          'Content-Disposition',
+          `attachment; filename="imv-${message.room}-${message.id}.frames"`,
+        )
+        .send(packFramesDownload(streamId, frames));
     },
   );
 }

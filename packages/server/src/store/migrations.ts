@@ -31,6 +31,14 @@ export const MIGRATIONS: readonly string[] = [
   // 2: end-to-end encryption parameters, stored and relayed unchanged (protocol e2e.ts)
   `ALTER TABLE messages ADD COLUMN e2e_salt TEXT;
    ALTER TABLE messages ADD COLUMN key_check TEXT;`,
+  // 3: room keys (scrypt records, never the key) and each frame's header flags, so the exact
+  //    16-byte header (AES-GCM associated data of sealed frames) can be rebuilt for download
+  `CREATE TABLE rooms (
+     room TEXT PRIMARY KEY,
+     key_hash TEXT,
+     updated_at INTEGER NOT NULL
+   );
+   ALTER TABLE frames ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the schema up to date; returns the version before and after. */

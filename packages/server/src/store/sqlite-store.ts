@@ -5,7 +5,14 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { FRAME_MS } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
 import { migrate } from './migrations.js';
-import type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store.js';
+import type {
+  ListQuery,
+  MessagePage,
+  MessageStore,
+  NewMessage,
+  RoomSummary,
+  StoredFrame,
+} from './store.js';
 
 interface MessageRow {
   id: number;
@@ -64,7 +71,18 @@ export class SqliteMessageStore implements MessageStore {
     listAfterBefore: Statement;
     listNewest: Statement;
     readFrames: Statement;
+    readStoredFrames: Statement;
+    streamIdOf: Statement;
     recording: Statement;
+    deleteMessage: Statement;
+    roomMessageIds: Statement;
+    deleteRoomMessages: Statement;
+    deleteRoomKey: Statement;
+    roomCounts: Statement;
+    keyedRooms: Statement;
+    getRoomKey: Statement;
+    roomHasMessage: Statement;
+    upsertRoomKey: Statement;
   };
 
   constructor(dataDir: string) {
@@ -90,7 +108,7 @@ export class SqliteMessageStore implements MessageStore {
          VALUES (?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
       ),
       insertFrame: db.prepare(
-        'INSERT OR IGNORE INTO frames (message_id, seq, ts, payload) VALUES (?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO frames (message_id, seq, ts, payload, flags) VALUES (?, ?, ?, ?, ?)',
       ),
       totals: db.prepare(
         'SELECT COUNT(*) AS frames, COALESCE(SUM(length(payload)), 0) AS bytes FROM frames WHERE message_id = ?',
@@ -114,17 +132,36 @@ export class SqliteMessageStore implements MessageStore {
       readFrames: db
         .prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq ASC')
         .pluck(),
+      readStoredFrames: db.prepare(
+        'SELECT seq, ts, flags, payload FROM frames WHERE message_id = ? ORDER BY seq ASC',
+      ),
+      streamIdOf: db.prepare('SELECT stream_id FROM messages WHERE id = ?').pluck(),
       recording: db.prepare("SELECT id FROM messages WHERE status = 'recording'").pluck(),
+      // Frames go with their message (ON DELETE CASCADE, foreign_keys = ON).
+      deleteMessage: db.prepare('DELETE FROM messages WHERE id = ? AND room = ?'),
+      roomMessageIds: db.prepare('SELECT id FROM messages WHERE room = ? ORDER BY id').pluck(),
+      deleteRoomMessages: db.prepare('DELETE FROM messages WHERE room = ?'),
+      deleteRoomKey: db.prepare('DELETE FROM rooms WHERE room = ?'),
+      roomCounts: db.prepare(
+        'SELECT room, COUNT(*) AS n, MAX(started_at) AS last FROM messages GROUP BY room',
+      ),
+      keyedRooms: db.prepare('SELECT room FROM rooms WHERE key_hash IS NOT NULL').pluck(),
+      getRoomKey: db.prepare('SELECT key_hash FROM rooms WHERE room = ?').pluck(),
+      roomHasMessage: db.prepare('SELECT 1 FROM messages WHERE room = ? LIMIT 1').pluck(),
+      upsertRoomKey: db.prepare(
+        `INSERT INTO rooms (room, key_hash, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (room) DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at`,
+      ),
     };
   }
 
   private insertFrames(messageId: number, frames: readonly StoredFrame[]): void {
-    for (const { seq, ts, payload } of frames) {
+    for (const { seq, ts, payload, flags } of frames) {
       // better-sqlite3 binds Buffers as BLOBs but not plain Uint8Arrays; wrapping copies nothing.
       const blob = Buffer.isBuffer(payload)
         ? payload
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      this.stmts.insertFrame.run(messageId, seq, ts, blob);
+      this.stmts.insertFrame.run(messageId, seq, ts, blob, flags ?? 0);
     }
   }
 
@@ -210,6 +247,78 @@ export class SqliteMessageStore implements MessageStore {
 
   readFrames(messageId: number): Promise<Uint8Array[]> {
     return Promise.resolve().then(() => this.stmts.readFrames.all(messageId) as Uint8Array[]);
+  }
+
+  readStoredFrames(messageId: number): Promise<{ streamId: number; frames: StoredFrame[] }> {
+    return Promise.resolve().then(() => ({
+      streamId: (this.stmts.streamIdOf.get(messageId) as number | undefined) ?? 0,
+      frames: (
+        this.stmts.readStoredFrames.all(messageId) as {
+          seq: number;
+          ts: number;
+          flags: number;
+          payload: Uint8Array;
+        }[]
+      ).map(({ seq, ts, flags, payload }) => ({ seq, ts, flags, payload })),
+    }));
+  }
+
+  deleteMessage(room: string, messageId: number): Promise<boolean> {
+    return Promise.resolve().then(() => this.stmts.deleteMessage.run(messageId, room).changes > 0);
+  }
+
+  deleteRoom(room: string): Promise<number[]> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        const ids = this.stmts.roomMessageIds.all(room) as number[];
+        this.stmts.deleteRoomMessages.run(room);
+        this.stmts.deleteRoomKey.run(room);
+        return ids;
+      })(),
+    );
+  }
+
+  listRooms(): Promise<RoomSummary[]> {
+    return Promise.resolve().then(() => {
+      const rooms = new Map<string, RoomSummary>();
+      for (const row of this.stmts.roomCounts.all() as { room: string; n: number; last: number }[])
+        rooms.set(row.room, {
+          room: row.room,
+          messageCount: row.n,
+          keyed: false,
+          lastMessageAt: row.last,
+        });
+      for (const room of this.stmts.keyedRooms.all() as string[]) {
+        const summary = rooms.get(room);
+        if (summary === undefined) rooms.set(room, { room, messageCount: 0, keyed: true });
+        else summary.keyed = true;
+      }
+      return [...rooms.values()].sort((a, b) => a.room.localeCompare(b.room));
+    });
+  }
+
+  getRoomKeyHash(room: string): Promise<string | undefined> {
+    return Promise.resolve().then(
+      () => (this.stmts.getRoomKey.get(room) as string | null | undefined) ?? undefined,
+    );
+  }
+
+  claimRoomKey(room: string, keyHash: string): Promise<boolean> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        if (this.stmts.getRoomKey.get(room) != null) return false;
+        if (this.stmts.roomHasMessage.get(room) !== undefined) return false;
+        this.stmts.upsertRoomKey.run(room, keyHash, Date.now());
+        return true;
+      })(),
+    );
+  }
+
+  setRoomKeyHash(room: string, keyHash: string | undefined): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (keyHash === undefined) this.stmts.deleteRoomKey.run(room);
+      else this.stmts.upsertRoomKey.run(room, keyHash, Date.now());
+    });
   }
 
   recoverInterrupted(): Promise<number> {

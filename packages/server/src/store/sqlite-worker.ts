@@ -44,6 +44,22 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       const payloads = await store.readFrames(args[0] as number);
       return packFrames(payloads.map((payload, seq) => ({ seq, ts: 0, payload })));
     }
+    case 'readStoredFrames': {
+      const { streamId, frames } = await store.readStoredFrames(args[0] as number);
+      return { streamId, packed: packFrames(frames) };
+    }
+    case 'deleteMessage':
+      return store.deleteMessage(args[0] as string, args[1] as number);
+    case 'deleteRoom':
+      return store.deleteRoom(args[0] as string);
+    case 'listRooms':
+      return store.listRooms();
+    case 'getRoomKeyHash':
+      return store.getRoomKeyHash(args[0] as string);
+    case 'claimRoomKey':
+      return store.claimRoomKey(args[0] as string, args[1] as string);
+    case 'setRoomKeyHash':
+      return store.setRoomKeyHash(args[0] as string, args[1] as string | undefined);
     case 'recoverInterrupted':
       return store.recoverInterrupted();
     case 'close':
@@ -55,7 +71,12 @@ port.on('message', (request: WorkerRequest) => {
   handle(request).then(
     (value) => {
       // Packed frames travel by transfer, not copy.
-      const packed = request.method === 'readFrames' ? [(value as PackedFrames).bytes.buffer] : [];
+      const packed =
+        request.method === 'readFrames'
+          ? [(value as PackedFrames).bytes.buffer]
+          : request.method === 'readStoredFrames'
+            ? [(value as { packed: PackedFrames }).packed.bytes.buffer]
+            : [];
       reply({ id: request.id, ok: true, value }, packed);
     },
     (err: unknown) => reply({ id: request.id, ok: false, message: (err as Error).message }),

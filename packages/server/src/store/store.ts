@@ -22,6 +22,18 @@ export interface StoredFrame {
   /** Frame header timestamp (48 kHz samples since the stream start). */
   ts: number;
   payload: Uint8Array;
+  /** Frame header flags as received (END, ENCRYPTED); 0 when absent. Needed to rebuild the exact header. */
+  flags?: number;
+}
+
+/** One room as the admin sees it. */
+export interface RoomSummary {
+  room: string;
+  messageCount: number;
+  /** The room has a key (access control). */
+  keyed: boolean;
+  /** startedAt of its newest message, when it has one. */
+  lastMessageAt?: number;
 }
 
 export interface ListQuery {
@@ -63,6 +75,22 @@ export interface MessageStore {
   listMessages(room: string, query: ListQuery): Promise<MessagePage>;
   /** Opus payloads of a message in sequence order. */
   readFrames(messageId: number): Promise<Uint8Array[]>;
+  /** The stored frames of a message with sequence, timestamp and flags, in sequence order, and its stream id. */
+  readStoredFrames(messageId: number): Promise<{ streamId: number; frames: StoredFrame[] }>;
+  /** Deletes a message and its frames; false when the room has no such message. */
+  deleteMessage(room: string, messageId: number): Promise<boolean>;
+  /** Deletes every message of a room and its key; returns the deleted message ids. */
+  deleteRoom(room: string): Promise<number[]>;
+  /** Every room that has messages or a key, by name. */
+  listRooms(): Promise<RoomSummary[]>;
+  /** The slow hash of the room's key (room-key-hash.ts), or undefined for an open room. */
+  getRoomKeyHash(room: string): Promise<string | undefined>;
+  /**
+   * Gives the room this key hash only if it has no key and no messages (atomically); true when it did.
+   */
+  claimRoomKey(room: string, keyHash: string): Promise<boolean>;
+  /** Sets or (undefined) removes the room's key hash. */
+  setRoomKeyHash(room: string, keyHash: string | undefined): Promise<void>;
   /** Marks every 'recording' message left by a crash as 'partial'; returns how many. */
   recoverInterrupted(): Promise<number>;
   close(): Promise<void>;

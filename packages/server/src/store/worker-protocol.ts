@@ -9,6 +9,7 @@ import type { StoredFrame } from './store.js';
 export interface PackedFrames {
   seqs: number[];
   tss: number[];
+  flags: number[];
   lengths: number[];
   bytes: Uint8Array<ArrayBuffer>;
 }
@@ -21,6 +22,13 @@ export type WorkerRequest =
         | 'getMessage'
         | 'listMessages'
         | 'readFrames'
+        | 'readStoredFrames'
+        | 'deleteMessage'
+        | 'deleteRoom'
+        | 'listRooms'
+        | 'getRoomKeyHash'
+        | 'claimRoomKey'
+        | 'setRoomKeyHash'
         | 'recoverInterrupted'
         | 'close';
       args: unknown[];
@@ -34,11 +42,12 @@ export function packFrames(frames: readonly StoredFrame[]): PackedFrames {
   let total = 0;
   for (const frame of frames) total += frame.payload.byteLength;
   const bytes = new Uint8Array(total);
-  const packed: PackedFrames = { seqs: [], tss: [], lengths: [], bytes };
+  const packed: PackedFrames = { seqs: [], tss: [], flags: [], lengths: [], bytes };
   let pos = 0;
   for (const frame of frames) {
     packed.seqs.push(frame.seq);
     packed.tss.push(frame.ts);
+    packed.flags.push(frame.flags ?? 0);
     packed.lengths.push(frame.payload.byteLength);
     bytes.set(frame.payload, pos);
     pos += frame.payload.byteLength;
@@ -54,6 +63,7 @@ export function unpackFrames(packed: PackedFrames): StoredFrame[] {
     frames.push({
       seq: packed.seqs[i]!,
       ts: packed.tss[i]!,
+      flags: packed.flags[i]!,
       payload: packed.bytes.subarray(pos, pos + length),
     });
     pos += length;

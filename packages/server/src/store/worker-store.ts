@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
-import type { ListQuery, MessagePage, MessageStore, NewMessage, StoredFrame } from './store.js';
+import type {
+  ListQuery,
+  MessagePage,
+  MessageStore,
+  NewMessage,
+  RoomSummary,
+  StoredFrame,
+} from './store.js';
 import { packFrames, unpackFrames } from './worker-protocol.js';
 import type { PackedFrames, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
@@ -109,6 +116,38 @@ export class WorkerMessageStore implements MessageStore {
   async readFrames(messageId: number): Promise<Uint8Array[]> {
     const packed = await this.call<PackedFrames>('readFrames', [messageId]);
     return unpackFrames(packed).map((frame) => frame.payload);
+  }
+
+  async readStoredFrames(messageId: number): Promise<{ streamId: number; frames: StoredFrame[] }> {
+    const { streamId, packed } = await this.call<{ streamId: number; packed: PackedFrames }>(
+      'readStoredFrames',
+      [messageId],
+    );
+    return { streamId, frames: unpackFrames(packed) };
+  }
+
+  deleteMessage(room: string, messageId: number): Promise<boolean> {
+    return this.call('deleteMessage', [room, messageId]);
+  }
+
+  deleteRoom(room: string): Promise<number[]> {
+    return this.call('deleteRoom', [room]);
+  }
+
+  listRooms(): Promise<RoomSummary[]> {
+    return this.call('listRooms', []);
+  }
+
+  getRoomKeyHash(room: string): Promise<string | undefined> {
+    return this.call('getRoomKeyHash', [room]);
+  }
+
+  claimRoomKey(room: string, keyHash: string): Promise<boolean> {
+    return this.call('claimRoomKey', [room, keyHash]);
+  }
+
+  setRoomKeyHash(room: string, keyHash: string | undefined): Promise<void> {
+    return this.call('setRoomKeyHash', [room, keyHash]);
   }
 
   recoverInterrupted(): Promise<number> {

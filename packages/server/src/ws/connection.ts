@@ -1,5 +1,6 @@
 import {
   CLOSE_CODES,
+  FLAG_ENCRYPTED,
   FLAG_END,
   FRAME_HEADER_LEN,
   FRAME_MS,
@@ -29,6 +30,12 @@ import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
 import type { Hub } from './hub.js';
 import { Recording } from './recording.js';
+import {
+  CONTROL_BURST,
+  CONTROL_PER_SECOND,
+  RATE_LIMIT_ERROR_INTERVAL_MS,
+  TokenBucket,
+} from './token-bucket.js';
 
 /** Messages a listener gets when a history request does not say how many. */
 export const DEFAULT_HISTORY_LIMIT = 50;
@@ -39,6 +46,8 @@ interface Talk {
   room: string;
   streamId: number;
   messageId: number;
+  /** From talk-start; every frame's ENCRYPTED flag must agree. */
+  encrypted: boolean;
   recording: Recording;
   /** Safety net for a talker that stops sending frames without stopping. */
   timer: NodeJS.Timeout;
@@ -65,6 +74,10 @@ export class Connection implements RoomSubscriber {
   private closed = false;
   private slowSinceFrames = -1;
   private readonly helloTimer: NodeJS.Timeout;
+  private readonly frameBucket: TokenBucket;
+  private readonly controlBucket = new TokenBucket(CONTROL_PER_SECOND, CONTROL_BURST);
+  /** When each throttled error code was last sent (at most one per RATE_LIMIT_ERROR_INTERVAL_MS). */
+  private readonly throttledErrorAtMs = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -74,6 +87,7 @@ export class Connection implements RoomSubscriber {
     remoteAddress: string | undefined,
   ) {
     hub.connections.add(this);
+    this.frameBucket = new TokenBucket(hub.config.framesPerSecond, hub.config.frameBurst);
     log.info({ remoteAddress }, 'connected');
     this.helloTimer = setTimeout(() => {
       this.log.info({ code: 'HELLO_REQUIRED' }, 'no hello in time, closing');
@@ -133,6 +147,18 @@ export class Connection implements RoomSubscriber {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     this.alive = true;
+    // Checked on arrival, before queueing, so a flood cannot grow the queue either.
+    if (!(isBinary ? this.frameBucket : this.controlBucket).take()) {
+      const what = isBinary
+        ? `frames faster than ${this.frameBucket.ratePerSecond}/s (burst ${this.frameBucket.burst})`
+        : `control messages faster than ${CONTROL_PER_SECOND}/s (burst ${CONTROL_BURST})`;
+      this.sendThrottledError(
+        'RATE_LIMITED',
+        `${what}: the extra ones are dropped`,
+        isBinary ? 'frame' : undefined,
+      );
+      return;
+    }
     if (this.busy) {
       this.queue.push([data, isBinary]);
       return;
@@ -221,13 +247,30 @@ export class Connection implements RoomSubscriber {
         maxFrameBytes: MAX_FRAME_BYTES,
         maxTextBytes: MAX_TEXT_BYTES,
         maxMessageMs: this.hub.config.maxMessageMs,
+        framesPerSecond: this.hub.config.framesPerSecond,
+        frameBurst: this.hub.config.frameBurst,
+        controlPerSecond: CONTROL_PER_SECOND,
       },
     });
   }
 
   private async onJoin(join: ClientMessageOf<'join'>): Promise<void> {
+    const { room, since, key } = join;
+    // Before leaving the current room: a refused join leaves the connection where it was.
+    const access = await this.hub.roomKeys.join(room, key);
+    if (this.closed || this.member === undefined) return;
+    if (access === 'required' || access === 'wrong') {
+      this.sendError(
+        access === 'required' ? 'ROOM_KEY_REQUIRED' : 'ROOM_KEY_WRONG',
+        access === 'required'
+          ? `room ${room} has a key; join with "key"`
+          : `wrong key for room ${room}`,
+        'join',
+      );
+      return;
+    }
+    if (access === 'claimed') this.log.info({ room }, 'room key set by first join');
     if (this.room !== undefined) this.leaveRoom();
-    const { room, since } = join;
     // Read the history before subscribing, then send it, subscribe and reply without yielding,
     // so that the history arrives before any live traffic of the room.
     const page =
@@ -364,7 +407,7 @@ export class Connection implements RoomSubscriber {
       void this.stopTalk('too-long', 'complete');
     }, this.hub.config.maxMessageMs + 5_000);
     timer.unref();
-    this.talk = { room, streamId, messageId, recording, timer };
+    this.talk = { room, streamId, messageId, encrypted, recording, timer };
     const live: LiveStream = { streamId, messageId, from: member, startedAt, encrypted, ...e2e };
     this.hub.rooms.setLive(room, live);
     this.hub.bus.publishControl(room, JSON.stringify({ type: 'talk-started', room, ...live }));
@@ -411,9 +454,25 @@ export class Connection implements RoomSubscriber {
       );
       return;
     }
+    if (((header.flags & FLAG_ENCRYPTED) !== 0) !== talk.encrypted) {
+      this.sendThrottledError(
+        'ENCRYPTION_MISMATCH',
+        talk.encrypted
+          ? `stream ${header.streamId} was started encrypted but this frame is not; it was dropped`
+          : `stream ${header.streamId} was started unencrypted but this frame is encrypted; it was dropped`,
+        'frame',
+        header.streamId,
+      );
+      return;
+    }
     this.hub.bus.publishFrame(talk.room, bytes, this);
     if (bytes.byteLength > FRAME_HEADER_LEN) {
-      talk.recording.add(header.sequence, header.timestamp, bytes.subarray(FRAME_HEADER_LEN));
+      talk.recording.add(
+        header.sequence,
+        header.timestamp,
+        bytes.subarray(FRAME_HEADER_LEN),
+        header.flags,
+      );
     }
     if ((header.flags & FLAG_END) !== 0) {
       void this.stopTalk('end-frame', 'complete');
@@ -521,6 +580,20 @@ export class Connection implements RoomSubscriber {
 
   private send(message: ServerMessage): void {
     this.deliverControl(JSON.stringify(message));
+  }
+
+  /** sendError at most once per RATE_LIMIT_ERROR_INTERVAL_MS per code: a flood gets one error, not one per message. */
+  private sendThrottledError(
+    code: ErrorCode,
+    message: string,
+    ref?: string,
+    streamId?: number,
+  ): void {
+    const now = performance.now();
+    const last = this.throttledErrorAtMs.get(code);
+    if (last !== undefined && now - last < RATE_LIMIT_ERROR_INTERVAL_MS) return;
+    this.throttledErrorAtMs.set(code, now);
+    this.sendError(code, message, ref, streamId);
   }
 
   private sendError(code: ErrorCode, message: string, ref?: string, streamId?: number): void {

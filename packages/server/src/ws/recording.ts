@@ -24,8 +24,8 @@ export class Recording {
     private readonly log: Logger,
   ) {}
 
-  add(seq: number, ts: number, payload: Uint8Array): void {
-    this.pending.push({ seq, ts, payload });
+  add(seq: number, ts: number, payload: Uint8Array, flags = 0): void {
+    this.pending.push({ seq, ts, payload, flags });
     this.frameCount++;
     if (this.pending.length >= FLUSH_FRAMES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);

@@ -34,6 +34,11 @@ export class RoomRegistry {
     this.dropIfEmpty(room);
   }
 
+  /** Rooms with members or live streams on this node. */
+  names(): string[] {
+    return [...this.rooms.keys()];
+  }
+
   members(room: string): Member[] {
     return [...(this.rooms.get(room)?.members.values() ?? [])];
   }

@@ -24,6 +24,8 @@ export class TestServers {
       webRoot: options.webRoot ?? this.tempDir(),
       // Most tests skip the ~0.2 s worker start; durability and REST tests run the default worker.
       storeInWorker: false,
+      // Most tests send a whole message at once; rate-limit.test.ts runs the real limits.
+      frameBurst: 100_000,
       ...options,
     });
     this.servers.push(server);

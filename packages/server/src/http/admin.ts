@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import {
+  MAX_HISTORY_LIMIT,
+  MAX_ROOM_KEY_LENGTH,
+  MIN_ROOM_KEY_LENGTH,
+  ROOM_KEY_PATTERN,
+  ROOM_PATTERN,
+} from '@imv/protocol';
+import type { MessageDeleted } from '@imv/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RoomSummary } from '../store/store.js';
+import type { Hub } from '../ws/hub.js';
+import { adminTokenMatches } from './admin-token.js';
+import { HttpError } from './errors.js';
+
+const roomParam = { type: 'string', pattern: ROOM_PATTERN.source } as const;
+const roomParams = { type: 'object', properties: { room: roomParam }, required: ['room'] } as const;
+const messageParams = {
+  type: 'object',
+  properties: { room: roomParam, id: { type: 'integer', minimum: 1 } },
+  required: ['room', 'id'],
+} as const;
+
+interface RoomParams {
+  room: string;
+}
+interface MessageParams extends RoomParams {
+  id: number;
+}
+
+/** The admin page: static HTML, CSS and a script file (no inline script: CSP is `script-src 'self'`). */
+const PAGE_FILES = {
+  '/admin': ['admin.html', 'text/html; charset=utf-8'],
+  '/admin/admin.js': ['admin.js', 'text/javascript; charset=utf-8'],
+  '/admin/admin.css': ['admin.css', 'text/css; charset=utf-8'],
+} as const;
+
+/** One room in GET /api/admin/rooms. */
+export interface AdminRoom extends RoomSummary {
+  /** Members connected to this node now. */
+  online: number;
+}
+
+/**
+ * Admin REST (Authorization: Bearer <token>): list rooms and their messages, delete a message or
+ * a whole room, set or remove a room key. Plus the /admin page that drives it.
+ */
+export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: string): void {
+  const { store } = hub;
+
+  function requireAdmin(
+    request: FastifyRequest,
+    _reply: unknown,
+    done: (err?: Error) => void,
+  ): void {
+    const header = request.headers.authorization;
+    if (header === undefined || header.trim() === '') {
+      done(
+        new HttpError(401, 'UNAUTHORIZED', 'admin route: send Authorization: Bearer <admin token>'),
+      );
+      return;
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null || !adminTokenMatches(match[1]!, adminToken)) {
+      done(new HttpError(403, 'FORBIDDEN', 'admin route: the admin token is wrong'));
+      return;
+    }
+    done();
+  }
+
+  function announceDeleted(room: string, ids: readonly number[]): void {
+    for (const id of ids) {
+      const message: MessageDeleted = { type: 'message-deleted', room, id };
+      hub.bus.publishControl(room, JSON.stringify(message));
+    }
+  }
+
+  app.get('/api/admin/rooms', { onRequest: requireAdmin }, async () => {
+    const stored = await store.listRooms();
+    const rooms = new Map<string, AdminRoom>(
+      stored.map((r) => [r.room, { ...r, online: hub.rooms.members(r.room).length }]),
+    );
+    for (const room of hub.rooms.names()) {
+      if (!rooms.has(room))
+        rooms.set(room, {
+          room,
+          messageCount: 0,
+          keyed: false,
+          online: hub.rooms.members(room).length,
+        });
+    }
+    return { rooms: [...rooms.values()].sort((a, b) => a.room.localeCompare(b.room)) };
+  });
+
+  // The admin sees keyed rooms too, without their key.
+  app.get<{ Params: RoomParams; Querystring: { before?: number; limit?: number } }>(
+    '/api/admin/rooms/:room/messages',
+    {
+      onRequest: requireAdmin,
+      schema: {
+        params: roomParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            before: { type: 'integer', minimum: 1 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      const { before, limit = MAX_HISTORY_LIMIT } = request.query;
+      const page = await store.listMessages(room, { before, limit });
+      return { room, messages: page.messages, more: page.more };
+    },
+  );
+
+  app.delete<{ Params: MessageParams }>(
+    '/api/rooms/:room/messages/:id',
+    { onRequest: requireAdmin, schema: { params: messageParams } },
+    async (request) => {
+      const { room, id } = request.params;
+      const message = await store.getMessage(room, id);
+      if (message === undefined) throw HttpError.notFound(`message ${id} in room ${room}`);
+      if (message.status === 'recording') {
+        throw new HttpError(
+          409,
+          'BAD_REQUEST',
+          `message ${id} is still being recorded; delete it once it has stopped`,
+        );
+      }
+      if (!(await store.deleteMessage(room, id)))
+        throw HttpError.notFound(`message ${id} in room ${room}`);
+      request.log.info({ room, messageId: id }, 'admin deleted a message');
+      announceDeleted(room, [id]);
+      return { room, id, deleted: true };
+    },
+  );
+
+  app.delete<{ Params: RoomParams }>(
+    '/api/rooms/:room',
+    { onRequest: requireAdmin, schema: { params: roomParams } },
+    async (request) => {
+      const { room } = request.params;
+      const ids = await store.deleteRoom(room);
+      request.log.info({ room, messages: ids.length }, 'admin deleted a room');
+      announceDeleted(room, ids);
+      return { room, deletedMessages: ids.length };
+    },
+  );
+
+  app.put<{ Params: RoomParams; Body: { key: string } }>(
+    '/api/rooms/:room/key',
+    {
+      onRequest: requireAdmin,
+      schema: {
+        params: roomParams,
+        body: {
+          type: 'object',
+          properties: {
+            key: {
+              type: 'string',
+              minLength: MIN_ROOM_KEY_LENGTH,
+              maxLength: MAX_ROOM_KEY_LENGTH,
+              pattern: ROOM_KEY_PATTERN.source,
+            },
+          },
+          required: ['key'],
+        },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      await hub.roomKeys.set(room, request.body.key);
+      request.log.info({ room }, 'admin set a room key');
+      return { room, keyed: true };
+    },
+  );
+
+  app.delete<{ Params: RoomParams }>(
+    '/api/rooms/:room/key',
+    { onRequest: requireAdmin, schema: { params: roomParams } },
+    async (request) => {
+      const { room } = request.params;
+      await hub.roomKeys.set(room, undefined);
+      request.log.info({ room }, 'admin removed a room key');
+      return { room, keyed: false };
+    },
+  );
+
+  for (const [route, [file, type]] of Object.entries(PAGE_FILES)) {
+    const body = readFileSync(new URL(`./admin-page/${file}`, import.meta.url));
+    app.get(route, (_request, reply) =>
+      reply.type(type).header('Cache-Control', 'no-cache').send(body),
+    );
+  }
+}

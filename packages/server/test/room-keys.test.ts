@@ -1,0 +1,116 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ImvServer } from '../src/index.js';
+import { opusPacketsOf } from './helpers/opus-fixture.js';
+import { TestClient } from './helpers/test-client.js';
+import { TestServers } from './helpers/test-server.js';
+
+const servers = new TestServers();
+const clients: TestClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await servers.cleanup();
+});
+
+const KEY = 'blue-heron-42';
+
+async function helloed(server: ImvServer, name: string): Promise<TestClient> {
+  const client = await TestClient.open(server.httpUrl);
+  clients.push(client);
+  await client.hello(name);
+  return client;
+}
+
+/** Sends a join and returns what answered it: `joined`, or the error's code. */
+async function join(client: TestClient, room: string, key?: string): Promise<string> {
+  client.send({ type: 'join', room, ...(key === undefined ? {} : { key }) });
+  const answer = await client.nextWhere(
+    (r) => r.kind === 'text' && (r.message.type === 'joined' || r.message.type === 'error'),
+    'joined or error',
+  );
+  if (answer.kind !== 'text') throw new Error('unreachable');
+  return answer.message.type === 'error' ? answer.message.code : answer.message.type;
+}
+
+async function get(server: ImvServer, path: string, key?: string) {
+  const res = await fetch(`${server.httpUrl}${path}`, {
+    headers: key === undefined ? {} : { 'X-Imv-Room-Key': key },
+  });
+  return { status: res.status, body: (await res.json()) as { code?: string } };
+}
+
+describe('room keys', () => {
+  it('gives a new room the key of its first join, then refuses joins without it or with a wrong one', async () => {
+    let logs = '';
+    const server = await servers.start({
+      logLevel: 'info',
+      logDestination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logs += chunk.toString('utf8');
+          done();
+        },
+      }),
+    });
+    const owner = await helloed(server, 'ana');
+    expect(await join(owner, 'secret-room', KEY)).toBe('joined');
+
+    const guest = await helloed(server, 'bo');
+    expect(await join(guest, 'secret-room')).toBe('ROOM_KEY_REQUIRED');
+    expect(await join(guest, 'secret-room', 'not-the-key')).toBe('ROOM_KEY_WRONG');
+    // A refused join leaves no trace in the room, and the connection may retry.
+    expect(owner.texts().filter((m) => m.type === 'presence')).toHaveLength(0);
+    expect(await join(guest, 'secret-room', KEY)).toBe('joined');
+    expect((await owner.next('presence')).members.map((m) => m.name).sort()).toEqual(['ana', 'bo']);
+    // A keyless room stays open to everyone.
+    expect(await join(await helloed(server, 'cy'), 'open-room')).toBe('joined');
+    expect(logs).toContain('ROOM_KEY_WRONG');
+    expect(logs).not.toContain(KEY);
+  });
+
+  it('does not let a join lock a room that already has messages', async () => {
+    const server = await servers.start();
+    const talker = await helloed(server, 'ana');
+    expect(await join(talker, 'busy')).toBe('joined');
+    talker.send({ type: 'talk-start', streamId: 1 });
+    talker.sendPackets(1, opusPacketsOf('speech-fr-48k.wav').slice(0, 5));
+    await talker.next('message-stored');
+
+    expect(await join(await helloed(server, 'mallory'), 'busy', KEY)).toBe('joined');
+    expect(await join(await helloed(server, 'bo'), 'busy')).toBe('joined');
+  });
+
+  it('guards REST history and downloads of a keyed room with the X-Imv-Room-Key header, across restarts', async () => {
+    const dataDir = servers.tempDir();
+    let server = await servers.start({ dataDir });
+    const talker = await helloed(server, 'ana');
+    expect(await join(talker, 'vault', KEY)).toBe('joined');
+    talker.send({ type: 'talk-start', streamId: 3 });
+    talker.sendPackets(3, opusPacketsOf('speech-fr-48k.wav').slice(0, 20));
+    const id = (await talker.next('message-stored')).message.id;
+    await talker.close();
+    await server.close();
+    server = await servers.start({ dataDir });
+
+    for (const path of [
+      '/api/rooms/vault/messages',
+      `/api/rooms/vault/messages/${id}`,
+      `/api/rooms/vault/messages/${id}.ogg`,
+      `/api/rooms/vault/messages/${id}.frames`,
+    ]) {
+      expect([(await get(server, path)).status, (await get(server, path)).body.code], path).toEqual(
+        [401, 'ROOM_KEY_REQUIRED'],
+      );
+      const wrong = await get(server, path, 'wrong-key-123');
+      expect([wrong.status, wrong.body.code], path).toEqual([403, 'ROOM_KEY_WRONG']);
+    }
+    const list = await get(server, '/api/rooms/vault/messages', KEY);
+    expect(list.status).toBe(200);
+    expect((list.body as { messages: { id: number }[] }).messages.map((m) => m.id)).toEqual([id]);
+    const ogg = await fetch(`${server.httpUrl}/api/rooms/vault/messages/${id}.ogg`, {
+      headers: { 'X-Imv-Room-Key': KEY },
+    });
+    expect([ogg.status, ogg.headers.get('content-type')]).toEqual([200, 'audio/ogg']);
+    // The WebSocket side survived the restart too.
+    expect(await join(await helloed(server, 'bo'), 'vault')).toBe('ROOM_KEY_REQUIRED');
+  });
+});
