@@ -29,10 +29,32 @@ export interface ServerOptions {
    * on the main thread (starts ~0.2 s faster, used by most tests).
    */
   storeInWorker?: boolean;
+  /** Sustained audio frames per second one connection may send; faster ones are dropped (RATE_LIMITED). */
+  framesPerSecond?: number;
+  /** Frames one connection may send at once above framesPerSecond (token bucket size). */
+  frameBurst?: number;
+  /**
+   * Port of the HTTPS + WSS listener (browsers on other devices need a secure context for the
+   * microphone); 0 picks a free one; false or null turns HTTPS off. Default 8443, or 0 when `port` is 0.
+   */
+  httpsPort?: number | false | null;
+  /** The operator's own certificate chain (PEM); with keyFile, used instead of the generated local CA. */
+  certFile?: string;
+  /** Private key (PEM) of certFile. */
+  keyFile?: string;
+  /** Announce the server on the LAN with mDNS. Default: true unless bound to a loopback address. */
+  mdns?: boolean;
+  /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
+  maxConnectionsPerIp?: number;
 }
 
-export type ServerConfig = Required<Omit<ServerOptions, 'logDestination'>> &
-  Pick<ServerOptions, 'logDestination'>;
+export type ServerConfig = Required<
+  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile'>
+> &
+  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile'> & {
+    /** undefined when HTTPS is off. */
+    httpsPort: number | undefined;
+  };
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,7 +69,21 @@ export const DEFAULTS = {
   helloTimeoutMs: 10_000,
   pingIntervalMs: 15_000,
   storeInWorker: true,
-} as const satisfies Omit<ServerConfig, 'logDestination'>;
+  // A real-time talker sends 50 frames/s; this lets `imv send --fast` go at twice real time.
+  framesPerSecond: 100,
+  frameBurst: 200,
+  httpsPort: 8443,
+  mdns: true,
+  maxConnectionsPerIp: 32,
+} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile'>;
+
+const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
+
+function resolveHttpsPort(options: ServerOptions, port: number): number | undefined {
+  if (options.httpsPort === false || options.httpsPort === null) return undefined;
+  // Tests and tools that ask for an ephemeral HTTP port must not collide on a fixed HTTPS one.
+  return options.httpsPort ?? (port === 0 ? 0 : DEFAULTS.httpsPort);
+}
 
 /** Fills in defaults and resolves paths against the current directory. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
@@ -63,9 +99,34 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
     pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
     storeInWorker: options.storeInWorker ?? DEFAULTS.storeInWorker,
+    framesPerSecond: options.framesPerSecond ?? DEFAULTS.framesPerSecond,
+    frameBurst: options.frameBurst ?? DEFAULTS.frameBurst,
+    httpsPort: undefined,
+    certFile: options.certFile === undefined ? undefined : path.resolve(options.certFile),
+    keyFile: options.keyFile === undefined ? undefined : path.resolve(options.keyFile),
+    // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
+    mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
   };
+  config.httpsPort = resolveHttpsPort(options, config.port);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new RangeError(`options.port must be an integer 0-65535, got ${config.port}`);
+  }
+  if (
+    config.httpsPort !== undefined &&
+    (!Number.isInteger(config.httpsPort) || config.httpsPort < 0 || config.httpsPort > 65535)
+  ) {
+    throw new RangeError(
+      `options.httpsPort must be an integer 0-65535, false or null, got ${String(options.httpsPort)}`,
+    );
+  }
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    throw new TypeError('options.certFile and options.keyFile must be given together');
+  }
+  if (!Number.isInteger(config.maxConnectionsPerIp) || config.maxConnectionsPerIp < 1) {
+    throw new RangeError(
+      `options.maxConnectionsPerIp must be a positive integer, got ${config.maxConnectionsPerIp}`,
+    );
   }
   if (!Number.isFinite(config.maxMessageMs) || config.maxMessageMs < 20) {
     throw new RangeError(`options.maxMessageMs must be at least 20, got ${config.maxMessageMs}`);

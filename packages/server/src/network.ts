@@ -11,9 +11,9 @@ function hostForUrl(address: string): string {
  * each non-internal address of the machine (IPv6 only when bound to '::'); link-local IPv6 is left
  * out because browsers cannot use zone ids in URLs.
  */
-export function reachableUrls(host: string, port: number): string[] {
-  if (!WILDCARD_HOSTS.has(host)) return [`http://${hostForUrl(host)}:${port}`];
-  const urls = [`http://localhost:${port}`];
+export function reachableUrls(host: string, port: number, scheme = 'http'): string[] {
+  if (!WILDCARD_HOSTS.has(host)) return [`${scheme}://${hostForUrl(host)}:${port}`];
+  const urls = [`${scheme}://localhost:${port}`];
   for (const addresses of Object.values(networkInterfaces())) {
     for (const info of addresses ?? []) {
       if (info.internal) continue;
@@ -22,15 +22,22 @@ export function reachableUrls(host: string, port: number): string[] {
         (host !== '::' || info.address.toLowerCase().startsWith('fe80'))
       )
         continue;
-      urls.push(`http://${hostForUrl(info.address)}:${port}`);
+      urls.push(`${scheme}://${hostForUrl(info.address)}:${port}`);
     }
   }
   return urls;
 }
 
 /** The URL this machine itself should use: loopback for a wildcard bind. */
-export function localUrl(host: string, port: number): string {
+export function localUrl(host: string, port: number, scheme = 'http'): string {
   return WILDCARD_HOSTS.has(host)
-    ? `http://127.0.0.1:${port}`
-    : `http://${hostForUrl(host)}:${port}`;
+    ? `${scheme}://127.0.0.1:${port}`
+    : `${scheme}://${hostForUrl(host)}:${port}`;
+}
+
+const LOOPBACK_URL = /^https?:\/\/(localhost|127\.[\d.]+|\[::1\])(:\d+)?$/i;
+
+/** The https URLs other devices can use: reachableUrls without the loopback ones. */
+export function lanHttpsUrls(host: string, port: number): string[] {
+  return reachableUrls(host, port, 'https').filter((u) => !LOOPBACK_URL.test(u));
 }

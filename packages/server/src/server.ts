@@ -1,4 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import { isIP, type AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { PROTOCOL_VERSION } from '@imv/protocol';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,9 +12,16 @@ import type { ServerConfig, ServerOptions } from './config.js';
 import { installErrorHandlers } from './http/errors.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
+import { registerOnboardingPage } from './http/onboarding-page.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerWebRoutes } from './http/web.js';
+import { announce, type Announcement } from './discovery/index.js';
 import { createLogger } from './logger.js';
-import { localUrl, reachableUrls } from './network.js';
+import { lanHttpsUrls, localUrl, reachableUrls } from './network.js';
+import { listMachineAddresses } from './tls/machine-addresses.js';
+import { ONBOARDING_PATHS, registerOnboardingRoutes } from './tls/onboarding-routes.js';
+import { loadServerCredentials, type ServerCredentials } from './tls/server-credentials.js';
+import { SERVER_VERSION } from './version.js';
 import { SqliteMessageStore } from './store/sqlite-store.js';
 import { WorkerMessageStore } from './store/worker-store.js';
 import type { MessageStore } from './store/store.js';
@@ -28,6 +39,18 @@ export interface ImvServer {
   readonly httpUrl: string;
   /** Every URL the server can be reached at (localhost and each LAN address). */
   readonly urls: string[];
+  /** Port of the HTTPS + WSS listener; undefined when HTTPS is off. */
+  readonly httpsPort: number | undefined;
+  /** `https://127.0.0.1:PORT` for a wildcard bind, else the bound address; undefined when HTTPS is off. */
+  readonly httpsUrl: string | undefined;
+  /** The https URL of each LAN address (what other devices open); empty when HTTPS is off. */
+  readonly httpsUrls: string[];
+  /** SHA-256 of the HTTPS server certificate ('AB:CD:…'). */
+  readonly fingerprintSha256: string | undefined;
+  /** SHA-256 of the local CA; undefined with the operator's own certificate or HTTPS off. */
+  readonly caFingerprintSha256: string | undefined;
+  /** The local CA certificate (PEM) devices install; undefined as caFingerprintSha256. */
+  readonly caCertPem: string | undefined;
   readonly store: MessageStore;
   readonly config: ServerConfig;
   /** The server's pino logger (JSON lines). */
@@ -36,10 +59,61 @@ export interface ImvServer {
   close(): Promise<void>;
 }
 
+function listen(server: HttpsServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** What a phone or the CLI might type to reach this server, as URL.host writes it. */
+function ownHostsOf(urls: string[], ports: number[]): Set<string> {
+  const hosts = new Set(urls.map((u) => new URL(u).host));
+  for (const port of ports) {
+    for (const name of ['localhost', '127.0.0.1', '[::1]', hostname().toLowerCase()]) {
+      hosts.add(`${name}:${port}`);
+    }
+  }
+  return hosts;
+}
+
 /** Opens the store, recovers interrupted messages, and listens for HTTP and WebSocket clients. */
 export async function startServer(options: ServerOptions = {}): Promise<ImvServer> {
   const config = resolveConfig(options);
   const log = createLogger(config);
+  const urlsBeforeListen = reachableUrls(config.host, config.port);
+  // Before the store opens: a bad certFile/keyFile fails the start with nothing to undo.
+  const credentials: ServerCredentials | undefined =
+    config.httpsPort === undefined
+      ? undefined
+      : await loadServerCredentials({
+          dataDir: config.dataDir,
+          certFile: config.certFile,
+          keyFile: config.keyFile,
+          hostnames: [hostname()],
+          // The same addresses the banner prints (reachableUrls), plus the bound one.
+          addresses: [
+            ...new Set([
+              ...listMachineAddresses(),
+              ...urlsBeforeListen
+                .map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''))
+                .filter((h) => isIP(h) !== 0),
+            ]),
+          ],
+        });
+  if (credentials?.local?.caCreated === true) {
+    log.info({ dir: credentials.local.dir }, 'created the local certificate authority');
+  }
+  if (credentials?.local?.reissued === true) {
+    log.info(
+      { dnsNames: credentials.local.dnsNames, ipAddresses: credentials.local.ipAddresses },
+      'issued the https server certificate',
+    );
+  }
   const store: MessageStore = config.storeInWorker
     ? await WorkerMessageStore.open(config.dataDir)
     : new SqliteMessageStore(config.dataDir);
@@ -77,34 +151,122 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     );
     done();
   });
+  registerSecurityHeaders(app);
   installErrorHandlers(app);
   registerHealthRoutes(app);
   registerMessageRoutes(app, store);
+
+  // Known once both listeners are bound; the routes below read them per request.
+  let httpsPort: number | undefined;
+  let httpsUrls: string[] = [];
+  let ownHosts: ReadonlySet<string> = new Set();
+  if (credentials !== undefined) {
+    const local = credentials.local;
+    if (local !== undefined) {
+      registerOnboardingRoutes(app, {
+        certificates: () => local,
+        httpsUrls: () => httpsUrls,
+        name: `imv on ${hostname()}`,
+      });
+    } else {
+      for (const path of [ONBOARDING_PATHS.caDer, ONBOARDING_PATHS.caPem, ONBOARDING_PATHS.mobileConfig]) {
+        app.get(path, (_request, reply) =>
+          reply.code(404).send({
+            code: 'NOT_FOUND',
+            message:
+              'this server uses its own certificate (certFile), not a local imv CA: there is nothing to install',
+            statusCode: 404,
+          }),
+        );
+      }
+    }
+    registerOnboardingPage(app, {
+      get httpsPort() {
+        return httpsPort ?? 0;
+      },
+      httpsUrls: () => httpsUrls,
+      fingerprintSha256: () => credentials.fingerprintSha256,
+      caFingerprintSha256: () => local?.caFingerprintSha256,
+    });
+  }
   await registerWebRoutes(app, config.webRoot);
-  const wss = attachWebSocketServer(app.server, hub);
+
+  // The same fastify app answers on both listeners; fastify's `routing` is its request handler.
+  const httpsServer =
+    credentials === undefined
+      ? undefined
+      : createHttpsServer({ key: credentials.keyPem, cert: credentials.chainPem }, app.routing);
+  const wss = attachWebSocketServer(
+    httpsServer === undefined ? [app.server] : [app.server, httpsServer],
+    hub,
+    { ownHosts: () => ownHosts, maxConnectionsPerIp: config.maxConnectionsPerIp },
+  );
 
   try {
     await app.listen({ host: config.host, port: config.port });
+    if (httpsServer !== undefined) {
+      await listen(httpsServer, config.host, config.httpsPort ?? 0).catch((err: unknown) => {
+        throw new Error(
+          `cannot listen for https on ${config.host}:${config.httpsPort}: ${(err as Error).message} ` +
+            '(choose another httpsPort, or turn https off)',
+          { cause: err },
+        );
+      });
+    }
   } catch (err) {
+    await app.close();
     await store.close();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
   const urls = reachableUrls(config.host, port);
+  httpsPort = httpsServer === undefined ? undefined : (httpsServer.address() as AddressInfo).port;
+  httpsUrls = httpsPort === undefined ? [] : lanHttpsUrls(config.host, httpsPort);
+  const httpsUrl = httpsPort === undefined ? undefined : localUrl(config.host, httpsPort, 'https');
+  ownHosts = ownHostsOf(
+    [...urls, localUrl(config.host, port), ...httpsUrls, ...(httpsUrl === undefined ? [] : [httpsUrl])],
+    httpsPort === undefined ? [port] : [port, httpsPort],
+  );
   log.info(
-    { host: config.host, port, dataDir: config.dataDir, webRoot: config.webRoot },
+    { host: config.host, port, httpsPort, dataDir: config.dataDir, webRoot: config.webRoot },
     'listening',
   );
+
+  let announcement: Announcement | undefined;
+  if (config.mdns) {
+    const onError = (err: unknown): void =>
+      log.warn({ err }, 'mDNS announcement failed; devices will not find the server by name');
+    try {
+      announcement = announce({
+        name: hostname(),
+        port,
+        ...(httpsPort !== undefined && { httpsPort }),
+        ...(credentials !== undefined && { fingerprint: credentials.fingerprintSha256 }),
+        protocol: PROTOCOL_VERSION,
+        version: SERVER_VERSION,
+        onError,
+      });
+    } catch (err) {
+      onError(err);
+    }
+  }
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
     hub.shuttingDown = true;
     log.info({ connections: hub.connections.size }, 'shutting down');
+    await announcement?.stop().catch((err: unknown) => log.warn({ err }, 'mDNS goodbye failed'));
     const connections = [...hub.connections];
     // Live messages first: talk-stopped 'shutdown' and message-stored reach the rooms before the sockets close.
     await Promise.all(connections.map((c) => c.shutdown()));
     await Promise.all(connections.map((c) => c.closeSocket(SOCKET_CLOSE_TIMEOUT_MS)));
     wss.close();
+    if (httpsServer !== undefined) {
+      const closed = new Promise((resolve) => httpsServer.close(resolve));
+      // Keep-alive sockets would hold close() open; upgraded ones were closed above.
+      httpsServer.closeAllConnections();
+      await closed;
+    }
     await app.close();
     await hub.bus.close();
     await store.close();
@@ -116,6 +278,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     port,
     httpUrl: localUrl(config.host, port),
     urls,
+    httpsPort,
+    httpsUrl,
+    httpsUrls,
+    fingerprintSha256: credentials?.fingerprintSha256,
+    caFingerprintSha256: credentials?.local?.caFingerprintSha256,
+    caCertPem: credentials?.local?.caCertPem,
     store,
     config,
     log,

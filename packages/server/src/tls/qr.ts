@@ -14,19 +14,40 @@ export interface TerminalQrOptions {
   darkBackground?: boolean;
 }
 
-/** The QR code of `url` as UTF-8 half blocks (two modules per character cell), for a terminal. */
-export async function qrToTerminal(url: string, options: TerminalQrOptions = {}): Promise<string> {
+/** Quiet zone around the terminal code, in modules (ISO/IEC 18004 asks for 4; 2 scans fine on a screen). */
+const TERMINAL_MARGIN_MODULES = 2;
+
+/**
+ * The QR code of `url` as UTF-8 half blocks (two modules per character cell), for a terminal.
+ * Synchronous, so a startup banner can print it in order with the lines around it.
+ */
+export function qrToTerminalSync(url: string, options: TerminalQrOptions = {}): string {
   const darkBackground = options.darkBackground ?? true;
-  return QRCode.toString(url, {
-    type: 'utf8',
-    errorCorrectionLevel: 'M',
-    // Quiet zone of 2 modules: even, because the renderer prints margin / 2 text lines.
-    margin: 2,
-    // qrcode's utf8 renderer swaps to its inverted block set when dark is white.
-    color: darkBackground
-      ? { dark: '#ffffff', light: '#000000' }
-      : { dark: '#000000', light: '#ffffff' },
-  });
+  const { modules } = QRCode.create(url, { errorCorrectionLevel: 'M' });
+  const size = modules.size + 2 * TERMINAL_MARGIN_MODULES;
+  const dark = (row: number, col: number): boolean => {
+    const r = row - TERMINAL_MARGIN_MODULES;
+    const c = col - TERMINAL_MARGIN_MODULES;
+    return r >= 0 && c >= 0 && r < modules.size && c < modules.size && modules.get(r, c) === 1;
+  };
+  // Glyph per [top dark, bottom dark]. On a dark terminal the light modules are the drawn ones.
+  const glyph = darkBackground
+    ? ['\u2588', '\u2584', '\u2580', ' '] // light-light, dark-light, light-dark, dark-dark
+    : [' ', '\u2580', '\u2584', '\u2588'];
+  const lines: string[] = [];
+  for (let row = 0; row < size; row += 2) {
+    let line = '';
+    for (let col = 0; col < size; col++) {
+      line += glyph[(dark(row, col) ? 1 : 0) + (dark(row + 1, col) ? 2 : 0)];
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}
+
+/** The QR code of `url` as UTF-8 half blocks (two modules per character cell), for a terminal. */
+export function qrToTerminal(url: string, options: TerminalQrOptions = {}): Promise<string> {
+  return Promise.resolve(qrToTerminalSync(url, options));
 }
 
 /** The QR code of `url` as a standalone SVG document (scales to any size, for the web page). */

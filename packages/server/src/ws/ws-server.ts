@@ -1,6 +1,7 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WS_PATH } from '@imv/protocol';
+import type { ErrorCode } from '@imv/protocol';
 import { WebSocketServer } from 'ws';
 import { Connection } from './connection.js';
 import type { Hub } from './hub.js';
@@ -12,8 +13,69 @@ function refuse(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-/** Accepts WebSocket upgrades on WS_PATH of the HTTP server and gives each a Connection. */
-export function attachWebSocketServer(server: Server, hub: Hub): WebSocketServer {
+/** An HTTP error answer before the upgrade, with the same JSON body as the REST errors. */
+function refuseWithCode(
+  socket: Duplex,
+  statusCode: number,
+  reason: string,
+  code: ErrorCode,
+  message: string,
+): void {
+  const body = JSON.stringify({ code, message, statusCode });
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export interface UpgradePolicy {
+  /** host:port pairs of this server's own URLs (lower case, as URL.host writes them). */
+  ownHosts(): ReadonlySet<string>;
+  /** Open WebSockets allowed per remote IP address. */
+  maxConnectionsPerIp: number;
+}
+
+/** '::ffff:10.0.0.2' and '10.0.0.2' are one client. */
+function clientAddress(req: IncomingMessage): string {
+  return (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/i, '');
+}
+
+/**
+ * Browsers send Origin on every WebSocket and do not apply the same-origin policy to it, so without
+ * this check any web page a LAN user visits could connect to the relay in their name (cross-site
+ * WebSocket hijacking). Allowed: no Origin (CLI, scripts), an origin whose host:port is the request's
+ * own Host, or one of this server's URLs.
+ */
+export function originAllowed(req: IncomingMessage, ownHosts: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // 'null' (sandboxed frames, file:) and anything unparsable
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (ownHosts.has(url.host)) return true;
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  try {
+    // Parsed with the origin's scheme so default ports compare equal ('x' and 'x:443' on https).
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Accepts WebSocket upgrades on WS_PATH of every given server (plain HTTP and HTTPS) and gives each
+ * a Connection.
+ */
+export function attachWebSocketServer(
+  servers: Server[],
+  hub: Hub,
+  policy: UpgradePolicy,
+): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_PAYLOAD_BYTES,
@@ -22,7 +84,8 @@ export function attachWebSocketServer(server: Server, hub: Hub): WebSocketServer
     clientTracking: false,
   });
   let nextId = 1;
-  server.on('upgrade', (req, socket, head) => {
+  const openPerAddress = new Map<string, number>();
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname !== WS_PATH) {
       refuse(socket, '404 Not Found');
@@ -32,11 +95,55 @@ export function attachWebSocketServer(server: Server, hub: Hub): WebSocketServer
       refuse(socket, '503 Service Unavailable');
       return;
     }
+    const address = clientAddress(req);
+    if (!originAllowed(req, policy.ownHosts())) {
+      hub.log.info(
+        { code: 'ORIGIN_NOT_ALLOWED', origin: req.headers.origin, host: req.headers.host, address },
+        'websocket refused: foreign origin',
+      );
+      refuseWithCode(
+        socket,
+        403,
+        'Forbidden',
+        'ORIGIN_NOT_ALLOWED',
+        `WebSocket from origin ${String(req.headers.origin)} refused: open the page from this server`,
+      );
+      return;
+    }
+    const open = openPerAddress.get(address) ?? 0;
+    if (open >= policy.maxConnectionsPerIp) {
+      hub.log.info(
+        { code: 'TOO_MANY_CONNECTIONS', address, open },
+        'websocket refused: too many connections from one address',
+      );
+      refuseWithCode(
+        socket,
+        429,
+        'Too Many Requests',
+        'TOO_MANY_CONNECTIONS',
+        `${address} already has ${open} open WebSockets (at most ${policy.maxConnectionsPerIp})`,
+      );
+      return;
+    }
+    // Counted from now: upgrades finishing at the same time must not all pass the check.
+    openPerAddress.set(address, open + 1);
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      const left = (openPerAddress.get(address) ?? 1) - 1;
+      if (left <= 0) openPerAddress.delete(address);
+      else openPerAddress.set(address, left);
+    };
+    // A handshake that fails (bad key, client gone) never reaches the callback.
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', release);
       const id = `c${nextId++}`;
       new Connection(id, ws, hub, hub.log.child({ conn: id }), req.socket.remoteAddress);
     });
-  });
+  };
+  for (const server of servers) server.on('upgrade', onUpgrade);
   const heartbeat = setInterval(() => {
     for (const connection of hub.connections) connection.heartbeat();
   }, hub.config.pingIntervalMs);
