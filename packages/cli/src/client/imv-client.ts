@@ -13,6 +13,7 @@ import type {
   GetHistory,
   History,
   Joined,
+  MessageDeleted,
   MessageStored,
   Presence,
   ServerMessage,
@@ -23,6 +24,7 @@ import type {
 } from '@imv/protocol';
 import { ImvClientError } from './client-error.js';
 import { OutgoingTalk } from './outgoing-talk.js';
+import type { TalkEncryption } from './outgoing-talk.js';
 import { toWebSocketUrl } from './server-url.js';
 import { CLIENT_NAME } from '../version.js';
 import { CliError } from '../cli-error.js';
@@ -35,6 +37,7 @@ export interface ImvClientEvents {
   'talk-stopped': [TalkStopped];
   'message-stored': [MessageStored];
   history: [History];
+  'message-deleted': [MessageDeleted];
   /** A server `{ type: 'error' }` message. Not named 'error' so an unhandled one cannot throw. */
   'server-error': [ErrorMessage];
   /** A binary audio frame; `frame.payload` is a view into `bytes`. */
@@ -172,12 +175,21 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
    * and the resolved value carries that history. Attach event listeners before calling: live
    * traffic can follow in the same network read as the reply.
    */
-  async join(room: string, since?: 'all' | number): Promise<{ joined: Joined; history?: History }> {
+  async join(
+    room: string,
+    since?: 'all' | number,
+    options: { key?: string } = {},
+  ): Promise<{ joined: Joined; history?: History }> {
     const failOn = (e: ErrorMessage): boolean => e.ref === 'join';
     const joined = this.expect('joined', { where: (m) => m.room === room, failOn });
     const history =
       since !== undefined ? this.expect('history', { where: (m) => m.room === room, failOn }) : undefined;
-    this.sendControl({ type: 'join', room, ...(since !== undefined ? { since } : {}) });
+    this.sendControl({
+      type: 'join',
+      room,
+      ...(since !== undefined ? { since } : {}),
+      ...(options.key !== undefined ? { key: options.key } : {}),
+    });
     const [joinedMessage, historyMessage] = await Promise.all([joined, history]);
     return historyMessage !== undefined ? { joined: joinedMessage, history: historyMessage } : { joined: joinedMessage };
   }
@@ -194,9 +206,12 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     this.sendControl({ type: 'leave' });
   }
 
-  /** Starts talking in the current room on `streamId` (random when omitted). */
-  startTalk(streamId: number = randomStreamId()): OutgoingTalk {
-    return new OutgoingTalk(this, streamId);
+  /**
+   * Starts talking in the current room on `streamId` (random when omitted). With `encryption`
+   * the talk-start says so and every frame is sealed end to end.
+   */
+  startTalk(streamId: number = randomStreamId(), encryption?: TalkEncryption): OutgoingTalk {
+    return new OutgoingTalk(this, streamId, encryption);
   }
 
   /** Sends a control message as JSON. */

@@ -1,7 +1,13 @@
-import { FLAG_END, FRAME_SAMPLES, encodeFrame } from '@imv/protocol';
-import type { ErrorMessage, MessageStored, TalkStarted } from '@imv/protocol';
+import { FLAG_END, FRAME_SAMPLES, encodeFrame, sealFrame } from '@imv/protocol';
+import type { ErrorMessage, MessageStored, StreamKey, TalkStarted } from '@imv/protocol';
 import { ImvClientError } from './client-error.js';
 import type { ImvClient } from './imv-client.js';
+
+/** What an end-to-end encrypted talk needs: the stream's key (with its salt) and the room's keyCheck. */
+export interface TalkEncryption {
+  streamKey: StreamKey;
+  keyCheck: string;
+}
 
 /**
  * One talk spurt: talk-start, numbered frames, then an END frame (or talk-stop), and the server's
@@ -20,6 +26,8 @@ export class OutgoingTalk {
   constructor(
     private readonly client: ImvClient,
     readonly streamId: number,
+    /** End-to-end encryption: every frame is sealed with this stream key (e2e.ts). */
+    private readonly encryption?: TalkEncryption,
   ) {
     // The server names the stream in talk errors; a talk-start error without one can only be ours.
     const mine = (e: ErrorMessage): boolean =>
@@ -38,7 +46,13 @@ export class OutgoingTalk {
     // Keep the first failure for sendFrame to report, and keep unawaited rejections quiet.
     this.started.catch((e: unknown) => this.noteFailure(e));
     this.storedAck.catch((e: unknown) => this.noteFailure(e));
-    client.sendControl({ type: 'talk-start', streamId });
+    client.sendControl({
+      type: 'talk-start',
+      streamId,
+      ...(encryption !== undefined
+        ? { encrypted: true, e2eSalt: encryption.streamKey.e2eSalt, keyCheck: encryption.keyCheck }
+        : {}),
+    });
   }
 
   /** Frames sent so far. */
@@ -55,15 +69,16 @@ export class OutgoingTalk {
     if (this.ended) throw new Error(`stream ${this.streamId} has already ended`);
     const sequence = this.sequence++;
     if (options.end === true) this.ended = true;
-    const frame = encodeFrame(
-      {
-        flags: options.end === true ? FLAG_END : 0,
-        streamId: this.streamId,
-        sequence,
-        timestamp: options.timestamp ?? sequence * FRAME_SAMPLES,
-      },
-      payload,
-    );
+    const header = {
+      flags: options.end === true ? FLAG_END : 0,
+      streamId: this.streamId,
+      sequence,
+      timestamp: options.timestamp ?? sequence * FRAME_SAMPLES,
+    };
+    const frame =
+      this.encryption !== undefined
+        ? await sealFrame(this.encryption.streamKey, header, payload)
+        : encodeFrame(header, payload);
     await this.client.sendBinary(frame);
   }
 

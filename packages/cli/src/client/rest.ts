@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { Agent } from 'node:http';
 import https from 'node:https';
-import { historySchema } from '@imv/protocol';
-import type { History } from '@imv/protocol';
+import { ERROR_CODES, historySchema, voiceMessageSchema } from '@imv/protocol';
+import type { ErrorCode, History, VoiceMessage } from '@imv/protocol';
 import { ImvClientError } from './client-error.js';
 import { toHttpBase } from './server-url.js';
 import { CliError } from '../cli-error.js';
@@ -17,32 +17,67 @@ export interface HistoryQuery {
 export interface RestOptions {
   /** HTTP(S) agent, e.g. the certificate-pinning agent for https:. */
   agent?: Agent;
+  /** Room key for a keyed room, sent as `X-Imv-Room-Key`. */
+  roomKey?: string;
 }
 
-interface RestResponse {
+/** The REST header that carries a room key (docs/protocol.md). */
+export const ROOM_KEY_HEADER = 'X-Imv-Room-Key';
+
+export interface RestResponse {
   status: number;
   body: Buffer;
 }
 
-/** GET with node:http(s), which (unlike fetch) takes an Agent, so pinned certificates apply to REST too. */
-function get(url: URL, agent: Agent | undefined): Promise<RestResponse> {
+export interface RestRequest {
+  method?: 'GET' | 'PUT' | 'DELETE' | 'POST';
+  headers?: Record<string, string>;
+  /** JSON body. */
+  json?: unknown;
+  agent?: Agent;
+}
+
+/** One request with node:http(s), which (unlike fetch) takes an Agent, so pinned certificates apply to REST too. */
+function send(url: URL, request: RestRequest): Promise<RestResponse> {
   const client = url.protocol === 'https:' ? https : http;
+  const body = request.json !== undefined ? Buffer.from(JSON.stringify(request.json)) : undefined;
+  const headers: Record<string, string> = { ...request.headers };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(body.byteLength);
+  }
   return new Promise((resolve, reject) => {
-    const req = client.get(url, agent !== undefined ? { agent } : {}, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = client.request(
+      url,
+      { method: request.method ?? 'GET', headers, ...(request.agent !== undefined ? { agent: request.agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
+    req.end(body);
   });
 }
 
-async function request(server: string, path: string, options: RestOptions): Promise<RestResponse> {
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+function statusCode(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 429) return 'RATE_LIMITED';
+  return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+}
+
+/** Sends a request to the server's REST API; a non-2xx answer becomes an ImvClientError with the server's code. */
+export async function restRequest(server: string, path: string, request: RestRequest = {}): Promise<RestResponse> {
   const base = toHttpBase(server);
   let response: RestResponse;
   try {
-    response = await get(new URL(`${base}${path}`), options.agent);
+    response = await send(new URL(`${base}${path}`), request);
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
     throw ImvClientError.unreachable(server, cause);
@@ -54,14 +89,26 @@ async function request(server: string, path: string, options: RestOptions): Prom
     } catch {
       // Not our JSON error shape; the status says enough.
     }
-    const code = typeof body.code === 'string' ? body.code : undefined;
+    const code = typeof body.code === 'string' && KNOWN_CODES.has(body.code) ? (body.code as ErrorCode) : statusCode(response.status);
     const message = typeof body.message === 'string' ? body.message : `HTTP ${response.status}`;
-    throw new ImvClientError(
-      code === 'NOT_FOUND' || response.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST',
-      `${message}${code !== undefined ? ` (${code})` : ''}`,
-    );
+    throw new ImvClientError(code, `${message} (${code})`, { cause: { status: response.status } });
   }
   return response;
+}
+
+function roomRequest(options: RestOptions): RestRequest {
+  return {
+    ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    ...(options.roomKey !== undefined ? { headers: { [ROOM_KEY_HEADER]: options.roomKey } } : {}),
+  };
+}
+
+function parseJson(response: RestResponse, server: string): unknown {
+  try {
+    return JSON.parse(response.body.toString('utf8'));
+  } catch {
+    throw new ImvClientError('BAD_MESSAGE', `the server's reply is not JSON: is ${server} an imv server?`);
+  }
 }
 
 /** One page of a room's stored messages, oldest first, via REST. */
@@ -74,18 +121,22 @@ export async function fetchHistory(
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   const qs = params.size > 0 ? `?${params.toString()}` : '';
-  const response = await request(server, `/api/rooms/${encodeURIComponent(room)}/messages${qs}`, options);
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body.toString('utf8'));
-  } catch {
-    throw new ImvClientError('BAD_MESSAGE', `the server's history reply is not JSON: is ${server} an imv server?`);
-  }
-  const parsed = historySchema.omit({ type: true }).safeParse(body);
+  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages${qs}`, roomRequest(options));
+  const parsed = historySchema.omit({ type: true }).safeParse(parseJson(response, server));
   if (!parsed.success) {
     throw new ImvClientError('BAD_MESSAGE', `the server's history reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
   }
   return { type: 'history', ...parsed.data };
+}
+
+/** One stored message's metadata. */
+export async function fetchMessage(server: string, room: string, id: number, options: RestOptions = {}): Promise<VoiceMessage> {
+  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}`, roomRequest(options));
+  const parsed = voiceMessageSchema.safeParse(parseJson(response, server));
+  if (!parsed.success) {
+    throw new ImvClientError('BAD_MESSAGE', `the server's message reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
+  }
+  return parsed.data;
 }
 
 /** Downloads a stored message as Ogg Opus bytes. */
@@ -95,6 +146,39 @@ export async function downloadMessage(
   id: number,
   options: RestOptions = {},
 ): Promise<Uint8Array> {
-  const response = await request(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`, options);
+  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`, roomRequest(options));
   return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+}
+
+/**
+ * Downloads a stored message's frames as the server stored them (each with its rebuilt 16-byte
+ * header): the way to get an end-to-end encrypted message, which only clients can decrypt.
+ * The body is repeated [u16 BE length][frame bytes].
+ */
+export async function downloadFrames(
+  server: string,
+  room: string,
+  id: number,
+  options: RestOptions = {},
+): Promise<Uint8Array[]> {
+  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}.frames`, roomRequest(options));
+  return splitFrames(response.body);
+}
+
+/** Splits a `.frames` body ([u16 BE length][bytes] …) into frames; a truncated body is an error. */
+export function splitFrames(body: Uint8Array): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let offset = 0;
+  while (offset < body.byteLength) {
+    if (offset + 2 > body.byteLength) throw new ImvClientError('BAD_MESSAGE', `.frames body ends inside a length at byte ${offset}`);
+    const length = view.getUint16(offset);
+    offset += 2;
+    if (offset + length > body.byteLength) {
+      throw new ImvClientError('BAD_MESSAGE', `.frames body ends inside a ${length}-byte frame at byte ${offset}`);
+    }
+    frames.push(body.subarray(offset, offset + length));
+    offset += length;
+  }
+  return frames;
 }

@@ -5,11 +5,13 @@ import { toHttpBase } from '../client/server-url.js';
 import { formatDuration, formatLocalTime, formatTable, messageJson } from '../format.js';
 import { intIn, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions } from '../options.js';
+import { resolveRoomKey, roomAccessError } from '../room-access.js';
 
 interface HistoryOptions {
   room: string;
   limit: number;
   json?: boolean;
+  key?: string;
 }
 
 /** `imv history`: the stored messages of a room, as a table. */
@@ -20,11 +22,17 @@ export function registerHistory(program: Command): void {
     .requiredOption('-r, --room <room>', 'room to list', parseRoom)
     .option('-l, --limit <n>', `how many of the most recent messages (1-${MAX_HISTORY_LIMIT})`, intIn(1, MAX_HISTORY_LIMIT), 50)
     .option('--json', 'one JSON object per line instead of a table')
+    .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
     .addHelpText('after', '\nExample:\n  $ imv history --room crew --limit 10\n')
     .action(async (options: HistoryOptions, command: Command) => {
       const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const roomKey = resolveRoomKey(options.key);
+      const agent = globals.agentFor(toHttpBase(globals.server));
       const page = await fetchHistory(globals.server, options.room, { limit: options.limit }, {
-        agent: globals.agentFor(toHttpBase(globals.server)),
+        ...(agent !== undefined ? { agent } : {}),
+        ...(roomKey !== undefined ? { roomKey } : {}),
+      }).catch((error: unknown) => {
+        throw roomAccessError(options.room, error);
       });
       const messages = page.messages.slice(-options.limit);
       if (options.json === true) {
@@ -40,8 +48,13 @@ export function registerHistory(program: Command): void {
         m.senderName,
         formatLocalTime(m.startedAt),
         formatDuration(m.durationMs),
-        m.status + (m.encrypted ? ' (encrypted)' : ''),
+        m.status,
+        m.encrypted ? 'e2e' : '',
       ]);
-      process.stdout.write(`${formatTable(['ID', 'SENDER', 'STARTED', 'DURATION', 'STATUS'], rows, new Set([0, 3]))}\n`);
+      const header = ['ID', 'SENDER', 'STARTED', 'DURATION', 'STATUS'];
+      // e2e: end-to-end encrypted; only members with the passphrase can hear it (listen --passphrase).
+      if (messages.some((m) => m.encrypted)) header.push('E2E');
+      else for (const row of rows) row.pop();
+      process.stdout.write(`${formatTable(header, rows, new Set([0, 3]))}\n`);
     });
 }

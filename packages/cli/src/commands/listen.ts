@@ -3,7 +3,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { VoiceMessage } from '@imv/protocol';
+import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
@@ -13,6 +13,7 @@ import { toHttpBase, toWebSocketUrl } from '../client/server-url.js';
 import { PLAYER_NAMES, findPlayer } from '../player.js';
 import { MessageSink } from '../incoming/message-sink.js';
 import type { Player } from '../player.js';
+import { resolvePassphrase, resolveRoomKey, roomAccessError } from '../room-access.js';
 
 interface ListenOptions {
   room: string;
@@ -22,6 +23,9 @@ interface ListenOptions {
   play?: boolean;
   json?: boolean;
   reconnect?: boolean;
+  key?: string;
+  passphrase?: string;
+  passphraseFile?: string;
 }
 
 /** `imv listen`: one line per voice message as it is stored, optionally saved and played. */
@@ -36,6 +40,9 @@ export function registerListen(program: Command): void {
     .option('--play', 'play each message through a system audio player')
     .option('--json', 'one JSON object per message instead of text')
     .option('--reconnect', 'when the connection drops, retry every second and replay what was missed')
+    .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
+    .option('--passphrase <passphrase>', 'end-to-end passphrase: decrypt the room\'s audio here (default: $IMV_PASSPHRASE)')
+    .option('--passphrase-file <file>', 'read the end-to-end passphrase from a file')
     .addHelpText(
       'after',
       `
@@ -44,15 +51,22 @@ Examples:
   $ imv listen --room crew --out ./inbox --since all
   $ imv listen --room crew --play
   $ imv listen --room crew --since 41 --count 1 --json
-  $ imv listen --room crew --out ./inbox --reconnect`,
+  $ imv listen --room crew --out ./inbox --reconnect
+  $ imv listen --room crew --key 's3cret-door' --passphrase 'correct horse' --out ./inbox`,
     )
     .action(async (options: ListenOptions, command: Command) => {
       const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
-      process.exitCode = await listen(options, globals);
+      try {
+        process.exitCode = await listen(options, globals);
+      } catch (error) {
+        throw roomAccessError(options.room, error);
+      }
     });
 }
 
 async function listen(options: ListenOptions, globals: Globals): Promise<number> {
+  const roomKey = resolveRoomKey(options.key);
+  const passphrase = resolvePassphrase(options);
   let player: Player | undefined;
   if (options.play === true) {
     player = findPlayer();
@@ -72,6 +86,12 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
   }
   // Playing without --out needs the file somewhere: a temp dir removed on exit.
   const playDir = player !== undefined && outDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-')) : undefined;
+  // PBKDF2 runs once here (about 0.1-0.3 s), not per message.
+  let e2eKey: RoomKey | undefined;
+  if (passphrase !== undefined) {
+    const { deriveRoomKey } = await import('@imv/protocol');
+    e2eKey = await deriveRoomKey(passphrase, options.room);
+  }
 
   const stop = new AbortController();
   let finish!: (code: number) => void;
@@ -89,18 +109,23 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     {
       server: globals.server,
       agent: globals.agentFor(toHttpBase(globals.server)),
+      ...(roomKey !== undefined ? { roomKey } : {}),
+      ...(e2eKey !== undefined ? { e2eKey } : {}),
       ...(outDir !== undefined ? { outDir } : {}),
       ...(playDir !== undefined ? { playDir } : {}),
       ...(player !== undefined ? { player } : {}),
       json: options.json === true,
       ...(options.count !== undefined ? { count: options.count } : {}),
       retryUnreachable: options.reconnect === true,
-      onDone: () => finish(EXIT.OK),
+      onDone: () => finish(exitCode()),
       onError: (error) => fail(error),
     },
     typeof options.since === 'number' ? options.since : 0,
   );
-  const enqueue = (message: VoiceMessage, replayed: boolean): void => sink.enqueue(message, replayed);
+  /** 0, or 1 when a message could not be decrypted or saved for want of a passphrase. */
+  const exitCode = (): number => (sink.undecryptableCount > 0 ? EXIT.FAILURE : EXIT.OK);
+  const enqueue = (message: VoiceMessage, replayed: boolean, liveFrames?: Uint8Array[]): void =>
+    sink.enqueue(message, replayed, liveFrames);
 
   /** Joins on one connection (replaying from `since`); `lost` settles when that connection drops. */
   const session = async (
@@ -108,24 +133,30 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     since: 'all' | number | undefined,
   ): Promise<{ lost: Promise<ImvClientError> }> => {
     let replaying = true;
-    const buffered: VoiceMessage[] = [];
+    const buffered: { message: VoiceMessage; liveFrames: Uint8Array[] | undefined }[] = [];
+    // Sealed frames of encrypted streams as they go by: decrypting them saves downloading them again.
+    const capturing = new Map<number, Uint8Array[]>();
+    client.on('frame', (frame, bytes) => capturing.get(frame.streamId)?.push(bytes.slice()));
     const lost = new Promise<ImvClientError>((resolve) =>
       client.on('close', (error) => {
         if (error !== undefined) resolve(error);
       }),
     );
-    client.on('message-stored', ({ message }) => {
+    client.on('message-stored', ({ message, streamId }) => {
       if (message.room !== options.room) return;
-      if (replaying) buffered.push(message);
-      else enqueue(message, false);
+      const liveFrames = capturing.get(streamId);
+      capturing.delete(streamId);
+      if (replaying) buffered.push({ message, liveFrames });
+      else enqueue(message, false, liveFrames);
     });
     client.on('talk-started', (m) => {
+      if (m.room === options.room && m.encrypted && e2eKey !== undefined) capturing.set(m.streamId, []);
       if (process.stderr.isTTY && options.json !== true) {
         process.stderr.write(`… ${m.from.name} is talking (message #${m.messageId})\n`);
       }
     });
     // Listeners are attached before the join: live traffic may follow the reply in the same read.
-    const { history } = await client.join(options.room, since);
+    const { history } = await client.join(options.room, since, roomKey !== undefined ? { key: roomKey } : {});
     let page = history;
     while (page !== undefined) {
       for (const message of page.messages) enqueue(message, true);
@@ -138,7 +169,9 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
       if (newest !== undefined) sink.noteBaseline(newest.id);
     }
     replaying = false;
-    for (const message of buffered.sort((a, b) => a.id - b.id)) enqueue(message, false);
+    for (const { message, liveFrames } of buffered.sort((a, b) => a.message.id - b.message.id)) {
+      enqueue(message, false, liveFrames);
+    }
     // A person at a terminal gets a hint that it is working; pipes and scripts stay quiet.
     if (process.stderr.isTTY && options.json !== true) {
       process.stderr.write(`listening to ${options.room} on ${globals.server} (Ctrl-C to stop)\n`);
@@ -146,7 +179,7 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     return { lost };
   };
 
-  const onSignal = (): void => finish(EXIT.OK);
+  const onSignal = (): void => finish(exitCode());
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let client: ImvClient | undefined;

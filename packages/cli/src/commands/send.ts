@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FRAME_MS } from '@imv/protocol';
-import type { ErrorMessage, MessageStored } from '@imv/protocol';
+import type { ErrorMessage, MessageStored, Welcome } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
@@ -11,6 +11,8 @@ import { toWebSocketUrl } from '../client/server-url.js';
 import { sendPaced } from '../outgoing/pace.js';
 import type { PreparedAudio } from '../outgoing/prepare-audio.js';
 import { readInput } from '../outgoing/read-input.js';
+import type { TalkEncryption } from '../client/outgoing-talk.js';
+import { resolvePassphrase, resolveRoomKey, roomAccessError } from '../room-access.js';
 
 /** Progress line refresh: once a second of audio. */
 const PROGRESS_EVERY_FRAMES = 1000 / FRAME_MS;
@@ -19,6 +21,9 @@ interface SendOptions {
   room: string;
   fast?: boolean;
   json?: boolean;
+  key?: string;
+  passphrase?: string;
+  passphraseFile?: string;
 }
 
 /** `imv send`: talk a file into a room at real-time pace and print the stored message id. */
@@ -30,13 +35,17 @@ export function registerSend(program: Command): void {
     .requiredOption('-r, --room <room>', 'room to talk into', parseRoom)
     .option('--fast', 'send as fast as the connection takes it instead of in real time')
     .option('--json', 'print the result as one JSON object')
+    .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
+    .option('--passphrase <passphrase>', 'end-to-end passphrase: seal every frame so the server cannot hear it (default: $IMV_PASSPHRASE)')
+    .option('--passphrase-file <file>', 'read the end-to-end passphrase from a file')
     .addHelpText(
       'after',
       `
 Examples:
   $ imv send hello.wav --room crew
   $ imv send note.opus --room crew --fast --json
-  $ sox in.mp3 -t wav - | imv send - --room crew`,
+  $ sox in.mp3 -t wav - | imv send - --room crew
+  $ imv send hello.wav --room crew --key 's3cret-door' --passphrase 'correct horse'`,
     )
     .action(async (file: string, options: SendOptions, command: Command) => {
       const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
@@ -46,12 +55,21 @@ Examples:
 
 async function send(file: string, options: SendOptions, globals: Globals): Promise<number> {
   const label = file === '-' ? 'stdin' : file;
+  const roomKey = resolveRoomKey(options.key);
+  const passphrase = resolvePassphrase(options);
   // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
   const bytes = await readInput(file);
   // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
   const { prepareAudio } = await import('../outgoing/prepare-audio.js');
   const audio = await prepareAudio(bytes, label);
   for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
+  // The passphrase is stretched (PBKDF2) before connecting, like the file is read: nothing waits on the socket.
+  let encryption: TalkEncryption | undefined;
+  if (passphrase !== undefined) {
+    const { deriveRoomKey, deriveStreamKey, newStreamSalt } = await import('@imv/protocol');
+    const e2eKey = await deriveRoomKey(passphrase, options.room);
+    encryption = { streamKey: await deriveStreamKey(e2eKey, newStreamSalt()), keyCheck: e2eKey.keyCheck };
+  }
 
   const client = await ImvClient.connect(globals.server, {
     name: globals.name,
@@ -62,8 +80,12 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await client.join(options.room);
-    const talk = client.startTalk();
+    try {
+      await client.join(options.room, undefined, roomKey !== undefined ? { key: roomKey } : {});
+    } catch (error) {
+      throw roomAccessError(options.room, error);
+    }
+    const talk = client.startTalk(undefined, encryption);
     const last = audio.packets.length - 1;
     let interrupted = false;
     // A person watching a real-time send sees where it is; pipes and scripts get no progress noise.
@@ -87,7 +109,10 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
           }
           return talk.sendFrame(audio.packets[i]!, { end: i === last });
         },
-        { frameMs: options.fast === true ? undefined : FRAME_MS, signal: AbortSignal.any([interrupt.signal, cut.signal]) },
+        {
+          ...(options.fast === true ? fastPace(client.welcome) : { frameMs: FRAME_MS }),
+          signal: AbortSignal.any([interrupt.signal, cut.signal]),
+        },
       );
     } catch (error) {
       if (interrupt.signal.aborted) {
@@ -116,6 +141,19 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
     process.off('SIGTERM', onSignal);
     await client.close();
   }
+}
+
+/** Share of the server's frame rate limit a fast send uses, so clock jitter never trips RATE_LIMITED. */
+const FAST_RATE_SHARE = 0.9;
+
+/**
+ * --fast goes as fast as the server allows: its burst at once, then just under its sustained rate
+ * (welcome.limits); a server that announces no limit is paced by TCP alone.
+ */
+function fastPace(welcome: Welcome): { frameMs?: number; burstFrames?: number } {
+  const { framesPerSecond, frameBurst } = welcome.limits;
+  if (framesPerSecond === undefined || framesPerSecond <= 0) return {};
+  return { frameMs: 1000 / (framesPerSecond * FAST_RATE_SHARE), burstFrames: Math.floor((frameBurst ?? 0) / 2) };
 }
 
 function report(

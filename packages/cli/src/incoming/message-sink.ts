@@ -1,9 +1,10 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Agent } from 'node:http';
-import type { VoiceMessage } from '@imv/protocol';
+import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { ImvClientError } from '../client/client-error.js';
-import { downloadMessage } from '../client/rest.js';
+import { downloadFrames, downloadMessage } from '../client/rest.js';
+import { CANNOT_DECRYPT, NEEDS_PASSPHRASE, UndecryptableError, decryptMessageToOgg, isCompleteCapture } from '../e2e/decrypt-message.js';
 import { CliError } from '../cli-error.js';
 import { formatDuration, formatLocalTime, messageJson } from '../format.js';
 import { playFile } from '../player.js';
@@ -12,6 +13,10 @@ import type { Player } from '../player.js';
 export interface MessageSinkOptions {
   server: string;
   agent: Agent | undefined;
+  /** Room key for REST downloads of a keyed room. */
+  roomKey?: string;
+  /** The end-to-end key from --passphrase: encrypted messages are decrypted on this side. */
+  e2eKey?: RoomKey;
   /** Save each message here as <id>.ogg (--out). */
   outDir?: string;
   /** Scratch folder for --play without --out; each file is removed once played. */
@@ -39,6 +44,7 @@ export class MessageSink {
   private highWaterId: number;
   private retryFromId = Infinity;
   private chain: Promise<void> = Promise.resolve();
+  private undecryptable = 0;
 
   constructor(
     private readonly options: MessageSinkOptions,
@@ -52,17 +58,23 @@ export class MessageSink {
     return Math.min(this.highWaterId, this.retryFromId - 1);
   }
 
+  /** Messages that could not be decrypted (wrong or missing passphrase); listen exits 1 when there were any. */
+  get undecryptableCount(): number {
+    return this.undecryptable;
+  }
+
   /** Marks messages up to `id` as already there when listening started (nothing to replay for them). */
   noteBaseline(id: number): void {
     this.highWaterId = Math.max(this.highWaterId, id);
   }
 
-  enqueue(message: VoiceMessage, replayed: boolean): void {
+  /** Queues a stored message; `liveFrames` are its sealed frames as heard live (encrypted messages). */
+  enqueue(message: VoiceMessage, replayed: boolean, liveFrames?: Uint8Array[]): void {
     // A message still being recorded is announced again by message-stored when it ends.
     if (this.seen.has(message.id) || message.status === 'recording') return;
     this.seen.add(message.id);
     this.chain = this.chain
-      .then(() => this.handle(message, replayed))
+      .then(() => this.handle(message, replayed, liveFrames))
       .catch((error: unknown) => {
         if (this.options.retryUnreachable && error instanceof ImvClientError && error.code === 'UNREACHABLE') {
           // The server went away mid-download: forget the message so the replay after reconnecting fetches it.
@@ -74,11 +86,23 @@ export class MessageSink {
       });
   }
 
-  private async handle(message: VoiceMessage, replayed: boolean): Promise<void> {
+  private async handle(message: VoiceMessage, replayed: boolean, liveFrames: Uint8Array[] | undefined): Promise<void> {
     const { count, outDir, playDir, player } = this.options;
     if (count !== undefined && this.handled >= count) return;
-    const file = await this.save(message, outDir ?? playDir);
-    this.print(message, replayed, outDir !== undefined ? file : undefined);
+    let file: string | undefined;
+    let problem: UndecryptableError | undefined;
+    try {
+      file = await this.save(message, outDir ?? playDir, liveFrames);
+    } catch (error) {
+      if (!(error instanceof UndecryptableError)) throw error;
+      problem = error;
+    }
+    this.print(message, replayed, outDir !== undefined ? file : undefined, problem);
+    // Listing an encrypted message without a passphrase is fine; failing to save or open one is not.
+    if (problem !== undefined && (problem.reason === 'DECRYPT_FAILED' || (outDir ?? playDir) !== undefined)) {
+      this.undecryptable++;
+      process.stderr.write(`imv: ${problem.message}\n`);
+    }
     this.handled++;
     this.highWaterId = Math.max(this.highWaterId, message.id);
     if (message.id >= this.retryFromId) this.retryFromId = Infinity;
@@ -93,9 +117,16 @@ export class MessageSink {
     if (count !== undefined && this.handled >= count) this.options.onDone();
   }
 
-  private async save(message: VoiceMessage, dir: string | undefined): Promise<string | undefined> {
-    if (dir === undefined) return undefined;
-    const bytes = await downloadMessage(this.options.server, message.room, message.id, { agent: this.options.agent });
+  private async save(message: VoiceMessage, dir: string | undefined, liveFrames: Uint8Array[] | undefined): Promise<string | undefined> {
+    if (message.encrypted && this.options.e2eKey === undefined) throw new UndecryptableError(message.id, 'PASSPHRASE_REQUIRED');
+    if (dir === undefined) {
+      // Nothing to write, but a wrong passphrase should still be said.
+      if (message.encrypted && message.keyCheck !== this.options.e2eKey?.keyCheck) {
+        throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
+      }
+      return undefined;
+    }
+    const bytes = message.encrypted ? await this.decrypt(message, liveFrames) : await this.download(message);
     const file = path.join(dir, `${message.id}.ogg`);
     try {
       // Write then rename, so a reader of the folder never sees half a file.
@@ -107,9 +138,36 @@ export class MessageSink {
     return file;
   }
 
-  private print(message: VoiceMessage, replayed: boolean, savedPath: string | undefined): void {
+  private download(message: VoiceMessage): Promise<Uint8Array> {
+    return downloadMessage(this.options.server, message.room, message.id, this.restOptions());
+  }
+
+  /** Decrypts from the frames heard live when they are all there, else from the server's stored frames. */
+  private async decrypt(message: VoiceMessage, liveFrames: Uint8Array[] | undefined): Promise<Uint8Array> {
+    const key = this.options.e2eKey!;
+    if (message.keyCheck !== key.keyCheck) throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
+    const frames =
+      liveFrames !== undefined && isCompleteCapture(liveFrames, message.frameCount)
+        ? liveFrames
+        : await downloadFrames(this.options.server, message.room, message.id, this.restOptions());
+    return decryptMessageToOgg(key, message, frames);
+  }
+
+  private restOptions(): { agent?: Agent; roomKey?: string } {
+    return {
+      ...(this.options.agent !== undefined ? { agent: this.options.agent } : {}),
+      ...(this.options.roomKey !== undefined ? { roomKey: this.options.roomKey } : {}),
+    };
+  }
+
+  private print(message: VoiceMessage, replayed: boolean, savedPath: string | undefined, problem?: UndecryptableError): void {
     if (this.options.json) {
-      const line = { ...messageJson(message), replayed, ...(savedPath !== undefined ? { path: savedPath } : {}) };
+      const line = {
+        ...messageJson(message),
+        replayed,
+        ...(savedPath !== undefined ? { path: savedPath } : {}),
+        ...(problem !== undefined ? { error: problem.reason } : {}),
+      };
       process.stdout.write(`${JSON.stringify(line)}\n`);
       return;
     }
@@ -118,9 +176,10 @@ export class MessageSink {
       formatLocalTime(message.startedAt),
       message.senderName,
       formatDuration(message.durationMs),
-      message.status,
+      message.status + (message.encrypted ? ' e2e' : ''),
     ];
     if (savedPath !== undefined) parts.push(`saved ${displayPath(savedPath)}`);
+    if (problem !== undefined) parts.push(problem.reason === 'DECRYPT_FAILED' ? CANNOT_DECRYPT : NEEDS_PASSPHRASE);
     process.stdout.write(`${parts.join('  ')}\n`);
   }
 }

@@ -15,20 +15,21 @@ const realClock: PaceClock = {
 /**
  * Runs `send(i)` for i = 0..count-1, frame i no earlier than `start + i * frameMs` on the
  * monotonic clock. Deadlines are absolute, so timer lateness or a slow send never accumulates into
- * drift: a late frame is followed by the next one at once. Without `frameMs` (fast mode) it only
+ * drift: a late frame is followed by the next one at once. The first `burstFrames` frames go at
+ * once (a server's rate-limit burst). Without `frameMs` (fast mode) it only
  * awaits `send`, which carries the socket's backpressure.
  */
 export async function sendPaced(
   count: number,
   send: (index: number) => Promise<void>,
-  options: { frameMs?: number; signal?: AbortSignal; clock?: PaceClock } = {},
+  options: { frameMs?: number; burstFrames?: number; signal?: AbortSignal; clock?: PaceClock } = {},
 ): Promise<void> {
   const clock = options.clock ?? realClock;
   const startMs = clock.now();
   for (let i = 0; i < count; i++) {
     options.signal?.throwIfAborted();
     if (options.frameMs !== undefined) {
-      const waitMs = startMs + i * options.frameMs - clock.now();
+      const waitMs = startMs + Math.max(0, i - (options.burstFrames ?? 0)) * options.frameMs - clock.now();
       if (waitMs > 1) await clock.sleep(waitMs, options.signal);
     }
     await send(i);
