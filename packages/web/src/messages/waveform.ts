@@ -41,9 +41,15 @@ export class WaveformSlider {
   }
 
   setPeaks(peaks: readonly number[], placeholder = false): void {
+    // Heights through the CSSOM: the server's Content-Security-Policy (style-src 'self') blocks
+    // style="" attributes but not element.style.
     const bars = (into: HTMLElement) =>
       into.replaceChildren(
-        ...peaks.map((p) => h('span', { style: `height:${Math.round(Math.max(MIN_PEAK, p) * 100)}%` })),
+        ...peaks.map((p) => {
+          const bar = h('span');
+          bar.style.height = `${Math.round(Math.max(MIN_PEAK, p) * 100)}%`;
+          return bar;
+        }),
       );
     bars(this.base);
     bars(this.played);

@@ -12,6 +12,7 @@ import {
 } from './helpers.js';
 import {
   cliSend,
+  installTap,
   launchWithRealAutoplayPolicy,
   readTap,
   roomUrl,
@@ -40,6 +41,7 @@ const shotDir =
 beforeAll(async () => {
   mkdirSync(shotDir, { recursive: true });
   web = await buildWeb();
+  installTap(web.distDir);
   srv = await startUiServer(web.distDir);
   browser = await launchWithRealAutoplayPolicy(fixturePath(SPEECH_EN));
 });
@@ -125,14 +127,25 @@ describe('duo view', () => {
     await page.getByRole('button', { name: 'Tap to enable sound' }).click();
 
     await cliSend(srv.url, 'crew', fixturePath(SPEECH_FR), { name: 'Leo' });
+    const button = page.getByRole('button', { name: /hold to talk/i });
+    const box = (await button.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+    await waitAudioSeconds(page, 1.5);
+    await page.mouse.up();
     await cliSend(srv.url, 'crew', fixturePath(SPEECH_EN), { name: 'Priya' });
-    await page.waitForFunction(() => document.querySelectorAll('.msg .waveform:not(.loading)').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('.msg .waveform:not(.loading)').length === 3);
+    expect(await page.locator('.msg.own .sender').textContent()).toBe('Maya (you)');
     // Nothing overflows the phone's width.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
 
+    // Sam talks live while Maya replays Leo's message.
     const talking = cliSend(srv.url, 'crew', fixturePath(SPEECH_FR), { name: 'Sam', fast: false });
     await page.getByRole('list', { name: 'Talking now' }).getByText('Sam is talking').waitFor({ timeout: 10_000 });
-    await waitAudioSeconds(page, 1);
+    await page.getByRole('button', { name: 'Play message from Leo' }).click();
+    await waitAudioSeconds(page, 1.2);
+    expect(await page.getByRole('button', { name: 'Pause message from Leo' }).isVisible()).toBe(true);
     await page.screenshot({ path: path.join(shotDir, 'main-phone.png') });
     await talking;
     expect(pngSize(path.join(shotDir, 'main-phone.png'))).toEqual({ width: 360, height: 740 });

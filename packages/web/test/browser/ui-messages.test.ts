@@ -15,6 +15,7 @@ import {
 import {
   cliListen,
   cliSend,
+  installTap,
   launchWithRealAutoplayPolicy,
   contextTime,
   readTap,
@@ -42,6 +43,7 @@ const cleanups: (() => void)[] = [];
 
 beforeAll(async () => {
   web = await buildWeb();
+  installTap(web.distDir);
   srv = await startUiServer(web.distDir);
   browser = await launchWithRealAutoplayPolicy(fixturePath(SPEECH_EN));
 });

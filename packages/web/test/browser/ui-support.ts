@@ -4,7 +4,7 @@
  * and a tap on what the app page plays (window.imvClients[i].audio.output).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -31,7 +31,8 @@ export async function startUiServer(
 ): Promise<UiServer> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'imv-ui-'));
-  const server = await startServer({ host: '127.0.0.1', port: options.port ?? 0, dataDir, webRoot, logLevel: 'silent' });
+  // No HTTPS listener: the tests use http://localhost (a secure context) and must not race for port 8443.
+  const server = await startServer({ host: '127.0.0.1', port: options.port ?? 0, httpsPort: false, dataDir, webRoot, logLevel: 'silent' });
   let stopped = false;
   return {
     server,
@@ -133,29 +134,40 @@ export function cliListen(
 
 // ---- the page's ears -----------------------------------------------------------------------------
 
+/** The tap's AudioWorklet: copies its input and posts 100 ms chunks, so it costs the audio thread little. */
+const TAP_MODULE = `registerProcessor('ui-test-tap', class extends AudioWorkletProcessor {
+  constructor() { super(); this.buf = new Float32Array(4800); this.fill = 0; }
+  process(inputs) {
+    const ch = inputs[0] && inputs[0][0];
+    const n = ch ? ch.length : 128;
+    for (let i = 0; i < n; i++) {
+      this.buf[this.fill++] = ch ? ch[i] : 0;
+      if (this.fill === this.buf.length) { this.port.postMessage(this.buf, [this.buf.buffer]); this.buf = new Float32Array(4800); this.fill = 0; }
+    }
+    return true;
+  }
+});
+`;
+const TAP_FILE = 'ui-test-tap.js';
+
+/**
+ * Puts the tap's worklet into a test build of the web client: the server's Content-Security-Policy
+ * allows scripts from 'self' only, so the tap is served like the app's own worklets.
+ */
+export function installTap(distDir: string): void {
+  writeFileSync(path.join(distDir, TAP_FILE), TAP_MODULE);
+}
+
 /**
  * Starts recording everything that reaches `window.imvClients[index].audio.output` in `target` (a page
- * or a duo pane). The recorder is an AudioWorklet loaded from a Blob, posting 100 ms chunks so it
- * costs the audio thread little.
+ * or a duo pane). Needs installTap() on the served build.
  */
 export async function startTap(target: Page | Frame, index = 0): Promise<void> {
-  await target.evaluate(async (i) => {
+  await target.evaluate(async ([i, file]) => {
     const client = window.imvClients?.[i];
     if (!client) throw new Error(`no window.imvClients[${i}]`);
     const context = client.audio.context;
-    const source = `registerProcessor('ui-test-tap', class extends AudioWorkletProcessor {
-      constructor() { super(); this.buf = new Float32Array(4800); this.fill = 0; }
-      process(inputs) {
-        const ch = inputs[0] && inputs[0][0];
-        const n = ch ? ch.length : 128;
-        for (let i = 0; i < n; i++) {
-          this.buf[this.fill++] = ch ? ch[i] : 0;
-          if (this.fill === this.buf.length) { this.port.postMessage(this.buf, [this.buf.buffer]); this.buf = new Float32Array(4800); this.fill = 0; }
-        }
-        return true;
-      }
-    });`;
-    await context.audioWorklet.addModule(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+    await context.audioWorklet.addModule(new URL(file, location.origin).href);
     const node = new AudioWorkletNode(context, 'ui-test-tap', {
       numberOfInputs: 1,
       numberOfOutputs: 0,
@@ -166,7 +178,7 @@ export async function startTap(target: Page | Frame, index = 0): Promise<void> {
     node.port.onmessage = (event: MessageEvent<Float32Array>) => chunks.push(event.data);
     client.audio.output.connect(node);
     (window as unknown as { uiTestTap: { chunks: Float32Array[] } }).uiTestTap = { chunks };
-  }, index);
+  }, [index, `/${TAP_FILE}`] as const);
 }
 
 /** Everything the tap recorded so far, as 48 kHz mono samples. */
