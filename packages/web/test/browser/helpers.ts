@@ -75,16 +75,18 @@ export interface TestServer {
 }
 
 /**
- * Starts the real server on 127.0.0.1, port 0, with a temp data dir, serving `webRoot`. Pass `port`
+ * Starts the real server on 127.0.0.1, port 0, plain HTTP, with a temp data dir, serving `webRoot`. Pass `port`
  * and `dataDir` of a closed server to restart it (close() removes the data dir: restart with
  * `server.server.close()` instead when the data must survive).
  */
 export async function startTestServer(
   webRoot: string,
-  options: { maxMessageMs?: number; port?: number; dataDir?: string } = {},
+  options: { maxMessageMs?: number; port?: number; dataDir?: string; httpsPort?: number | false } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'imv-web-test-data-')));
-  const server = await startServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options, dataDir, webRoot });
+  // Plain HTTP only unless asked: no certificate to make, and no https onboarding page in front of
+  // non-localhost plain-HTTP visitors (the insecure-context test is one).
+  const server = await startServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', httpsPort: false, ...options, dataDir, webRoot });
   return {
     server,
     httpUrl: server.httpUrl,
