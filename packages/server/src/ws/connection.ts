@@ -76,7 +76,7 @@ export class Connection implements RoomSubscriber {
   private readonly helloTimer: NodeJS.Timeout;
   private readonly frameBucket: TokenBucket;
   private readonly controlBucket = new TokenBucket(CONTROL_PER_SECOND, CONTROL_BURST);
-  /** When each throttled error code was last sent (at most one per RATE_LIMIT_ERROR_INTERVAL_MS). */
+  /** When each throttled error (code, stream) was last sent. */
   private readonly throttledErrorAtMs = new Map<string, number>();
 
   constructor(
@@ -582,7 +582,7 @@ export class Connection implements RoomSubscriber {
     this.deliverControl(JSON.stringify(message));
   }
 
-  /** sendError at most once per RATE_LIMIT_ERROR_INTERVAL_MS per code: a flood gets one error, not one per message. */
+  /** sendError at most once per RATE_LIMIT_ERROR_INTERVAL_MS per code and stream: a flood gets one error, not one per message. */
   private sendThrottledError(
     code: ErrorCode,
     message: string,
@@ -590,9 +590,10 @@ export class Connection implements RoomSubscriber {
     streamId?: number,
   ): void {
     const now = performance.now();
-    const last = this.throttledErrorAtMs.get(code);
+    const what = streamId === undefined ? code : `${code} ${streamId}`;
+    const last = this.throttledErrorAtMs.get(what);
     if (last !== undefined && now - last < RATE_LIMIT_ERROR_INTERVAL_MS) return;
-    this.throttledErrorAtMs.set(code, now);
+    this.throttledErrorAtMs.set(what, now);
     this.sendError(code, message, ref, streamId);
   }
 
