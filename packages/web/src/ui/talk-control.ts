@@ -93,8 +93,7 @@ export class TalkControl {
     const b = this.button;
     b.addEventListener('pointerdown', (e) => {
       if (e.button !== 0 || this.pointerId !== undefined) return;
-      e.preventDefault(); // no text selection or synthetic mouse events on touch
-      b.focus({ preventScroll: true });
+      e.preventDefault(); // no text selection, focus ring or synthetic mouse events on touch
       this.options.onGesture();
       if (this.latch) {
         this.request(!this.want);
@@ -223,11 +222,21 @@ export class TalkControl {
     this.label.textContent = label;
     this.hint.textContent = hint;
     this.button.setAttribute('aria-pressed', String(talking || this.phase === 'starting'));
-    this.button.setAttribute(
-      'aria-label',
-      this.latch ? `${label}: tap to start, tap again to send` : `${label}: hold to talk, release to send`,
-    );
+    this.button.setAttribute('aria-label', this.accessibleName(label));
     this.button.dataset.phase = this.phase;
     this.element.classList.toggle('is-talking', talking);
+  }
+
+  /** What a screen reader says for the button: the state and what the next action does. */
+  private accessibleName(label: string): string {
+    switch (this.phase) {
+      case 'idle':
+        return this.latch ? 'Tap to talk, tap again to send' : 'Hold to talk, release to send';
+      case 'starting':
+      case 'talking':
+        return `${label}, ${this.latch ? 'tap to send' : 'release to send'}`;
+      case 'stopping':
+        return label;
+    }
   }
 }

@@ -207,7 +207,7 @@ describe('voice messages in the page', () => {
     await page.context().close();
   });
 
-  it('talks with the space bar, ignoring key repeat and typing in a field', async () => {
+  it('talks with the space bar (ignoring key repeat and typing) and with the hands-free latch', async () => {
     const page = await openRoom('keys', 'Kim');
     const talking = () => page.evaluate(() => window.imvClients![0]!.talking);
     await page.keyboard.down('Space');
@@ -228,6 +228,18 @@ describe('voice messages in the page', () => {
     await page.keyboard.press('Space');
     expect(await talking()).toBe(false);
     expect(await page.inputValue('#typing')).toBe(' ');
+
+    // Hands-free: one tap starts, the next tap sends.
+    const latch = page.getByRole('button', { name: 'Hands-free' });
+    await latch.click();
+    expect(await latch.getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('button', { name: 'Tap to talk, tap again to send' }).click();
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+    await waitAudioSeconds(page, 0.3);
+    expect(await talking()).toBe(true);
+    await page.getByRole('button', { name: 'Talking, tap to send' }).click();
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === false);
+    await page.waitForFunction(() => document.querySelectorAll('.msg.own').length === 2);
     await page.context().close();
   });
 });

@@ -5,7 +5,7 @@ import { cliSend, launchWithoutMicPermission, roomUrl, startUiServer, type UiSer
 
 /*
  * What the page says when things go wrong: microphone refused, page not in a secure context,
- * server gone; and that it recovers by itself when the server comes back.
+ * server gone; and that it recovers by itself when the server comes back. Also the first-visit form.
  * This Chromium has no auto-accept for the microphone, so permission requests are denied, and it
  * resolves voice.lan to 127.0.0.1 to open the page from an insecure (plain http, not localhost) origin.
  */
@@ -102,5 +102,39 @@ describe('problems the page explains', () => {
     const row = page.locator('.msg').first();
     await row.waitFor();
     expect(await row.locator('.sender').textContent()).toBe('Sid');
+  });
+});
+
+describe('first visit', () => {
+  it('asks for a name and a room, puts the room in the URL and remembers the name and clientId', async () => {
+    const s = await server();
+    const page = await open(`${s.url}/`);
+    await page.getByLabel('Your name', { exact: true }).fill('  Zoé  ');
+    expect(await page.getByLabel('Room', { exact: true }).inputValue()).toBe('lobby');
+    await page.getByLabel('Room', { exact: true }).fill('Night Shift');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.waitForURL(/\?room=night-shift$/);
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
+    expect(await page.locator('.where').textContent()).toBe('#night-shift as Zoé');
+    const firstId = await page.evaluate(() => localStorage.getItem('imv.clientId'));
+    expect(firstId).toMatch(/^[0-9a-f]{32}$/);
+
+    // Next visit: straight into the last room, same name and clientId; an invite link picks the room.
+    await page.goto(`${s.url}/`);
+    await page.waitForURL(/\?room=night-shift$/);
+    await page.goto(`${s.url}/?room=crew`);
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
+    expect(await page.locator('.where').textContent()).toBe('#crew as Zoé');
+    expect(await page.evaluate(() => localStorage.getItem('imv.clientId'))).toBe(firstId);
+    expect(await page.locator('.member.you').textContent()).toContain('Zoé (you)');
+  });
+
+  it('refuses an empty name with a message instead of joining', async () => {
+    const s = await server();
+    const page = await open(`${s.url}/?room=crew`);
+    expect(await page.getByLabel('Room', { exact: true }).inputValue()).toBe('crew');
+    await page.getByRole('button', { name: 'Join' }).click();
+    expect(await page.locator('.form-error').textContent()).toBe('Please enter a name so others know who is talking.');
+    expect(page.url()).toBe(`${s.url}/?room=crew`);
   });
 });
