@@ -139,8 +139,13 @@ export class SqliteMessageStore implements MessageStore {
       recording: db.prepare("SELECT id FROM messages WHERE status = 'recording'").pluck(),
       // Frames go with their message (ON DELETE CASCADE, foreign_keys = ON).
       deleteMessage: db.prepare('DELETE FROM messages WHERE id = ? AND room = ?'),
-      roomMessageIds: db.prepare('SELECT id FROM messages WHERE room = ? ORDER BY id').pluck(),
-      deleteRoomMessages: db.prepare('DELETE FROM messages WHERE room = ?'),
+      // A message still being recorded stays: its talker's next batch would fail otherwise.
+      roomMessageIds: db
+        .prepare("SELECT id FROM messages WHERE room = ? AND status != 'recording' ORDER BY id")
+        .pluck(),
+      deleteRoomMessages: db.prepare(
+        "DELETE FROM messages WHERE room = ? AND status != 'recording'",
+      ),
       deleteRoomKey: db.prepare('DELETE FROM rooms WHERE room = ?'),
       roomCounts: db.prepare(
         'SELECT room, COUNT(*) AS n, MAX(started_at) AS last FROM messages GROUP BY room',

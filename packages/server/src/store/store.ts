@@ -79,7 +79,7 @@ export interface MessageStore {
   readStoredFrames(messageId: number): Promise<{ streamId: number; frames: StoredFrame[] }>;
   /** Deletes a message and its frames; false when the room has no such message. */
   deleteMessage(room: string, messageId: number): Promise<boolean>;
-  /** Deletes every message of a room and its key; returns the deleted message ids. */
+  /** Deletes every message of a room (except those still recording) and its key; returns the deleted ids. */
   deleteRoom(room: string): Promise<number[]>;
   /** Every room that has messages or a key, by name. */
   listRooms(): Promise<RoomSummary[]>;
