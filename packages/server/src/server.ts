@@ -12,6 +12,9 @@ import type { ServerConfig, ServerOptions } from './config.js';
 import { installErrorHandlers } from './http/errors.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
+import { registerAdminRoutes } from './http/admin.js';
+import { ensureAdminToken } from './http/admin-token.js';
+import { RoomKeys } from './store/room-keys.js';
 import { registerOnboardingPage } from './http/onboarding-page.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerWebRoutes } from './http/web.js';
@@ -52,6 +55,8 @@ export interface ImvServer {
   /** The local CA certificate (PEM) devices install; undefined as caFingerprintSha256. */
   readonly caCertPem: string | undefined;
   readonly store: MessageStore;
+  /** Bearer token of the admin REST routes and /admin (kept in `<dataDir>/admin-token`). */
+  readonly adminToken: string;
   readonly config: ServerConfig;
   /** The server's pino logger (JSON lines). */
   readonly log: Logger;
@@ -125,6 +130,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     store,
     bus: new MemoryBus(),
     rooms: new RoomRegistry(),
+    roomKeys: new RoomKeys(store),
     log,
     connections: new Set(),
     shuttingDown: false,
@@ -154,7 +160,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   registerSecurityHeaders(app);
   installErrorHandlers(app);
   registerHealthRoutes(app);
-  registerMessageRoutes(app, store);
+  registerMessageRoutes(app, store, hub.roomKeys);
+  const adminToken = ensureAdminToken(config.dataDir);
+  registerAdminRoutes(app, hub, adminToken);
 
   // Known once both listeners are bound; the routes below read them per request.
   let httpsPort: number | undefined;
@@ -285,6 +293,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     caFingerprintSha256: credentials?.local?.caFingerprintSha256,
     caCertPem: credentials?.local?.caCertPem,
     store,
+    adminToken,
     config,
     log,
     close: () => (closing ??= close()),
