@@ -40,7 +40,9 @@ export function printBanner(
     lines.push('');
     if (options.qr ?? true) {
       lines.push(`Scan to open ${mainUrl}/ on a phone:`);
-      lines.push(qrToTerminalSync(`${mainUrl}/`, { darkBackground: options.darkBackground ?? true }));
+      lines.push(
+        qrToTerminalSync(`${mainUrl}/`, { darkBackground: options.darkBackground ?? true }),
+      );
     } else {
       lines.push(`Open ${mainUrl}/ on a phone.`);
     }

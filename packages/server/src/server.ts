@@ -165,7 +165,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   registerAdminRoutes(app, hub, adminToken);
 
   // Known once both listeners are bound; the routes below read them per request.
-  let httpsPort: number | undefined;
+  let boundHttpsPort: number | undefined = undefined;
   let httpsUrls: string[] = [];
   let ownHosts: ReadonlySet<string> = new Set();
   if (credentials !== undefined) {
@@ -177,7 +177,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
         name: `imv on ${hostname()}`,
       });
     } else {
-      for (const path of [ONBOARDING_PATHS.caDer, ONBOARDING_PATHS.caPem, ONBOARDING_PATHS.mobileConfig]) {
+      for (const path of [
+        ONBOARDING_PATHS.caDer,
+        ONBOARDING_PATHS.caPem,
+        ONBOARDING_PATHS.mobileConfig,
+      ]) {
         app.get(path, (_request, reply) =>
           reply.code(404).send({
             code: 'NOT_FOUND',
@@ -189,9 +193,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       }
     }
     registerOnboardingPage(app, {
-      get httpsPort() {
-        return httpsPort ?? 0;
-      },
+      httpsPort: () => boundHttpsPort ?? 0,
       httpsUrls: () => httpsUrls,
       fingerprintSha256: () => credentials.fingerprintSha256,
       caFingerprintSha256: () => local?.caFingerprintSha256,
@@ -203,7 +205,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const httpsServer =
     credentials === undefined
       ? undefined
-      : createHttpsServer({ key: credentials.keyPem, cert: credentials.chainPem }, app.routing);
+      : createHttpsServer({ key: credentials.keyPem, cert: credentials.chainPem }, (req, res) =>
+          app.routing(req, res),
+        );
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
@@ -228,11 +232,18 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   }
   const port = (app.server.address() as AddressInfo).port;
   const urls = reachableUrls(config.host, port);
-  httpsPort = httpsServer === undefined ? undefined : (httpsServer.address() as AddressInfo).port;
+  const httpsPort =
+    httpsServer === undefined ? undefined : (httpsServer.address() as AddressInfo).port;
+  boundHttpsPort = httpsPort;
   httpsUrls = httpsPort === undefined ? [] : lanHttpsUrls(config.host, httpsPort);
   const httpsUrl = httpsPort === undefined ? undefined : localUrl(config.host, httpsPort, 'https');
   ownHosts = ownHostsOf(
-    [...urls, localUrl(config.host, port), ...httpsUrls, ...(httpsUrl === undefined ? [] : [httpsUrl])],
+    [
+      ...urls,
+      localUrl(config.host, port),
+      ...httpsUrls,
+      ...(httpsUrl === undefined ? [] : [httpsUrl]),
+    ],
     httpsPort === undefined ? [port] : [port, httpsPort],
   );
   log.info(

@@ -14,7 +14,7 @@ import { isEncrypted } from './security-headers.js';
 export const ONBOARDING_CSS_PATH = '/onboarding.css';
 
 export interface OnboardingPageSource {
-  httpsPort: number;
+  httpsPort(): number;
   /** The https URLs of the LAN addresses, e.g. ['https://192.168.1.20:8443']. */
   httpsUrls(): string[];
   fingerprintSha256(): string;
@@ -61,9 +61,9 @@ function escapeHtml(text: string): string {
 function httpsUrlFor(hostHeader: string | undefined, source: OnboardingPageSource): string {
   const hostname = hostnameOf(hostHeader);
   if (hostname !== undefined && hostname !== '') {
-    return `https://${hostname}:${source.httpsPort}/`;
+    return `https://${hostname}:${source.httpsPort()}/`;
   }
-  return `${source.httpsUrls()[0] ?? `https://localhost:${source.httpsPort}`}/`;
+  return `${source.httpsUrls()[0] ?? `https://localhost:${source.httpsPort()}`}/`;
 }
 
 export function renderOnboardingPage(

@@ -32,7 +32,9 @@ async function readPem(file: string, what: string): Promise<string> {
  * The operator's certificate when certFile/keyFile are given (checked to parse and to belong
  * together), else the local CA's certificate for every name and address, made or re-issued as needed.
  */
-export async function loadServerCredentials(options: CredentialOptions): Promise<ServerCredentials> {
+export async function loadServerCredentials(
+  options: CredentialOptions,
+): Promise<ServerCredentials> {
   if (options.certFile !== undefined && options.keyFile !== undefined) {
     const chainPem = await readPem(options.certFile, 'certificate file');
     const keyPem = await readPem(options.keyFile, 'key file');
