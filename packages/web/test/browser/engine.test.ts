@@ -12,6 +12,7 @@ import {
   piecewiseCorrelation,
   readFixture,
   repoRoot,
+  rms,
   startTestServer,
   takeRecording,
   waitForEvent,
@@ -64,6 +65,26 @@ describe('VoiceClient engine in Chromium', () => {
     await waitForEvent(listener, 'stream-finished', ([id]) => id === stored.streamId);
     const heard = await takeRecording(listener, 'output');
     expect(piecewiseCorrelation(await readFixture('speech-fr-48k.wav'), heard.samples).correlation).toBeGreaterThanOrEqual(0.8);
+    await Promise.all([listener.context().close(), talker.context().close()]);
+  });
+
+  it('setLiveMuted silences live playback but still plays the stream through (heardLive)', async () => {
+    const listener = await openHarness(await browserWith(), server.httpUrl, { room: 'mute', name: 'bob' });
+    const talker = await openHarness(await browserWith('speech-en-48k.wav'), server.httpUrl, { room: 'mute', name: 'alice' });
+    await listener.evaluate(() => window.imv.client.setLiveMuted(true));
+    await takeRecording(listener, 'output');
+    await talker.evaluate(async () => {
+      await window.imv.client.startTalking();
+      await new Promise((r) => setTimeout(r, 2000));
+      await window.imv.client.stopTalking();
+    });
+    const [stored] = await waitForEvent<[{ heardLive: boolean; streamId: number }]>(listener, 'message-stored');
+    expect(stored.heardLive).toBe(true);
+    await waitForEvent(listener, 'stream-finished', ([id]) => id === stored.streamId);
+    const muted = await takeRecording(listener, 'output');
+    expect(muted.samples.length).toBeGreaterThan(48_000 * 2);
+    expect(rms(muted.samples)).toBe(0);
+    expect((await listener.evaluate(() => window.imv.client.getPlaybackStats())).totals.played).toBeGreaterThan(90);
     await Promise.all([listener.context().close(), talker.context().close()]);
   });
 
