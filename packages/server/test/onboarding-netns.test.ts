@@ -128,7 +128,7 @@ process.stdout.write(JSON.stringify(await discover({ timeoutMs: Number(process.a
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   if (first.done === true) throw new Error(`the server exited: ${stderr}`);
-  started = JSON.parse(first.value as string) as Started;
+  started = JSON.parse(first.value) as Started;
   caFile = path.join(workDir, 'imv-ca.pem');
   await writeFile(caFile, started.caCertPem);
 });
