@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ImvClientError } from './client/client-error.js';
 import { CliError, EXIT } from './cli-error.js';
+import { registerAdmin } from './commands/admin.js';
+import { registerDiscover } from './commands/discover.js';
 import { registerHistory } from './commands/history.js';
 import { registerListen } from './commands/listen.js';
 import { registerSend } from './commands/send.js';
@@ -17,6 +19,7 @@ const program = new Command('imv')
   .option('--ca <file>', 'https: trust the server certificate signed by this CA (e.g. its ca.crt) instead of pinning')
   .option('--trust-new', 'https: accept and pin a server certificate that differs from the pinned one')
   .option('--insecure', 'https: skip every certificate check (pins nothing)')
+  .option('--discover', 'use the imv server found on the local network (mDNS) instead of --server')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
   .addHelpText(
@@ -28,11 +31,17 @@ Examples:
   $ sox talk.mp3 -t wav - | imv send - -r crew  send what another program writes
   $ imv listen --room crew --out ./inbox         print and save each message as it arrives
   $ imv history --room crew                      list stored messages
+  $ imv discover                                 list the imv servers on the local network
+  $ imv --discover listen --room crew            listen on the server found on the network
+  $ imv admin rooms --data ./data                list rooms (admin token from the data dir)
 
 Environment:
   IMV_SERVER   server URL used when --server is not given (e.g. http://192.168.1.20:8080)
   IMV_PLAYER   command used by "listen --play" (the file is appended)
   IMV_CONFIG_DIR  where known_hosts.json keeps pinned https certificates (default ~/.config/imv)
+  IMV_ROOM_KEY    room key for keyed rooms (--key)
+  IMV_PASSPHRASE  end-to-end passphrase (--passphrase)
+  IMV_ADMIN_TOKEN admin token for "imv admin" (--token)
 
 Exit codes: 0 success, 1 failure (file, network, server), 2 bad command line, 130 send interrupted.`,
   );
@@ -42,6 +51,8 @@ registerServe(program);
 registerSend(program);
 registerListen(program);
 registerHistory(program);
+registerAdmin(program);
+registerDiscover(program);
 
 function describe(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };

@@ -15,6 +15,7 @@ export interface GlobalOptions {
   trustNew?: boolean;
   insecure?: boolean;
   ca?: string;
+  discover?: boolean;
 }
 
 /** What every command needs to reach the server. */
@@ -47,6 +48,14 @@ export function resolveGlobals(globals: GlobalOptions): Globals {
     name: name.data,
     agentFor: (url) => connectPinned(url, pin).agent,
   };
+}
+
+/** Global options with `--discover` replaced by the server found on the LAN (mDNS). */
+export async function discoverIfAsked(globals: GlobalOptions): Promise<GlobalOptions> {
+  if (globals.discover !== true) return globals;
+  if (globals.server !== undefined) throw CliError.usage('give --server or --discover, not both');
+  const { discoverServer } = await import('./discovery.js');
+  return { ...globals, server: await discoverServer() };
 }
 
 /** Commander parser for --room. */

@@ -3,7 +3,7 @@ import { MAX_HISTORY_LIMIT } from '@imv/protocol';
 import { fetchHistory } from '../client/rest.js';
 import { toHttpBase } from '../client/server-url.js';
 import { formatDuration, formatLocalTime, formatTable, messageJson } from '../format.js';
-import { intIn, parseRoom, resolveGlobals } from '../options.js';
+import { discoverIfAsked, intIn, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions } from '../options.js';
 import { resolveRoomKey, roomAccessError } from '../room-access.js';
 
@@ -25,7 +25,7 @@ export function registerHistory(program: Command): void {
     .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
     .addHelpText('after', '\nExample:\n  $ imv history --room crew --limit 10\n')
     .action(async (options: HistoryOptions, command: Command) => {
-      const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
       const roomKey = resolveRoomKey(options.key);
       const agent = globals.agentFor(toHttpBase(globals.server));
       const page = await fetchHistory(globals.server, options.room, { limit: options.limit }, {

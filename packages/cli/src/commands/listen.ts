@@ -7,7 +7,7 @@ import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { intIn, parseRoom, parseSince, resolveGlobals } from '../options.js';
+import { discoverIfAsked, intIn, parseRoom, parseSince, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toHttpBase, toWebSocketUrl } from '../client/server-url.js';
 import { PLAYER_NAMES, findPlayer } from '../player.js';
@@ -55,7 +55,7 @@ Examples:
   $ imv listen --room crew --key 's3cret-door' --passphrase 'correct horse' --out ./inbox`,
     )
     .action(async (options: ListenOptions, command: Command) => {
-      const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
       try {
         process.exitCode = await listen(options, globals);
       } catch (error) {

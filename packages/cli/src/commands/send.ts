@@ -5,7 +5,7 @@ import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { formatDuration, messageJson } from '../format.js';
-import { parseRoom, resolveGlobals } from '../options.js';
+import { discoverIfAsked, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toWebSocketUrl } from '../client/server-url.js';
 import { sendPaced } from '../outgoing/pace.js';
@@ -48,7 +48,7 @@ Examples:
   $ imv send hello.wav --room crew --key 's3cret-door' --passphrase 'correct horse'`,
     )
     .action(async (file: string, options: SendOptions, command: Command) => {
-      const globals = resolveGlobals(command.optsWithGlobals<GlobalOptions>());
+      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
       process.exitCode = await send(file, options, globals);
     });
 }

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
 import { intIn } from '../options.js';
 
 interface ServeOptions {
@@ -8,6 +10,13 @@ interface ServeOptions {
   data: string;
   logLevel: LogLevel;
   maxMessage: number;
+  httpsPort?: number;
+  /** false with --no-https. */
+  https: boolean;
+  cert?: string;
+  keyFile?: string;
+  /** false with --no-mdns. */
+  mdns: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -19,8 +28,13 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the imv server (web page, WebSocket relay, message store)')
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .option('-p, --port <port>', 'TCP port (0 picks a free one)', intIn(0, 65535), 8080)
-    .option('-d, --data <dir>', 'directory for the message store', './data')
+    .option('-p, --port <port>', 'TCP port of plain http (0 picks a free one)', intIn(0, 65535), 8080)
+    .option('--https-port <port>', 'TCP port of https/wss (default 8443; 0 picks a free one, and is the default with --port 0)', intIn(0, 65535))
+    .option('--no-https', 'plain http only (browsers on other devices then cannot use the microphone)')
+    .option('--cert <file>', "your own certificate chain (PEM) for https, instead of the server's generated local CA")
+    .option('--key-file <file>', 'the private key (PEM) of --cert')
+    .option('--no-mdns', 'do not announce the server on the local network (mDNS)')
+    .option('-d, --data <dir>', 'directory for the message store, certificates and admin token', './data')
     .option('--max-message <seconds>', 'longest voice message; a talker is stopped there', intIn(1, 24 * 3600), 300)
     .addOption(new Option('--log-level <level>', 'JSON log lines on stdout from this level up').choices(LOG_LEVELS).default('info'))
     .addHelpText(
@@ -28,9 +42,17 @@ export function registerServe(program: Command): void {
       `
 Examples:
   $ imv serve
-  $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv`,
+  $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv
+  $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
+  $ imv serve --no-https --no-mdns`,
     )
     .action(async (options: ServeOptions) => {
+      if ((options.cert === undefined) !== (options.keyFile === undefined)) {
+        throw CliError.usage('--cert and --key-file go together');
+      }
+      if (!options.https && (options.httpsPort !== undefined || options.cert !== undefined)) {
+        throw CliError.usage('--no-https cannot be combined with --https-port, --cert or --key-file');
+      }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
       const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
       const server = await startServer({
@@ -39,8 +61,26 @@ Examples:
         dataDir: options.data,
         logLevel: options.logLevel,
         maxMessageMs: options.maxMessage * 1000,
+        ...(options.https ? (options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}) : { httpsPort: false }),
+        ...(options.cert !== undefined && options.keyFile !== undefined ? { certFile: options.cert, keyFile: options.keyFile } : {}),
+        // Without --no-mdns the server decides: it announces unless bound to loopback.
+        ...(options.mdns ? {} : { mdns: false }),
       });
-      printBanner(server);
+      let banner = '';
+      printBanner(
+        server,
+        new Writable({
+          write(chunk: Buffer | string, _encoding, done) {
+            banner += chunk.toString();
+            done();
+          },
+        }),
+      );
+      // The admin token is how `imv admin` and the /admin page get in; say it once.
+      if (!banner.includes(server.adminToken)) {
+        banner += `Admin token: ${server.adminToken}  (also in ${options.data}/admin-token; imv admin --data ${options.data})\n`;
+      }
+      process.stdout.write(banner);
       installSignalHandlers(server);
     });
 }
