@@ -14,7 +14,32 @@ const PARALLELISM = 1;
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 
+/**
+ * scrypt runs on libuv's pool (4 threads, shared with file and DNS work): at most this many at once,
+ * so a flood of key guesses queues instead of starving everything else.
+ */
+const MAX_CONCURRENT_HASHES = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  // A finishing hash hands its slot straight to the next waiter, so `running` never overshoots.
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) running--;
+    else next();
+  }
+}
+
 function scryptAsync(key: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return limited(() => scryptNow(key, salt, options));
+}
+
+function scryptNow(key: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     // maxmem must exceed 128 × N × r bytes, which is exactly 32 MiB at the defaults' limit.
     scrypt(

@@ -33,6 +33,8 @@ import { Recording } from './recording.js';
 import {
   CONTROL_BURST,
   CONTROL_PER_SECOND,
+  KEY_ATTEMPT_BURST,
+  KEY_ATTEMPTS_PER_SECOND,
   RATE_LIMIT_ERROR_INTERVAL_MS,
   TokenBucket,
 } from './token-bucket.js';
@@ -76,6 +78,8 @@ export class Connection implements RoomSubscriber {
   private readonly helloTimer: NodeJS.Timeout;
   private readonly frameBucket: TokenBucket;
   private readonly controlBucket = new TokenBucket(CONTROL_PER_SECOND, CONTROL_BURST);
+  /** Joins carrying a key cost a scrypt each: few guesses per connection. */
+  private readonly keyBucket = new TokenBucket(KEY_ATTEMPTS_PER_SECOND, KEY_ATTEMPT_BURST);
   /** When each throttled error (code, stream) was last sent. */
   private readonly throttledErrorAtMs = new Map<string, number>();
 
@@ -256,6 +260,14 @@ export class Connection implements RoomSubscriber {
 
   private async onJoin(join: ClientMessageOf<'join'>): Promise<void> {
     const { room, since, key } = join;
+    if (key !== undefined && !this.keyBucket.take()) {
+      this.sendError(
+        'RATE_LIMITED',
+        `join: more than ${KEY_ATTEMPT_BURST} keyed joins at once or ${KEY_ATTEMPTS_PER_SECOND}/s; wait a moment`,
+        'join',
+      );
+      return;
+    }
     // Before leaving the current room: a refused join leaves the connection where it was.
     const access = await this.hub.roomKeys.join(room, key);
     if (this.closed || this.member === undefined) return;
