@@ -1,5 +1,8 @@
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS, SqliteMessageStore } from '../src/index.js';
 import type { ImvServer } from '../src/index.js';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
 import { TestClient } from './helpers/test-client.js';
@@ -112,5 +115,33 @@ describe('room keys', () => {
     expect([ogg.status, ogg.headers.get('content-type')]).toEqual([200, 'audio/ogg']);
     // The WebSocket side survived the restart too.
     expect(await join(await helloed(server, 'bo'), 'vault')).toBe('ROOM_KEY_REQUIRED');
+  });
+
+  it('upgrades a database from before room keys: old frames read back with flags 0, no room is keyed', async () => {
+    const dir = servers.tempDir();
+    const db = new Database(path.join(dir, 'imv.sqlite'));
+    for (let version = 0; version < 2; version++) {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+    db.prepare(
+      "INSERT INTO messages (room, stream_id, sender_name, started_at, status) VALUES ('old', 5, 'x', 1, 'complete')",
+    ).run();
+    db.prepare("INSERT INTO frames (message_id, seq, ts, payload) VALUES (1, 0, 0, x'0102')").run();
+    db.close();
+    const store = new SqliteMessageStore(dir);
+    try {
+      const { streamId, frames } = await store.readStoredFrames(1);
+      expect(streamId).toBe(5);
+      expect(frames.map((f) => ({ ...f, payload: [...f.payload] }))).toEqual([
+        { seq: 0, ts: 0, flags: 0, payload: [1, 2] },
+      ]);
+      expect(await store.listRooms()).toEqual([
+        { room: 'old', messageCount: 1, keyed: false, lastMessageAt: 1 },
+      ]);
+      expect(await store.getRoomKeyHash('old')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });
