@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_FILE, ensureAdminToken } from '../src/index.js';
 import type { ImvServer } from '../src/index.js';
@@ -150,10 +151,47 @@ describe('admin token and admin routes', () => {
     const page = await fetch(`${server.httpUrl}/admin`);
     const html = await page.text();
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(html).toContain('<script type="module" src="/admin/admin.js"></script>');
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
     const script = await fetch(`${server.httpUrl}/admin/admin.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain("'/api/admin/rooms'");
+  });
+
+  it('lets the token holder list rooms and delete a message from the admin page, under the CSP', async () => {
+    const server = await servers.start();
+    const talker = await joined(server, 'crew', 'ana');
+    const keep = await store(talker, 1);
+    const drop = await store(talker, 2);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        // A refused fetch logs its 403 too; what matters is a blocked script or style.
+        if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text()))
+          problems.push(m.text());
+      });
+      page.on('pageerror', (err) => problems.push(err.message));
+      page.on('dialog', (dialog) => void dialog.accept());
+      await page.goto(`${server.httpUrl}/admin`);
+      await page.getByLabel('Admin token').fill('wrong'.repeat(9));
+      await page.getByRole('button', { name: 'Show rooms' }).click();
+      await page.getByRole('status').getByText('FORBIDDEN').waitFor();
+
+      await page.getByLabel('Admin token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Show rooms' }).click();
+      await page.getByRole('cell', { name: 'crew', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Messages of room crew' }).click();
+      await page.getByRole('button', { name: `Delete message ${drop} from ana` }).click();
+      await page.getByRole('status').getByText(`Message ${drop} deleted.`).waitFor();
+      expect(await page.getByRole('button', { name: /^Delete message/ }).count()).toBe(1);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+    const history = await call(server, 'GET', '/api/rooms/crew/messages');
+    expect((history.body.messages as { id: number }[]).map((m) => m.id)).toEqual([keep]);
   });
 });
