@@ -25,6 +25,13 @@ describe('sendPaced', () => {
     expect(sentAt).toEqual([0, 20, 40, 60, 80]);
   });
 
+  it('sends the first burstFrames at once, then one every frameMs (a rate-limited --fast send)', async () => {
+    const clock = virtualClock();
+    const sentAt: number[] = [];
+    await sendPaced(6, (_i) => Promise.resolve(void sentAt.push(clock.now() - 1000)), { frameMs: 10, burstFrames: 3, clock });
+    expect(sentAt).toEqual([0, 0, 0, 10, 20, 30]);
+  });
+
   it('catches up after a slow send instead of drifting', async () => {
     const clock = virtualClock();
     const sentAt: number[] = [];

@@ -29,7 +29,8 @@ export async function sendPaced(
   for (let i = 0; i < count; i++) {
     options.signal?.throwIfAborted();
     if (options.frameMs !== undefined) {
-      const waitMs = startMs + Math.max(0, i - (options.burstFrames ?? 0)) * options.frameMs - clock.now();
+      const burst = options.burstFrames ?? 0;
+      const waitMs = startMs + (i < burst ? 0 : i - burst + (burst > 0 ? 1 : 0)) * options.frameMs - clock.now();
       if (waitMs > 1) await clock.sleep(waitMs, options.signal);
     }
     await send(i);
