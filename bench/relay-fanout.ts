@@ -62,7 +62,7 @@ async function openClient(kind: Kind, port: number, name: string): Promise<WebSo
   const joined = new Promise<void>((resolve) => {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       if (isBinary) return;
-      const msg = JSON.parse(data.toString()) as { type: string };
+      const msg = JSON.parse((data as Buffer).toString('utf8')) as { type: string };
       if (msg.type === 'joined') {
         socket.off('message', onMessage);
         resolve();
