@@ -131,5 +131,14 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!Number.isFinite(config.maxMessageMs) || config.maxMessageMs < 20) {
     throw new RangeError(`options.maxMessageMs must be at least 20, got ${config.maxMessageMs}`);
   }
+  // Below 50 frames/s even a real-time talker (20 ms frames) would lose audio.
+  if (!Number.isFinite(config.framesPerSecond) || config.framesPerSecond < 50) {
+    throw new RangeError(
+      `options.framesPerSecond must be at least 50, got ${config.framesPerSecond}`,
+    );
+  }
+  if (!Number.isInteger(config.frameBurst) || config.frameBurst < 1) {
+    throw new RangeError(`options.frameBurst must be a positive integer, got ${config.frameBurst}`);
+  }
   return config;
 }
