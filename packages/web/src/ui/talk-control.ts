@@ -38,6 +38,8 @@ export class TalkControl {
   private phase: Phase = 'idle';
   private pointerId: number | undefined;
   private spaceDown = false;
+  /** The focused element got focus from a click or tap, not from the keyboard. */
+  private focusedByPointer = false;
   private syncing = false;
 
   constructor(private readonly options: TalkControlOptions) {
@@ -128,6 +130,12 @@ export class TalkControl {
 
   private bindKeys(): void {
     const win = this.options.keyTarget;
+    let lastInputWasPointer = false;
+    win.addEventListener('pointerdown', () => (lastInputWasPointer = true), { capture: true });
+    win.addEventListener('keydown', (e) => {
+      if (e.code !== 'Space') lastInputWasPointer = false;
+    }, { capture: true });
+    win.addEventListener('focusin', () => (this.focusedByPointer = lastInputWasPointer), { capture: true });
     win.addEventListener('keydown', (e) => {
       if (e.code !== 'Space' || !this.spaceIsForTalking(e)) return;
       e.preventDefault(); // no page scroll, no click on the focused button
@@ -149,13 +157,17 @@ export class TalkControl {
     });
   }
 
-  /** Space means talk unless the focus is on something that space operates (inputs, other buttons). */
+  /**
+   * Space means talk, except in text fields, and on another control the keyboard moved to (Tab),
+   * where space operates that control. A button that got focus from a click or tap does not keep
+   * the space bar from talking. (:focus-visible cannot tell: any key press turns it on.)
+   */
   private spaceIsForTalking(e: KeyboardEvent): boolean {
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const target = e.target;
     if (isTypingTarget(target)) return false;
-    if (target instanceof HTMLElement && target !== this.button) {
-      if (target.closest('button, a, [role="slider"], select, summary, [contenteditable]')) return false;
+    if (target instanceof HTMLElement && target !== this.button && !this.focusedByPointer) {
+      if (target.closest('button, a, [role="slider"], select, summary')) return false;
     }
     return true;
   }

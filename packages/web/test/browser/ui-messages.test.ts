@@ -155,6 +155,56 @@ describe('voice messages in the page', () => {
     await page.context().close();
   });
 
+  it('auto-plays unheard messages oldest first, pausing while the user talks and resuming after', async () => {
+    await cliSend(srv.url, 'queue', fixturePath(SPEECH_FR), { name: 'First' });
+    await cliSend(srv.url, 'queue', fixturePath(SPEECH_FR), { name: 'Second' });
+    const page = await openRoom('queue', 'Quin');
+    await page.waitForFunction(() => document.querySelectorAll('.msg.unheard').length === 2);
+    // Remember which message is current, each time it changes.
+    await page.evaluate(() => {
+      const order: string[] = [];
+      (window as unknown as { playOrder: string[] }).playOrder = order;
+      new MutationObserver(() => {
+        const id = document.querySelector<HTMLElement>('.msg.current')?.dataset.id;
+        if (id !== undefined && order[order.length - 1] !== id) order.push(id);
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['class'] });
+    });
+    const player = () =>
+      page.evaluate(() => {
+        const el = document.getElementById('imv-player') as HTMLAudioElement;
+        return { paused: el.paused, atSec: el.currentTime };
+      });
+
+    // The first tap (here on the speed button, 2x to keep the test short) unlocks sound.
+    const speed = page.locator('.msg .speed').first();
+    await speed.click();
+    await speed.click();
+    await page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).currentTime > 0.5);
+
+    // The speed button has focus from the click; the space bar still talks.
+    await page.keyboard.down('Space');
+    await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+    const paused = await player();
+    expect(paused.paused).toBe(true);
+    await waitAudioSeconds(page, 0.5);
+    expect((await player()).atSec).toBe(paused.atSec);
+    await page.keyboard.up('Space');
+    await page.waitForFunction(
+      (at) => {
+        const el = document.getElementById('imv-player') as HTMLAudioElement;
+        return !el.paused && el.currentTime > at;
+      },
+      paused.atSec,
+    );
+
+    await page.waitForFunction(() => document.querySelectorAll('.msg.unheard').length === 0, null, {
+      timeout: 20_000,
+    });
+    const ids = await page.locator('.msg:not(.own)').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id));
+    expect(await page.evaluate(() => (window as unknown as { playOrder: string[] }).playOrder)).toEqual(ids);
+    await page.context().close();
+  });
+
   it('hears a message live while the CLI talks, shows the talker, and lists it as heard', async () => {
     const page = await openRoom('live', 'Lia');
     await page.getByRole('button', { name: 'Tap to enable sound' }).click();
@@ -189,7 +239,8 @@ describe('voice messages in the page', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.down();
     await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
-    expect(await button.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.locator('button.talk').getAttribute('aria-pressed')).toBe('true');
+    expect(await page.locator('button.talk').getAttribute('aria-label')).toBe('Talking, release to send');
     await waitAudioSeconds(page, 3);
     await page.mouse.up();
 
