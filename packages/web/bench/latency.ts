@@ -1,28 +1,27 @@
 /*
- * Mouth-to-ear latency of live push-to-talk between two pages on loopback.
+ * Mouth-to-ear latency of live push-to-talk between two clients on loopback.
  *
- *   npx tsx packages/web/bench/latency.ts [--seconds 30] [--interval-ms 250]
+ *   npx tsx packages/web/bench/latency.ts [--seconds 30] [--interval-ms 250] [--verbose]
  *
- * One Chromium, whose fake microphone plays a click track written by this script (a 5 ms 2 kHz
- * burst every --interval-ms), runs three harness pages in one room:
- *   talker    talks for --seconds; its mic tap records what was captured
- *   engine    a listener with the real adaptive jitter buffer
+ * Chromium's fake microphone plays a click track written by this script (a 5 ms 2 kHz burst every
+ * --interval-ms, looped). One harness page holds three VoiceClients on ONE AudioContext, each with
+ * its own worker and WebSocket to the real server:
+ *   talker    talks for --seconds; a recorder worklet taps its microphone
+ *   engine    a listener with the real adaptive jitter buffer; a recorder taps its output
  *   baseline  a listener with jitterTargetMs=0: each frame plays the moment it is decoded, i.e. the
  *             bare capture -> encode -> ws relay -> decode -> play chain with no buffering at all
- * Every click onset found in the talker's capture is matched with the same click in each listener's
- * output. Both taps are AudioWorklets placed on one clock: each page pairs its AudioContext time with
- * performance.timeOrigin + performance.now() (AudioContext.getOutputTimestamp), and all pages run on the
- * same machine. So the figure is capture render -> playback render, excluding the sound card's own input and
- * output buffers (unknown for the fake devices). Also printed: jitter-buffer depth/target sampled every
- * 250 ms, underruns, concealed and late frames, and main-thread long tasks (> 50 ms) on each page.
+ * Every click onset in the mic tap is matched with the same click in each listener's output. All
+ * taps run on the same render clock, so latencies are exact frame differences: capture render ->
+ * playback render, excluding the sound card's own input and output buffers (unknown for fake
+ * devices). Also printed: jitter-buffer depth/target sampled every 250 ms, underruns, concealed and
+ * late frames, and main-thread long tasks (> 50 ms) while streaming.
  */
 import { writeFile, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Page } from 'playwright-core';
 import { buildWeb, launchChromium, openHarness, startTestServer, takeRecording } from '../test/browser/helpers.js';
-import type { Recording } from '../test/browser/helpers.js';
+import type { PlaybackStats } from '../src/audio/engine-messages.js';
 
 const SAMPLE_RATE = 48_000;
 
@@ -30,6 +29,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '30' },
     'interval-ms': { type: 'string', default: '250' },
+    /** Print every click's latency in capture order, to see when a stall happened. */
+    verbose: { type: 'boolean', default: false },
   },
 });
 const talkSeconds = Number(values.seconds);
@@ -80,38 +81,27 @@ function onsets(x: Float32Array, threshold: number, refractory: number): number[
   return found;
 }
 
-interface Clock {
-  contextFrame: number;
-  epochMs: number;
-}
-
-/** Epoch milliseconds of each onset, via the page's pairing of its AudioContext clock with performance time. */
-function onsetTimesMs(rec: Recording, clock: Clock, threshold: number): number[] {
-  const refractory = Math.round((intervalMs / 2 / 1000) * SAMPLE_RATE);
-  return onsets(rec.samples, threshold, refractory).map(
-    (i) => clock.epochMs + ((rec.startFrame + i - clock.contextFrame) / SAMPLE_RATE) * 1000,
-  );
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** For each capture onset, the first output onset within one click interval after it. */
+/** For each capture onset (frame), the first output onset within one click interval after it (capture order). */
 function latencies(captured: number[], heard: number[]): number[] {
+  const window = ((intervalMs * 0.9) / 1000) * SAMPLE_RATE;
   const out: number[] = [];
   for (const c of captured) {
-    const h = heard.find((t) => t >= c && t < c + intervalMs * 0.9);
+    const h = heard.find((t) => t >= c && t < c + window);
     if (h !== undefined) out.push(h - c);
   }
-  return out.sort((a, b) => a - b);
+  return out;
 }
 
-async function sampleDepth(page: Page, into: { depthMs: number; targetMs: number }[]): Promise<void> {
-  const stats = await page.evaluate(() => window.imv.client.getPlaybackStats());
-  for (const s of stats.streams) into.push({ depthMs: s.depthMs, targetMs: s.targetMs });
+interface DepthSample {
+  depthMs: number;
+  targetMs: number;
 }
+type PlaybackTotals = PlaybackStats['totals'];
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -125,54 +115,47 @@ async function main(): Promise<void> {
   const server = await startTestServer(web.distDir);
   const browser = await launchChromium({ fakeMic: wavPath, loop: true });
   try {
-    const room = 'bench';
-    const engine = await openHarness(browser, server.httpUrl, { room, name: 'engine' });
-    const baseline = await openHarness(browser, server.httpUrl, { room, name: 'baseline', jitterTargetMs: 0 });
-    const talker = await openHarness(browser, server.httpUrl, { room, name: 'talker' });
-    const pages = { talker, engine, baseline };
-    for (const p of [engine, baseline]) await takeRecording(p, 'output');
-    const longTaskCount = async (p: Page) => (await p.evaluate(() => window.imv.longTasks.length));
-    const before = { talker: await longTaskCount(talker), engine: await longTaskCount(engine), baseline: await longTaskCount(baseline) };
+    // One page, one AudioContext: the talker client plus two listening clients (?listeners).
+    const page = await openHarness(browser, server.httpUrl, { room: 'bench', name: 'talker', listeners: ['adaptive', '0'] });
+    await page.evaluate(() => Promise.all(window.imv.listeners.map((l) => l.client.connect())));
+    const listeners = { engine: 0, baseline: 1 } as const;
+    for (const i of Object.values(listeners)) await takeRecording(page, i);
+    const longTasksBefore = await page.evaluate(() => window.imv.longTasks.length);
 
     console.log(`talking ${talkSeconds} s of clicks every ${intervalMs} ms...`);
-    await talker.evaluate(() => window.imv.client.startTalking());
-    const depth = { engine: [] as { depthMs: number; targetMs: number }[], baseline: [] as { depthMs: number; targetMs: number }[] };
+    await page.evaluate(() => window.imv.client.startTalking());
+    const depth = { engine: [] as DepthSample[], baseline: [] as DepthSample[] };
     const until = Date.now() + talkSeconds * 1000;
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 250));
-      await sampleDepth(engine, depth.engine);
-      await sampleDepth(baseline, depth.baseline);
+      for (const [name, i] of Object.entries(listeners) as [keyof typeof listeners, number][]) {
+        const stats = await page.evaluate((n) => window.imv.listeners[n]!.client.getPlaybackStats(), i);
+        for (const s of stats.streams) depth[name].push({ depthMs: s.depthMs, targetMs: s.targetMs });
+      }
     }
-    const stored = await talker.evaluate(() => window.imv.client.stopTalking());
+    const stored = await page.evaluate(() => window.imv.client.stopTalking());
     await new Promise((r) => setTimeout(r, 1000)); // let the listeners play out
 
-    const clocks = {
-      talker: await talker.evaluate(() => window.imv.clock()),
-      engine: await engine.evaluate(() => window.imv.clock()),
-      baseline: await baseline.evaluate(() => window.imv.clock()),
-    };
-    const captured = onsetTimesMs(await takeRecording(talker, 'mic'), clocks.talker, 0.1);
+    const mic = await takeRecording(page, 'mic');
+    const refractory = Math.round((intervalMs / 2 / 1000) * SAMPLE_RATE);
+    const captured = onsets(mic.samples, 0.1, refractory).map((i) => mic.startFrame + i);
     const results: Record<string, number[]> = {};
-    const stats: Record<string, Awaited<ReturnType<typeof readTotals>>> = {};
-    async function readTotals(p: Page) {
-      return (await p.evaluate(() => window.imv.client.getPlaybackStats())).totals;
+    const totals: Record<string, PlaybackTotals> = {};
+    for (const [name, i] of Object.entries(listeners)) {
+      const out = await takeRecording(page, i);
+      const heard = onsets(out.samples, 0.1, refractory).map((j) => out.startFrame + j);
+      // Same AudioContext: frames are directly comparable.
+      const inOrder = latencies(captured, heard).map((frames) => (frames * 1000) / SAMPLE_RATE);
+      if (values.verbose) console.log(`${name}: ${inOrder.map((x) => x.toFixed(0)).join(' ')}`);
+      results[name] = inOrder.sort((x, y) => x - y);
+      totals[name] = (await page.evaluate((n) => window.imv.listeners[n]!.client.getPlaybackStats(), i)).totals;
     }
-    for (const name of ['engine', 'baseline'] as const) {
-      const heard = onsetTimesMs(await takeRecording(pages[name], 'output'), clocks[name], 0.1);
-      results[name] = latencies(captured, heard);
-      stats[name] = await readTotals(pages[name]);
-    }
-    const longTasks: Record<string, { count: number; totalMs: number }> = {};
-    for (const [name, p] of Object.entries(pages)) {
-      const all = await p.evaluate(() => window.imv.longTasks);
-      const during = all.slice(before[name as keyof typeof before]);
-      longTasks[name] = { count: during.length, totalMs: during.reduce((a, t) => a + t.durationMs, 0) };
-    }
+    const longTasks = (await page.evaluate(() => window.imv.longTasks)).slice(longTasksBefore);
 
     const e = results.engine!;
     const b = results.baseline!;
     console.log(`\nclicks captured: ${captured.length}, heard: engine ${e.length}, baseline ${b.length}; message ${stored?.id ?? 'not stored'} (${stored?.frameCount ?? 0} frames)`);
-    console.log('\nmouth-to-ear (capture render -> playback render), ms');
+    console.log('\nmouth-to-ear (capture render -> playback render, one AudioContext), ms');
     console.log('              p50     p95     p99     max');
     for (const [name, xs] of [['engine', e], ['baseline', b]] as const) {
       console.log(`${name.padEnd(10)} ${[50, 95, 99, 100].map((p) => fmt(percentile(xs, p)).padStart(7)).join(' ')}`);
@@ -181,14 +164,15 @@ async function main(): Promise<void> {
     console.log('\njitter buffer (sampled every 250 ms while streaming)');
     for (const name of ['engine', 'baseline'] as const) {
       const d = depth[name];
-      const s = stats[name]!;
+      const s = totals[name]!;
       console.log(
         `${name.padEnd(10)} depth mean ${fmt(mean(d.map((x) => x.depthMs)))} ms, target mean ${fmt(mean(d.map((x) => x.targetMs)))} ms; ` +
-          `underruns ${s.underruns}, concealed ${s.concealed}, late ${s.lateDropped}, played ${s.played}, drift -${s.driftDroppedSamples}/+${s.driftInsertedSamples} samples`,
+          `underruns ${s.underruns}, concealed ${s.concealed}, late ${s.lateDropped}, played ${s.played}, ` +
+          `silent frames skipped ${s.silentSkipped}, drift -${s.driftDroppedSamples}/+${s.driftInsertedSamples} samples`,
       );
     }
-    console.log('\nmain-thread long tasks (> 50 ms) while streaming');
-    for (const [name, t] of Object.entries(longTasks)) console.log(`${name.padEnd(10)} ${t.count} (${fmt(t.totalMs)} ms)`);
+    const totalMs = longTasks.reduce((a, t) => a + t.durationMs, 0);
+    console.log(`\nmain-thread long tasks (> 50 ms) while streaming: ${longTasks.length} (${fmt(totalMs)} ms)`);
     const goal = percentile(e, 50) <= 50 && percentile(e, 99) <= 80;
     console.log(`\ngoal p50 <= 50 ms and p99 <= 80 ms: ${goal ? 'met' : 'NOT met'}`);
   } finally {

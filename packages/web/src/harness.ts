@@ -8,6 +8,9 @@
  *   &jitterTargetMs=N           fixed jitter-buffer start depth (min = initial = N; 0 = no buffering)
  *   &lastSeen=N                 lastSeenMessageId for the join
  *   &reconnectDelayMs=N         first reconnect delay (default 250)
+ *   &listeners=adaptive,0       extra listening clients on the same AudioContext, one per entry:
+ *                               'adaptive' = default jitter buffer, a number = fixed jitterTargetMs
+ *                               (window.imv.listeners; they connect when the test says so)
  *
  * Everything a test reads is plain data (numbers, base64 strings), so it crosses page.evaluate.
  */
@@ -25,9 +28,17 @@ interface Recording {
   length: number;
 }
 
+/** One recorder chunk's clock reading: its end frame and when the main thread received it (epoch ms). */
+export type ClockMark = [endFrame: number, receivedEpochMs: number];
+
 export interface HarnessTap {
-  /** Everything recorded so far, as base64 little-endian float32 with its first frame, and clears it. */
-  take(): { startFrame: number; base64: string; length: number };
+  /**
+   * Everything recorded so far, as base64 little-endian float32 with its first frame, and clears it.
+   * `marks` pair each ~100 ms chunk's end frame with its arrival time on the main thread: the
+   * smallest (arrival - end) over a few seconds places the context's render clock on the epoch clock
+   * without trusting getOutputTimestamp, which drifts and jumps on a loaded machine.
+   */
+  take(): { startFrame: number; base64: string; length: number; marks: ClockMark[] };
 }
 
 export interface HarnessClock {
@@ -43,6 +54,8 @@ export interface Harness {
   output: HarnessTap;
   /** The mic tap: starts recording when the mic opens (empty before). */
   mic: HarnessTap;
+  /** Extra clients sharing `client`'s AudioContext (see ?listeners), each with its output tap. */
+  listeners: { client: EngineClient; output: HarnessTap }[];
   /** Recorded events, oldest first: [name, epochMs, ...args] with args made JSON-safe. */
   events: [string, number, ...unknown[]][];
   /** A simultaneous reading of the AudioContext clock and the epoch clock (performance.timeOrigin + now). */
@@ -64,8 +77,9 @@ const num = (key: string): number | undefined => {
   return v === null ? undefined : Number(v);
 };
 const jitterTargetMs = num('jitterTargetMs');
-const jitter: JitterBufferOptions | undefined =
-  jitterTargetMs === undefined ? undefined : { initialTargetMs: jitterTargetMs, minTargetMs: jitterTargetMs, maxTargetMs: jitterTargetMs };
+const fixedJitter = (ms: number | undefined): JitterBufferOptions | undefined =>
+  ms === undefined ? undefined : { initialTargetMs: ms, minTargetMs: ms, maxTargetMs: ms };
+const jitter = fixedJitter(jitterTargetMs);
 const lastSeen = num('lastSeen');
 const reconnectDelayMs = num('reconnectDelayMs');
 
@@ -96,8 +110,10 @@ for (const name of eventNames) {
 
 function newTap(node: AudioWorkletNode): HarnessTap {
   let rec: Recording | null = null;
+  let marks: ClockMark[] = [];
   node.port.onmessage = (event: MessageEvent<RecorderChunk>) => {
     const { frame, pcm } = event.data;
+    marks.push([frame + pcm.length, epochNow()]);
     rec ??= { startFrame: frame, chunks: [], length: 0 };
     rec.chunks.push(pcm);
     rec.length += pcm.length;
@@ -105,15 +121,17 @@ function newTap(node: AudioWorkletNode): HarnessTap {
   return {
     take() {
       const r = rec;
+      const m = marks;
       rec = null;
-      if (r === null) return { startFrame: -1, base64: '', length: 0 };
+      marks = [];
+      if (r === null) return { startFrame: -1, base64: '', length: 0, marks: m };
       const all = new Float32Array(r.length);
       let offset = 0;
       for (const c of r.chunks) {
         all.set(c, offset);
         offset += c.length;
       }
-      return { startFrame: r.startFrame, base64: toBase64(new Uint8Array(all.buffer)), length: r.length };
+      return { startFrame: r.startFrame, base64: toBase64(new Uint8Array(all.buffer)), length: r.length, marks: m };
     },
   };
 }
@@ -144,14 +162,14 @@ try {
   // no Long Tasks API: the list stays empty
 }
 
-const emptyTap: HarnessTap = { take: () => ({ startFrame: -1, base64: '', length: 0 }) };
+const emptyTap: HarnessTap = { take: () => ({ startFrame: -1, base64: '', length: 0, marks: [] }) };
 
 async function setUp(): Promise<void> {
   const context = client.audio.context;
   const base = { client, events, levels, longTasks, clock: () => ({ contextFrame: 0, epochMs: epochNow() }) };
   // An insecure page has no AudioWorklet: the page still loads, so a test can see how the engine fails.
   if (!window.isSecureContext || context.audioWorklet === undefined) {
-    window.imv = { ...base, output: emptyTap, mic: emptyTap };
+    window.imv = { ...base, output: emptyTap, mic: emptyTap, listeners: [] };
     return;
   }
   await context.audioWorklet.addModule(recorderWorkletUrl);
@@ -160,10 +178,29 @@ async function setUp(): Promise<void> {
   client.audio.output.connect(outputRecorder);
   const micRecorder = recorder();
   client.on('mic-open', (source) => source.connect(micRecorder));
+  const listeners = (params.get('listeners') ?? '')
+    .split(',')
+    .filter((kind) => kind !== '')
+    .map((kind, i) => {
+      const targetMs = kind === 'adaptive' ? undefined : Number(kind);
+      const listenerJitter = fixedJitter(targetMs);
+      const listener = createVoiceClient({
+        serverUrl: location.origin,
+        room: params.get('room') ?? 'test',
+        name: `listener-${i}-${kind}`,
+        clientId: `harness-listener-${i}`,
+        context,
+        ...(listenerJitter ? { jitter: listenerJitter } : {}),
+      });
+      const tap = recorder();
+      listener.audio.output.connect(tap);
+      return { client: listener, output: newTap(tap) };
+    });
   window.imv = {
     ...base,
     output: newTap(outputRecorder),
     mic: newTap(micRecorder),
+    listeners,
     clock() {
       // getOutputTimestamp pairs the frame being output with its performance time.
       const ts = context.getOutputTimestamp();

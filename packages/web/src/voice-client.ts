@@ -43,6 +43,11 @@ export interface EngineOptions extends VoiceClientOptions {
   maxReconnectDelayMs?: number;
   /** How long stopTalking waits for the server's message-stored ack. Default 10000. */
   stopAckTimeoutMs?: number;
+  /**
+   * An AudioContext (48 kHz) to share with other clients instead of creating one. The latency bench
+   * runs a talker and its listeners in one page on one context, so that both taps share one clock.
+   */
+  context?: AudioContext;
 }
 
 /** Events beyond the contract, for tests and the bench. */
@@ -91,6 +96,21 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** Worklet modules load once per AudioContext, however many clients share it. */
+const workletsLoaded = new WeakMap<BaseAudioContext, Promise<void>>();
+
+function loadWorklets(context: AudioContext): Promise<void> {
+  let loaded = workletsLoaded.get(context);
+  if (loaded === undefined) {
+    loaded = Promise.all([
+      context.audioWorklet.addModule(captureWorkletUrl),
+      context.audioWorklet.addModule(playbackWorkletUrl),
+    ]).then(() => undefined);
+    workletsLoaded.set(context, loaded);
+  }
+  return loaded;
+}
+
 function randomStreamId(): number {
   const id = crypto.getRandomValues(new Uint32Array(1))[0]!;
   return id === 0 ? 1 : id;
@@ -131,7 +151,7 @@ class VoiceClientEngine implements EngineClient {
     this.lastSeenId = options.lastSeenMessageId;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.codecInfo = this.codecDeferred.promise;
-    this.context = new AudioContext({ sampleRate: SAMPLE_RATE_HZ, latencyHint: 'interactive' });
+    this.context = options.context ?? new AudioContext({ sampleRate: SAMPLE_RATE_HZ, latencyHint: 'interactive' });
     this.output = this.context.createGain();
     this.output.connect(this.context.destination);
     const context = this.context;
@@ -286,10 +306,7 @@ class VoiceClientEngine implements EngineClient {
 
   private async startEngine(): Promise<{ capture: AudioWorkletNode; playback: AudioWorkletNode }> {
     if (this.context.audioWorklet === undefined) throw new Error('AudioWorklet is not available (insecure page?)');
-    await Promise.all([
-      this.context.audioWorklet.addModule(captureWorkletUrl),
-      this.context.audioWorklet.addModule(playbackWorkletUrl),
-    ]);
+    await loadWorklets(this.context);
     const capture = new AudioWorkletNode(this.context, 'imv-capture', {
       numberOfInputs: 1,
       numberOfOutputs: 0,

@@ -139,6 +139,8 @@ export interface HarnessParams {
   lastSeen?: number;
   /** First reconnect delay in ms (default 250). */
   reconnectDelayMs?: number;
+  /** Extra listening clients on the page's AudioContext: 'adaptive' or a fixed jitterTargetMs as text. */
+  listeners?: string[];
   /** Connect before returning (default true). */
   connect?: boolean;
 }
@@ -156,6 +158,7 @@ export async function openHarness(browser: Browser, baseUrl: string, params: Har
   if (params.jitterTargetMs !== undefined) query.set('jitterTargetMs', String(params.jitterTargetMs));
   if (params.lastSeen !== undefined) query.set('lastSeen', String(params.lastSeen));
   if (params.reconnectDelayMs !== undefined) query.set('reconnectDelayMs', String(params.reconnectDelayMs));
+  if (params.listeners !== undefined) query.set('listeners', params.listeners.join(','));
   await page.goto(`${baseUrl}/harness.html?${query.toString()}`);
   await page.evaluate(() => window.imvReady);
   if (params.connect !== false) await page.evaluate(() => window.imv.client.connect());
@@ -167,14 +170,38 @@ export interface Recording {
   samples: Float32Array;
   /** AudioContext frame of samples[0] (-1 when nothing was recorded). */
   startFrame: number;
+  /** [chunk end frame, epoch ms when the page received it], about 10 a second; see epochOfFrame. */
+  marks: [number, number][];
 }
 
-/** Takes (and clears) what a harness tap recorded: 'output' = what the user heard, 'mic' = the capture. */
-export async function takeRecording(page: Page, tap: 'output' | 'mic'): Promise<Recording> {
-  const { base64, startFrame } = await page.evaluate((which) => window.imv[which].take(), tap);
+/**
+ * Epoch milliseconds at which `frame` of the recording's AudioContext was rendered: the lower
+ * envelope of (arrival - end frame) over the marks within ±windowMs, since a chunk reaches the main
+ * thread no earlier than it is rendered, and often a little later. Local rather than global, as an
+ * AudioContext clock can run ~0.2 % off the system clock on a loaded machine.
+ */
+export function epochOfFrame(rec: Recording, frame: number, windowMs = 2000, sampleRateHz = 48_000): number {
+  const frameMs = (frame * 1000) / sampleRateHz;
+  let best = Infinity;
+  for (const [end, at] of rec.marks) {
+    const endMs = (end * 1000) / sampleRateHz;
+    if (Math.abs(endMs - frameMs) <= windowMs) best = Math.min(best, at - endMs);
+  }
+  return frameMs + best;
+}
+
+/**
+ * Takes (and clears) what a harness tap recorded: 'output' = what the user heard, 'mic' = the
+ * capture, a number = the output of that entry of ?listeners (same AudioContext as the mic tap).
+ */
+export async function takeRecording(page: Page, tap: 'output' | 'mic' | number): Promise<Recording> {
+  const { base64, startFrame, marks } = await page.evaluate(
+    (which) => (typeof which === 'number' ? window.imv.listeners[which]!.output : window.imv[which]).take(),
+    tap,
+  );
   const bytes = Buffer.from(base64, 'base64');
   const samples = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
-  return { samples, startFrame };
+  return { samples, startFrame, marks };
 }
 
 /** The harness's recorded events named `name` as [epochMs, ...args]. */
