@@ -1,6 +1,7 @@
 export { startServer } from './server.js';
 export type { ImvServer } from './server.js';
 export { printBanner } from './banner.js';
+export type { BannerOptions } from './banner.js';
 export { installSignalHandlers } from './signals.js';
 export { DEFAULTS, resolveConfig } from './config.js';
 export type { ServerConfig, ServerOptions } from './config.js';
