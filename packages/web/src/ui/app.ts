@@ -67,7 +67,6 @@ function runRoom(
   const player = new MessagePlayer(client.audio.context, client.audio.output, files);
   player.rate = readRate(storagePrefix);
   const waveforms = new WaveformLoader(
-    client.audio.context,
     files,
     new PeakCache(),
     `${location.host}/${room}/`,
@@ -326,9 +325,9 @@ function runRoom(
       }
       await navigator.clipboard.writeText(url);
       announcer.say('Invite link copied');
-      status.showProblem(`Invite link copied: ${url}`);
+      status.showNotice(`Invite link copied: ${url}`);
     } catch {
-      status.showProblem(`Share this link to invite others: ${url}`);
+      status.showNotice(`Share this link to invite others: ${url}`);
     }
   }
 

@@ -65,6 +65,16 @@ export class StatusArea {
 
   showProblem(text: string): void {
     this.problemText.textContent = text;
+    this.problem.classList.remove('notice');
+    this.problem.setAttribute('role', 'alert');
+    this.problem.hidden = false;
+  }
+
+  /** Information rather than trouble (an invite link was copied): same place, calmer look. */
+  showNotice(text: string): void {
+    this.problemText.textContent = text;
+    this.problem.classList.add('notice');
+    this.problem.setAttribute('role', 'status');
     this.problem.hidden = false;
   }
 

@@ -127,6 +127,12 @@ describe('first visit', () => {
     expect(await page.locator('.where').textContent()).toBe('#crew as Zoé');
     expect(await page.evaluate(() => localStorage.getItem('imv.clientId'))).toBe(firstId);
     expect(await page.locator('.member.you').textContent()).toContain('Zoé (you)');
+
+    // The invite link is the room's URL, whether the clipboard took it or not.
+    await page.getByRole('button', { name: 'Copy invite link to #crew' }).click();
+    const notice = page.locator('.banner.notice');
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain(`${s.url}/?room=crew`);
   });
 
   it('refuses an empty name with a message instead of joining', async () => {
