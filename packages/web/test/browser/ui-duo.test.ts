@@ -139,6 +139,18 @@ describe('duo view', () => {
     expect(await page.locator('.msg.own .sender').textContent()).toBe('Maya (you)');
     // Nothing overflows the phone's width.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    // Every visible control has an accessible name and a touch target of at least 44 x 44 px.
+    const badControls = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('button, a, [role="slider"], input')]
+        .filter((el) => el.offsetParent !== null)
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          const name = (el.getAttribute('aria-label') ?? el.textContent ?? '').trim();
+          return name === '' || r.width < 44 || r.height < 44;
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(badControls).toEqual([]);
 
     // Sam talks live while Maya replays Leo's message.
     const talking = cliSend(srv.url, 'crew', fixturePath(SPEECH_FR), { name: 'Sam', fast: false });
