@@ -309,7 +309,8 @@ function runRoom(
   client.on('talk-ended', (reason) => {
     talk.ended();
     autoPlay.release('talking');
-    status.showProblem(`Talking stopped: ${reason}`);
+    // A server error (e.g. MESSAGE_TOO_LONG) that ended the talk has already been explained.
+    if (!status.showingProblem) status.showProblem(`Talking stopped: ${reason}`);
   });
 
   function isOwn(message: VoiceMessage): boolean {

@@ -78,6 +78,11 @@ export class StatusArea {
     this.problem.hidden = false;
   }
 
+  /** A problem (not a notice) is on screen. */
+  get showingProblem(): boolean {
+    return !this.problem.hidden && !this.problem.classList.contains('notice');
+  }
+
   clearProblem(): void {
     this.problem.hidden = true;
     this.problemText.textContent = '';

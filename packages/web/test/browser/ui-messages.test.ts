@@ -133,6 +133,15 @@ describe('voice messages in the page', () => {
     expect(playedSec).toBeLessThan(5.51 * 0.6);
   });
 
+  it('offers each message as an Ogg Opus download', async () => {
+    const link = missedPage.getByRole('link', { name: 'Download message from Fran (.ogg)' });
+    expect(await link.getAttribute('download')).toMatch(/^imv-missed-\d+\.ogg$/);
+    const res = await fetch((await link.getAttribute('href'))!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('ogg');
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 4).toString('latin1')).toBe('OggS');
+  });
+
   it('seeks with the waveform slider by click and by arrow keys', async () => {
     const page = missedPage;
     const slider = page.getByRole('slider', { name: 'Position in message from Fran' });
