@@ -36,9 +36,9 @@ export function serverUrl(server: FoundServer): string {
 
 /**
  * The server `--discover` picks: the only one, or the first (by name) with a warning naming the
- * others; none is an error.
+ * others; none is an error. With the fingerprint it announced, checked on first connection.
  */
-export async function discoverServer(timeoutMs: number = DISCOVER_FLAG_TIMEOUT_MS): Promise<string> {
+export async function discoverServer(timeoutMs: number = DISCOVER_FLAG_TIMEOUT_MS): Promise<{ url: string; fingerprint?: string }> {
   const found = await findServers(timeoutMs);
   const first = found[0];
   if (first === undefined) {
@@ -54,5 +54,5 @@ export async function discoverServer(timeoutMs: number = DISCOVER_FLAG_TIMEOUT_M
         `Others: ${others.join(', ')}. Pass --server to choose.\n`,
     );
   }
-  return serverUrl(first);
+  return { url: serverUrl(first), ...(first.fingerprint !== undefined ? { fingerprint: first.fingerprint } : {}) };
 }

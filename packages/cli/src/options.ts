@@ -16,6 +16,8 @@ export interface GlobalOptions {
   insecure?: boolean;
   ca?: string;
   discover?: boolean;
+  /** Set by discoverIfAsked: the certificate fingerprint the discovered server announced. */
+  announcedFingerprint?: string;
 }
 
 /** What every command needs to reach the server. */
@@ -42,6 +44,7 @@ export function resolveGlobals(globals: GlobalOptions): Globals {
     ...(globals.trustNew === true ? { trustNew: true } : {}),
     ...(globals.insecure === true ? { insecure: true } : {}),
     ...(ca !== undefined ? { ca } : {}),
+    ...(globals.announcedFingerprint !== undefined ? { announcedFingerprint: globals.announcedFingerprint } : {}),
   };
   return {
     server: pickServerUrl(globals.server),
@@ -55,7 +58,12 @@ export async function discoverIfAsked(globals: GlobalOptions): Promise<GlobalOpt
   if (globals.discover !== true) return globals;
   if (globals.server !== undefined) throw CliError.usage('give --server or --discover, not both');
   const { discoverServer } = await import('./discovery.js');
-  return { ...globals, server: await discoverServer() };
+  const found = await discoverServer();
+  return {
+    ...globals,
+    server: found.url,
+    ...(found.fingerprint !== undefined ? { announcedFingerprint: found.fingerprint } : {}),
+  };
 }
 
 /** Commander parser for --room. */

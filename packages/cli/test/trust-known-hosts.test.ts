@@ -227,3 +227,20 @@ describe('connectPinned URL handling', () => {
     expect(knownHostsPath('/tmp/x')).toBe('/tmp/x/known_hosts.json');
   });
 });
+
+describe('first use with a fingerprint announced over mDNS (--discover)', () => {
+  it('pins when the certificate is the announced one', async () => {
+    expect(await get({ announcedFingerprint: certsA.fingerprintSha256 })).toBe('imv ok');
+    const pins = JSON.parse(await readFile(knownHostsPath(configPath), 'utf8')) as { hosts: Record<string, { fingerprintSha256: string }> };
+    expect(pins.hosts[`127.0.0.1:${port}`]?.fingerprintSha256).toBe(certsA.fingerprintSha256);
+  });
+
+  it('refuses another certificate before any request, and pins nothing', async () => {
+    await expect(get({ announcedFingerprint: certsB.fingerprintSha256 })).rejects.toThrow(
+      `the certificate of https://127.0.0.1:${port} is not the one its mDNS announcement named.\n` +
+        `  announced: ${certsB.fingerprintSha256}\n  presented: ${certsA.fingerprintSha256}`,
+    );
+    expect(requestsSeen).toBe(0);
+    await expect(readFile(knownHostsPath(configPath))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

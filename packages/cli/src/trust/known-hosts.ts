@@ -46,6 +46,11 @@ export interface PinOptions {
   ca?: string | string[];
   /** Directory of known_hosts.json; default from `configDir()`. */
   configDir?: string;
+  /**
+   * The fingerprint the server announced over mDNS (`--discover`): on first use, a certificate
+   * with another fingerprint is refused instead of pinned.
+   */
+  announcedFingerprint?: string;
   /** Where notices go (first use, re-issue, trust-new); default stderr. */
   notice?: (message: string) => void;
 }
@@ -163,6 +168,17 @@ async function checkPin(socket: TLSSocket, url: URL, options: PinOptions): Promi
   const pinned = known.hosts[key];
 
   if (pinned === undefined) {
+    const announced = options.announcedFingerprint;
+    if (announced !== undefined && announced.toUpperCase() !== presented.fingerprintSha256 && options.trustNew !== true) {
+      throw new CliError(
+        [
+          `the certificate of ${origin} is not the one its mDNS announcement named.`,
+          `  announced: ${announced}`,
+          `  presented: ${presented.fingerprintSha256}`,
+          'Another machine may be answering at that address. Nothing was pinned; check the server, or run again with --trust-new.',
+        ].join('\n'),
+      );
+    }
     known.hosts[key] = presented;
     await writeKnownHosts(file, known);
     notice(
