@@ -151,6 +151,20 @@ describe("the operator's own certificate (certFile / keyFile)", () => {
     }
   });
 
+  it('sends LAN visitors on plain http to https, with no CA to install', async () => {
+    const { certFile, keyFile, fp } = await operatorFiles();
+    const server = await servers.start({ certFile, keyFile });
+    // A Host that is not loopback is another device's request, as far as the page is concerned.
+    const answer = await get(`${server.httpUrl}/`, {
+      headers: { host: `voice.example:${server.port}` },
+    });
+    const page = answer.body.toString('utf8');
+    expect(page).toContain(`<a class="open" href="https://voice.example:${server.httpsPort}/">`);
+    expect(page).toContain(`<code>${fp}</code>`);
+    expect(page).not.toContain('/ca.crt');
+    expect(page).not.toContain('Certificate authority');
+  });
+
   it('refuses to start with a key that is not the certificate’s', async () => {
     const a = await operatorFiles();
     const b = await operatorFiles();
