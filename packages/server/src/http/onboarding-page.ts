@@ -87,8 +87,8 @@ export function renderOnboardingPage(
       : `<h2>First time on this device?</h2>
 <p>Your browser will say the connection is not private until it trusts this server's own certificate authority. Install it once:</p>
 <ul>
-<li><strong>iPhone, iPad, Mac:</strong> <a href="${ONBOARDING_PATHS.mobileConfig}">download the profile</a> in Safari, open <em>Settings &gt; General &gt; VPN &amp; Device Management</em> to install it, then switch it on under <em>Settings &gt; General &gt; About &gt; Certificate Trust Settings</em>.</li>
-<li><strong>Android, Windows, Linux, ChromeOS:</strong> <a href="${ONBOARDING_PATHS.caDer}">download the certificate</a> and install it as a CA certificate (Android: <em>Settings &gt; Security &gt; Encryption &amp; credentials &gt; Install a certificate &gt; CA certificate</em>).</li>
+<li><strong>iPhone, iPad:</strong> <a href="${ONBOARDING_PATHS.mobileConfig}">download the profile</a> in Safari, open <em>Settings &gt; General &gt; VPN &amp; Device Management</em> to install it, then switch it on under <em>Settings &gt; General &gt; About &gt; Certificate Trust Settings</em>.</li>
+<li><strong>Android, Windows, Mac, Linux, ChromeOS:</strong> <a href="${ONBOARDING_PATHS.caDer}">download the certificate</a> and install it as a CA certificate (Android: <em>Settings &gt; Security &gt; Encryption &amp; credentials &gt; Install a certificate &gt; CA certificate</em>).</li>
 </ul>`;
   const fingerprints = [
     caFingerprint === undefined
