@@ -269,7 +269,7 @@ class VoiceClientEngine implements EngineClient {
     const streamId = randomStreamId();
     this.talk = { streamId };
     this.postWorker({ type: 'talk-start', streamId });
-    this.postCapture(capture, { type: 'capture', on: true });
+    this.postCapture(capture, { type: 'capture', on: true, streamId });
     this.emit('talk-stream', streamId);
   }
 

@@ -10,16 +10,17 @@ export type CodecChoice = 'auto' | 'webcodecs' | 'wasm';
 // ---- capture worklet ----------------------------------------------------------------------
 export type ToCaptureWorklet =
   | { type: 'connect-worker'; port: MessagePort }
-  | { type: 'capture'; on: boolean };
+  | { type: 'capture'; on: true; streamId: number }
+  | { type: 'capture'; on: false };
 
 export type FromCaptureWorkletToMain = { type: 'level'; level: number };
 
 /** Capture worklet -> worker, on the capture port. */
 export type CaptureBlock =
   /** 20 ms of mono 48 kHz audio; `frame` is the AudioContext frame of its first sample. */
-  | { type: 'block'; pcm: Float32Array<ArrayBuffer>; frame: number }
+  | { type: 'block'; streamId: number; pcm: Float32Array<ArrayBuffer>; frame: number }
   /** Capture stopped: no block follows for this talk. */
-  | { type: 'end' };
+  | { type: 'end'; streamId: number };
 
 // ---- playback worklet ---------------------------------------------------------------------
 export type ToPlaybackWorklet =

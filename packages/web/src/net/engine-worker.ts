@@ -22,7 +22,8 @@ interface Talk {
   streamId: number;
   sequence: number;
   encoder: FrameEncoder;
-  ending: boolean;
+  /** Set once the talk is flushing its encoder before talk-stop. */
+  finishing: Promise<void> | null;
 }
 
 let socket: WebSocket | null = null;
@@ -78,7 +79,9 @@ function connect(url: string): void {
 
 async function startTalk(streamId: number): Promise<void> {
   const c = await codecs!;
-  abortTalk('a new talk started');
+  // A quick re-press can start a talk before the capture port's 'end' of the previous one arrived:
+  // finish that one properly (its talk-stop first), then start.
+  while (talk !== null) await finishTalk(talk.streamId);
   const onError = (e: Error) => {
     if (talk?.streamId === streamId) abortTalk(`encoder failed: ${e.message}`);
   };
@@ -89,7 +92,7 @@ async function startTalk(streamId: number): Promise<void> {
     post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
     return;
   }
-  talk = { streamId, sequence: 0, encoder, ending: false };
+  talk = { streamId, sequence: 0, encoder, finishing: null };
   sendJson({ type: 'talk-start', streamId });
 }
 
@@ -99,20 +102,22 @@ function onPacket(streamId: number, packet: Uint8Array): void {
   socket.send(encodeFrame({ flags: 0, streamId, sequence, timestamp: sequence * FRAME_SAMPLES }, packet));
 }
 
-async function finishTalk(): Promise<void> {
+function finishTalk(streamId: number): Promise<void> {
   const t = talk;
-  if (t === null || t.ending) return;
-  t.ending = true;
-  try {
-    await t.encoder.flush();
-  } catch {
-    // A failed flush loses at most the last 20 ms; the talk still ends cleanly.
-  }
-  t.encoder.close();
-  if (talk !== t) return; // aborted meanwhile
-  talk = null;
-  sendJson({ type: 'talk-stop', streamId: t.streamId });
-  post({ type: 'talk-sent', streamId: t.streamId, frames: t.sequence });
+  if (t === null || t.streamId !== streamId) return Promise.resolve();
+  t.finishing ??= (async () => {
+    try {
+      await t.encoder.flush();
+    } catch {
+      // A failed flush loses at most the last 20 ms; the talk still ends cleanly.
+    }
+    t.encoder.close();
+    if (talk !== t) return; // aborted meanwhile
+    talk = null;
+    sendJson({ type: 'talk-stop', streamId: t.streamId });
+    post({ type: 'talk-sent', streamId: t.streamId, frames: t.sequence });
+  })();
+  return t.finishing;
 }
 
 function abortTalk(message: string): void {
@@ -124,8 +129,8 @@ function abortTalk(message: string): void {
 }
 
 function onCapture(msg: CaptureBlock): void {
-  if (msg.type === 'end') void finishTalk();
-  else if (talk !== null && !talk.ending) talk.encoder.encode(msg.pcm);
+  if (msg.type === 'end') void finishTalk(msg.streamId);
+  else if (talk !== null && talk.streamId === msg.streamId && talk.finishing === null) talk.encoder.encode(msg.pcm);
 }
 
 function postPlayback(msg: PlaybackInput, transfer: Transferable[] = []): void {

@@ -17,6 +17,8 @@ const BLOCKS_PER_LEVEL = 2;
 class CaptureProcessor extends AudioWorkletProcessor {
   private workerPort: MessagePort | null = null;
   private capturing = false;
+  /** The talk the blocks belong to: a new talk may start before the worker saw the last one end. */
+  private streamId = 0;
   private block = new Float32Array(FRAME_SAMPLES);
   private blockFill = 0;
   private blockStartFrame = 0;
@@ -29,13 +31,15 @@ class CaptureProcessor extends AudioWorkletProcessor {
       const msg = event.data;
       if (msg.type === 'connect-worker') {
         this.workerPort = msg.port;
-      } else if (msg.on && !this.capturing) {
+      } else if (msg.on) {
+        if (this.capturing) this.postToWorker({ type: 'end', streamId: this.streamId });
         this.capturing = true;
+        this.streamId = msg.streamId;
         this.blockFill = 0; // a talk starts on a fresh block
-      } else if (!msg.on && this.capturing) {
+      } else if (this.capturing) {
         this.capturing = false;
         // Same port as the blocks, so the worker sees 'end' after the last one.
-        this.postToWorker({ type: 'end' });
+        this.postToWorker({ type: 'end', streamId: this.streamId });
       }
     };
   }
@@ -64,7 +68,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
       this.levelSum = 0;
       this.levelBlocks = 0;
     }
-    this.postToWorker({ type: 'block', pcm, frame: this.blockStartFrame }, [pcm.buffer]);
+    this.postToWorker({ type: 'block', streamId: this.streamId, pcm, frame: this.blockStartFrame }, [pcm.buffer]);
     this.block = new Float32Array(FRAME_SAMPLES);
     this.blockFill = 0;
   }

@@ -88,6 +88,27 @@ describe('VoiceClient engine in Chromium', () => {
     await Promise.all([listener.context().close(), talker.context().close()]);
   });
 
+  it('stores two messages when the talker lets go and presses again at once', async () => {
+    const talker = await openHarness(await browserWith('speech-en-48k.wav'), server.httpUrl, { room: 'repress', name: 'quick' });
+    const result = await talker.evaluate(async () => {
+      const client = window.imv.client;
+      await client.startTalking();
+      await new Promise((r) => setTimeout(r, 1000));
+      const first = client.stopTalking(); // not awaited: the second press comes before the ack
+      await client.startTalking();
+      await new Promise((r) => setTimeout(r, 1000));
+      const second = client.stopTalking();
+      return Promise.all([first, second]);
+    });
+    const [first, second] = result;
+    expect(first?.id).toBeGreaterThan(0);
+    expect(second?.id).toBe(first!.id + 1);
+    for (const m of result) expect(m!.frameCount).toBeGreaterThan(40);
+    const errors = (await talker.evaluate(() => window.imv.events)).filter((e) => e[0] === 'error' || e[0] === 'talk-ended');
+    expect(errors).toEqual([]);
+    await talker.context().close();
+  });
+
   it('rejects startTalking with MicError insecure-context on a plain-http LAN address', async () => {
     const port = new URL(server.httpUrl).port;
     const browser = await browserWith('speech-fr-48k.wav', ['--host-resolver-rules=MAP voice.lan 127.0.0.1']);
@@ -115,16 +136,23 @@ describe('VoiceClient engine in Chromium', () => {
     const dataDir = own.dataDir;
     let restarted: TestServer | undefined;
     try {
-      // A 3 s first retry leaves time to store a message while the page is away.
-      const page = await openHarness(await browserWith(), own.httpUrl, { room: 'again', name: 'ann', reconnectDelayMs: 3000 });
+      const page = await openHarness(await browserWith(), own.httpUrl, { room: 'again', name: 'ann' });
       await own.server.close(); // keeps the data dir
       await waitForEvent(page, 'state', ([s]) => s === 'reconnecting');
+      // While the page retries the closed port, a message is stored through another port on the
+      // same data: the page cannot have heard it live, only the re-join can bring it.
+      const side = await startTestServer(web.distDir, { dataDir });
+      let stdout: string;
+      try {
+        ({ stdout } = await run(
+          process.execPath,
+          [path.join(repoRoot, 'packages/cli/bin/imv.js'), 'send', fixturePath('speech-fr-48k.wav'), '--room', 'again', '--fast', '--json', '--server', side.httpUrl],
+          { timeout: 30_000 },
+        ));
+      } finally {
+        await side.server.close();
+      }
       restarted = await startTestServer(web.distDir, { port, dataDir });
-      const { stdout } = await run(
-        process.execPath,
-        [path.join(repoRoot, 'packages/cli/bin/imv.js'), 'send', fixturePath('speech-fr-48k.wav'), '--room', 'again', '--fast', '--json', '--server', restarted.httpUrl],
-        { timeout: 20_000 },
-      );
       const sent = JSON.parse(stdout) as { id?: number; message?: { id: number } };
       const sentId = sent.message?.id ?? sent.id;
       expect(sentId).toBeGreaterThan(0);

@@ -244,8 +244,8 @@ export interface PiecewiseCorrelation {
 /**
  * How well `candidate` reproduces `reference` when playout may have shifted in time along the way
  * (a jitter-buffer underrun inserts a gap; drift correction compresses or stretches a little). The
- * reference is cut into segments; each voiced one (rms > 0.005) is found in the candidate near the
- * previous segment's lag, and the scores are averaged by segment energy. A whole-file correlate()
+ * reference is cut into 100 ms segments; each voiced one (rms > 0.005) is found in the candidate
+ * within ±250 ms of the previous segment's lag, and the scores are averaged by segment energy. A whole-file correlate()
  * would score one gap in the middle as a failure of the whole second half.
  */
 export function piecewiseCorrelation(
@@ -253,7 +253,7 @@ export function piecewiseCorrelation(
   candidate: Float32Array,
   options: { segmentSamples?: number; firstSearchSamples?: number; searchSamples?: number } = {},
 ): PiecewiseCorrelation {
-  const segLen = options.segmentSamples ?? 12_000;
+  const segLen = options.segmentSamples ?? 4_800;
   const firstSearch = options.firstSearchSamples ?? 3 * 48_000;
   const search = options.searchSamples ?? 12_000;
   const segments: PiecewiseCorrelation['segments'] = [];

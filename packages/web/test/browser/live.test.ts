@@ -130,10 +130,11 @@ describe('live push-to-talk between two pages', () => {
     const heard = await takeRecording(listener, 'output');
     const enMatch = piecewiseCorrelation(await readFixture('speech-en-48k.wav'), heard.samples);
     const frMatch = piecewiseCorrelation(await readFixture('speech-fr-48k.wav'), heard.samples);
-    // Each voice is one of two summed signals: alone it would score ~1, in an equal mix ~0.7; a
-    // voice that was not played scores below 0.2 (chance over the lag search).
-    expect(enMatch.correlation).toBeGreaterThan(0.4);
-    expect(frMatch.correlation).toBeGreaterThan(0.4);
+    // Each voice is one of two summed signals: alone it would score ~1, where both speak ~0.7
+    // (measured 0.80-0.83 overall); a voice that was not played scores about 0.2 (chance over
+    // the lag search).
+    expect(enMatch.correlation).toBeGreaterThan(0.5);
+    expect(frMatch.correlation).toBeGreaterThan(0.5);
 
     await Promise.all([listener.context().close(), en.context().close(), fr.context().close()]);
   });
