@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeOggOpus } from '@imv/media/node';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   buildWeb,
   correlate,
@@ -55,8 +55,10 @@ afterAll(async () => {
   for (const cleanup of cleanups) cleanup();
 });
 
-async function openRoom(room: string, name: string): Promise<Page> {
+/** Opens the room in a fresh browser profile, closed when the test ends (pass or fail) unless kept. */
+async function openRoom(room: string, name: string, options: { keep?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  if (options.keep !== true) onTestFinished(() => context.close());
   const page = await context.newPage();
   await page.goto(roomUrl(srv.url, room, name));
   await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
@@ -71,7 +73,7 @@ describe('voice messages in the page', () => {
 
   it('lists a message sent before the page opened as unheard, asks for a tap, then auto-plays it', async () => {
     await cliSend(srv.url, 'missed', fixturePath(SPEECH_FR), { name: 'Fran' });
-    const page = await openRoom('missed', 'Cat');
+    const page = await openRoom('missed', 'Cat', { keep: true });
     missedPage = page;
 
     const row = page.locator('.msg').first();
@@ -161,7 +163,6 @@ describe('voice messages in the page', () => {
     const box = (await slider.boundingBox())!;
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     expect(Math.abs((await valueNow()) - max / 2)).toBeLessThan(max * 0.1);
-    await page.context().close();
   });
 
   it('auto-plays unheard messages oldest first, pausing while the user talks and resuming after', async () => {
@@ -211,16 +212,19 @@ describe('voice messages in the page', () => {
     });
     const ids = await page.locator('.msg:not(.own)').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id));
     expect(await page.evaluate(() => (window as unknown as { playOrder: string[] }).playOrder)).toEqual(ids);
-    await page.context().close();
   });
 
-  it('hears a message live while the CLI talks, shows the talker, and lists it as heard', async () => {
-    const page = await openRoom('live', 'Lia');
+  // Real-time audio on a 2-core machine shared with other suites can underrun; one retry, in a
+  // fresh room, tells a starved run from a broken one.
+  let liveAttempt = 0;
+  it('hears a message live while the CLI talks, shows the talker, and lists it as heard', { retry: 1 }, async () => {
+    const room = `live-${++liveAttempt}`;
+    const page = await openRoom(room, 'Lia');
     await page.getByRole('button', { name: 'Tap to enable sound' }).click();
     await startTap(page);
 
     const talker = page.getByRole('list', { name: 'Talking now' }).getByText('Fran is talking');
-    const sending = cliSend(srv.url, 'live', fixturePath(SPEECH_FR), { name: 'Fran', fast: false });
+    const sending = cliSend(srv.url, room, fixturePath(SPEECH_FR), { name: 'Fran', fast: false });
     await talker.waitFor({ timeout: 10_000 });
     await sending;
     await page.locator('.msg').first().waitFor();
@@ -231,7 +235,6 @@ describe('voice messages in the page', () => {
     // Live playout may shift a little (jitter buffer), so compare piece by piece as live.test.ts does.
     const heard = await readTap(page);
     expect(piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation).toBeGreaterThanOrEqual(0.8);
-    await page.context().close();
   });
 
   it('records while the talk button is held, and the CLI listener saves what was said', async () => {
@@ -264,7 +267,6 @@ describe('voice messages in the page', () => {
     // The sender's own list shows it, not as unheard.
     await page.locator('.msg.own').first().waitFor();
     expect(await isUnheard(page)).toBe(false);
-    await page.context().close();
   });
 
   it('talks with the space bar (ignoring key repeat and typing) and with the hands-free latch', async () => {
@@ -300,6 +302,5 @@ describe('voice messages in the page', () => {
     await page.getByRole('button', { name: 'Talking, tap to send' }).click();
     await page.waitForFunction(() => window.imvClients?.[0]?.talking === false);
     await page.waitForFunction(() => document.querySelectorAll('.msg.own').length === 2);
-    await page.context().close();
   });
 });
