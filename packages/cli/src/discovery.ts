@@ -1,26 +1,16 @@
+import type { DiscoveredServer } from '@imv/server/discovery';
 import { CliError } from './cli-error.js';
 
 /** One imv server found on the LAN (the server's discovery module, `_imv._tcp` over mDNS). */
-export interface FoundServer {
-  name: string;
-  host: string;
-  addresses: string[];
-  port: number;
-  httpsPort?: number;
-  fingerprint?: string;
-  protocol?: number;
-  version?: string;
-  url: string;
-}
+export type FoundServer = DiscoveredServer;
 
 /** How long `--discover` listens for answers; mDNS answers come within about a second. */
 export const DISCOVER_FLAG_TIMEOUT_MS = 2000;
 
 /** Lists the imv servers that answer on the LAN within `timeoutMs`, sorted by name. */
 export async function findServers(timeoutMs: number): Promise<FoundServer[]> {
-  // The announce/discover code lives with the server (packages/server/src/discovery); only that
-  // module is loaded, not the whole server.
-  const { discover } = await import('../../server/src/discovery/index.js');
+  // The announce/discover code lives with the server; only that module is loaded, not the whole server.
+  const { discover } = await import('@imv/server/discovery');
   const errors: string[] = [];
   const found = await discover({ timeoutMs, onError: (err) => errors.push(String(err)) });
   if (found.length === 0 && errors.length > 0) {
