@@ -79,7 +79,7 @@ export class MessageList {
     for (const [id, row] of this.rows) {
       const message = row.message;
       const current = player.currentId === id;
-      const isUnheard = !heard.has(id);
+      const isUnheard = !heard.has(id) && !message.encrypted; // encrypted: nothing this page can play
       if (isUnheard) unheard++;
       row.update({
         current,
@@ -97,9 +97,11 @@ export class MessageList {
     const own = message.senderClientId !== undefined && message.senderClientId === this.options.clientId;
     const row = new MessageRow(message, own, this.options.downloadUrl(message.id), this.options.actions);
     this.rows.set(message.id, row);
-    void this.options.waveforms.peaks(message.id).then((peaks) => {
-      if (peaks) row.waveform.setPeaks(peaks);
-    });
+    if (!message.encrypted) {
+      void this.options.waveforms.peaks(message.id).then((peaks) => {
+        if (peaks) row.waveform.setPeaks(peaks);
+      });
+    }
     return row;
   }
 

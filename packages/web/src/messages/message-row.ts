@@ -69,8 +69,17 @@ export class MessageRow {
       }),
       h('span', { class: 'length', 'aria-label': speakDuration(message.durationMs), text: length }),
       message.status === 'partial' ? h('span', { class: 'tag', text: 'cut off' }) : null,
+      message.encrypted ? h('span', { class: 'tag', text: 'encrypted' }) : null,
       h('span', { class: 'badge', text: 'new' }),
     );
+    if (message.encrypted) {
+      // End-to-end encrypted audio cannot be played or downloaded as .ogg by this page (the server
+      // answers 409); the row still shows who said it and when.
+      this.playButton.disabled = true;
+      download.removeAttribute('href');
+      download.setAttribute('aria-disabled', 'true');
+      this.waveform.element.setAttribute('aria-disabled', 'true');
+    }
     this.element = h(
       'li',
       { class: own ? 'msg own' : 'msg', 'data-id': message.id },

@@ -43,14 +43,15 @@ export class MessageStore {
 
 /**
  * The next message auto-play should start: the oldest one not yet heard, so missed messages
- * play in the order they were said. `skip` holds ids that failed to play this session.
+ * play in the order they were said. `skip` holds ids that failed to play this session; end-to-end
+ * encrypted messages cannot be played from their .ogg and are left out.
  */
 export function nextUnheard(
   messages: readonly VoiceMessage[],
   isHeard: (id: number) => boolean,
   skip: ReadonlySet<number> = new Set(),
 ): VoiceMessage | undefined {
-  return messages.find((m) => !isHeard(m.id) && !skip.has(m.id) && m.frameCount > 0);
+  return messages.find((m) => !isHeard(m.id) && !skip.has(m.id) && m.frameCount > 0 && !m.encrypted);
 }
 
 /**

@@ -377,6 +377,12 @@ function serverErrorText(code: string, message: string): string {
       return `This page is out of date for the server. Reload the page. (${message})`;
     case 'SERVER_SHUTTING_DOWN':
       return 'The server is restarting. imv will reconnect by itself.';
+    case 'ROOM_KEY_REQUIRED':
+      return 'This room is locked with a key. Open the full invite link (the part after # carries the key).';
+    case 'ROOM_KEY_WRONG':
+      return 'The key for this room is wrong. Ask for a fresh invite link.';
+    case 'RATE_LIMITED':
+      return `The server asks to slow down: ${message}`;
     default:
       return `Server error ${code}: ${message}`;
   }

@@ -131,12 +131,13 @@ describe('MessageStore and auto-play order', () => {
     expect([store.minId, store.maxId]).toEqual([2, 7]);
   });
 
-  it('picks the oldest unheard message with audio, skipping failed ones', () => {
+  it('picks the oldest unheard message with audio, skipping failed and encrypted ones', () => {
     const list = [message(1), message(2, { frameCount: 0 }), message(3), message(4)];
     const heard = new Set([1]);
     expect(nextUnheard(list, (id) => heard.has(id))?.id).toBe(3);
     expect(nextUnheard(list, (id) => heard.has(id), new Set([3]))?.id).toBe(4);
     expect(nextUnheard(list, () => true)).toBeUndefined();
+    expect(nextUnheard([message(5, { encrypted: true }), message(6)], () => false)?.id).toBe(6);
   });
 
   it('treats messages older than the first-visit window as already heard', () => {
