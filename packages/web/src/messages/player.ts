@@ -41,7 +41,7 @@ export class MessagePlayer {
     this.element = document.createElement('audio');
     this.element.id = 'imv-player';
     this.element.preload = 'auto';
-    this.element.preservesPitch = true;
+    keepPitch(this.element);
     // Once routed into Web Audio the element is silent on its own; sound only leaves via `output`.
     context.createMediaElementSource(this.element).connect(output);
     this.element.addEventListener('ended', () => this.onEnded());
@@ -77,7 +77,7 @@ export class MessagePlayer {
     this.rateValue = rate;
     this.element.defaultPlaybackRate = rate;
     this.element.playbackRate = rate;
-    this.element.preservesPitch = true;
+    keepPitch(this.element);
     this.emit('change');
   }
 
@@ -103,7 +103,7 @@ export class MessagePlayer {
     }
     if (this.element.ended) this.element.currentTime = 0;
     this.element.playbackRate = this.rateValue;
-    this.element.preservesPitch = true;
+    keepPitch(this.element);
     try {
       await this.element.play();
     } catch (error) {
@@ -200,4 +200,10 @@ export class MessagePlayer {
       (listener as (...a: Parameters<PlayerEvents[E]>) => void)(...args);
     }
   }
+}
+
+/** Faster playback without raising the pitch (Safari before 17 knows only the prefixed property). */
+function keepPitch(element: HTMLMediaElement): void {
+  element.preservesPitch = true;
+  (element as HTMLMediaElement & { webkitPreservesPitch?: boolean }).webkitPreservesPitch = true;
 }

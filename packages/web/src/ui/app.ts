@@ -164,13 +164,14 @@ function runRoom(
           onclick: () => changeRoom(),
         }),
       );
+  const content = h('main', { class: 'content' }, people.element, list.element);
   root.replaceChildren(
     h(
       'div',
       { class: 'app' },
       header,
       status.element,
-      h('main', { class: 'content' }, people.element, list.element),
+      content,
       talk.element,
       announcer.element,
     ),
@@ -235,7 +236,11 @@ function runRoom(
   const showConnection = (state: ConnectionState, isOnline: boolean) => {
     if (window.isSecureContext) status.setConnection(state, isOnline);
   };
-  client.on('state', (state) => showConnection(state, online()));
+  client.on('state', (state) => {
+    showConnection(state, online());
+    // Presence and talkers are only as fresh as the connection: dim them until it is back.
+    content.classList.toggle('stale', state !== 'open');
+  });
   window.addEventListener('online', () => showConnection(client.state, true));
   window.addEventListener('offline', () => showConnection(client.state, false));
 
