@@ -245,7 +245,8 @@ export interface PiecewiseCorrelation {
  * How well `candidate` reproduces `reference` when playout may have shifted in time along the way
  * (a jitter-buffer underrun inserts a gap; drift correction compresses or stretches a little). The
  * reference is cut into 100 ms segments; each voiced one (rms > 0.005) is found in the candidate
- * within ±250 ms of the previous segment's lag, and the scores are averaged by segment energy. A whole-file correlate()
+ * within ±250 ms of the previous segment's lag (or, failing that, ±3 s), and the scores are averaged
+ * by segment energy. A whole-file correlate()
  * would score one gap in the middle as a failure of the whole second half.
  */
 export function piecewiseCorrelation(
@@ -254,7 +255,7 @@ export function piecewiseCorrelation(
   options: { segmentSamples?: number; firstSearchSamples?: number; searchSamples?: number } = {},
 ): PiecewiseCorrelation {
   const segLen = options.segmentSamples ?? 4_800;
-  const firstSearch = options.firstSearchSamples ?? 3 * 48_000;
+  const firstSearch = options.firstSearchSamples ?? 3 * 48_000; // also the re-acquire span
   const search = options.searchSamples ?? 12_000;
   const segments: PiecewiseCorrelation['segments'] = [];
   let lag: number | undefined;
@@ -264,12 +265,21 @@ export function piecewiseCorrelation(
     const seg = reference.subarray(offset, offset + segLen);
     const segRms = rms(seg);
     if (segRms < 0.005) continue;
-    const span = lag === undefined ? firstSearch : search;
-    const center = offset + (lag ?? 0);
-    const from = Math.max(0, center - span);
-    const window = candidate.subarray(from, Math.min(candidate.length, center + segLen + span));
-    const c = correlate(seg, window, { maxLagSamples: 2 * span + segLen });
-    const segLag = from + c.lagSamples - offset;
+    const find = (span: number) => {
+      const center = offset + (lag ?? 0);
+      const from = Math.max(0, center - span);
+      const window = candidate.subarray(from, Math.min(candidate.length, center + segLen + span));
+      const c = correlate(seg, window, { maxLagSamples: 2 * span + segLen });
+      return { correlation: c.correlation, lagSamples: from + c.lagSamples - offset };
+    };
+    let best = find(lag === undefined ? firstSearch : search);
+    if (best.correlation < 0.5 && lag !== undefined) {
+      // Lost: a long stall may have moved the playout further than the near search reaches.
+      const wide = find(firstSearch);
+      if (wide.correlation > best.correlation) best = wide;
+    }
+    const segLag = best.lagSamples;
+    const c = best;
     segments.push({ offset, correlation: c.correlation, lagSamples: segLag });
     if (c.correlation > 0.5) lag = segLag;
     weighted += c.correlation * segRms * segRms;

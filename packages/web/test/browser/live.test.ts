@@ -3,7 +3,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildWeb,
-  correlate,
   eventsOf,
   fixturePath,
   launchChromium,
@@ -96,8 +95,8 @@ describe('live push-to-talk between two pages', () => {
     await decoder.ready;
     const decoded = await decoder.decodeFile(new Uint8Array(await response.arrayBuffer()));
     decoder.free();
-    const stored = correlate(source, decoded.channelData[0]!, { maxLagSamples: 48_000 });
-    expect(stored.correlation).toBeGreaterThanOrEqual(0.9);
+    // Piecewise too: on a loaded machine the talker's own capture can glitch, which shifts the rest.
+    expect(piecewiseCorrelation(source, decoded.channelData[0]!).correlation).toBeGreaterThanOrEqual(0.9);
 
     await Promise.all([listener.context().close(), talker.context().close()]);
   });
