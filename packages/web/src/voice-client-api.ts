@@ -33,7 +33,20 @@ export interface VoiceClientOptions {
   clientId: string;
   /** Highest message id this client has already seen in the room; the join replays what came after. */
   lastSeenMessageId?: number;
+  /**
+   * Room key (access control, docs/protocol.md "Room keys"), sent in every join and re-join. A join
+   * with a key into a new room locks the room with it. The UI also sends it as X-Imv-Room-Key on REST.
+   */
+  roomKey?: string;
+  /**
+   * End-to-end passphrase of the room. Never sent anywhere: the engine derives the room key from it
+   * once, seals every frame it talks and opens the frames of encrypted streams it hears.
+   */
+  passphrase?: string;
 }
+
+/** Why a live encrypted stream plays nothing on this page. */
+export type UndecryptableReason = 'no-passphrase' | 'wrong-passphrase';
 
 export interface VoiceClientEvents {
   state: (state: ConnectionState) => void;
@@ -53,6 +66,13 @@ export interface VoiceClientEvents {
   'live-level': (streamId: number, level: number) => void;
   /** Talking ended without the user asking (connection lost, server limit). */
   'talk-ended': (reason: string) => void;
+  /** An admin deleted a stored message: drop it from lists and queues. */
+  'message-deleted': (msg: { room: string; id: number }) => void;
+  /**
+   * A live end-to-end encrypted stream this page cannot open (no passphrase, or another passphrase
+   * than the talker's, or frames that fail to open). It plays silence, never noise.
+   */
+  undecryptable: (info: { streamId: number; reason: UndecryptableReason }) => void;
 }
 
 export interface VoiceClient {
@@ -71,6 +91,17 @@ export interface VoiceClient {
   close(): void;
   /** Change room (and replay what was missed there). */
   join(room: string, lastSeenMessageId?: number): void;
+  /** Replaces the room key for the next joins (e.g. typed after ROOM_KEY_REQUIRED); call join() to retry. */
+  setRoomKey(key: string | undefined): void;
+  /** True when the client has an end-to-end passphrase for its room. */
+  readonly endToEnd: boolean;
+  /**
+   * Opens an end-to-end encrypted stored message: `frames` is its `.frames` download (repeated
+   * [u16 BE length][frame]); resolves with an Ogg Opus file of the decrypted audio. Rejects with a
+   * ProtocolError DECRYPT_FAILED when the client has no passphrase, another passphrase than the
+   * talker's, or a frame fails to open (never returns noise).
+   */
+  decryptMessage(message: VoiceMessage, frames: Uint8Array): Promise<Uint8Array>;
   loadHistory(options: { before?: number; after?: number; limit?: number }): void;
   /** Opens the microphone if needed and starts streaming. Rejects with a MicError. */
   startTalking(): Promise<void>;

@@ -6,8 +6,8 @@
  *                 worklets/playback-worklet.ts (jitter buffers, mix) -> output GainNode -> speakers
  * Audio never passes through the main thread: the worklets and the worker talk over MessagePorts.
  */
-import { PROTOCOL_VERSION, ProtocolError, SAMPLE_RATE_HZ, WS_PATH, parseServerMessage } from '@imv/protocol';
-import type { ClientMessage, ServerMessage, VoiceMessage } from '@imv/protocol';
+import { PROTOCOL_VERSION, ProtocolError, SAMPLE_RATE_HZ, WS_PATH, deriveRoomKey, parseServerMessage } from '@imv/protocol';
+import type { ClientMessage, RoomKey, ServerMessage, VoiceMessage } from '@imv/protocol';
 import type {
   CodecChoice,
   FromCaptureWorkletToMain,
@@ -20,6 +20,7 @@ import type {
   ToWorker,
 } from './audio/engine-messages.js';
 import { openMicrophone } from './capture/microphone.js';
+import { decryptFramesToOgg } from './net/decrypt-message.js';
 import type { JitterBufferOptions, JitterBufferStats } from './playback/jitter-buffer.js';
 import { MicError } from './voice-client-api.js';
 import type { ConnectionState, VoiceClient, VoiceClientEvents, VoiceClientOptions } from './voice-client-api.js';
@@ -143,12 +144,21 @@ class VoiceClientEngine implements EngineClient {
   private pendingStops = new Map<number, { deferred: Deferred<VoiceMessage | undefined>; timer: ReturnType<typeof setTimeout> }>();
   /** Streams whose first sample this page played, until their message-stored arrives. */
   private readonly playedLive = new Set<number>();
+  /** Live streams (talk-started .. message-stored) and those of them that were muted for a while. */
+  private readonly liveStreams = new Set<number>();
+  private readonly mutedStreams = new Set<number>();
+  private liveMuted = false;
+  private roomKey: string | undefined;
+  /** The end-to-end key of `e2eRoom`, derived once per room (PBKDF2 is deliberately slow). */
+  private e2eKey: Promise<RoomKey | null> = Promise.resolve(null);
+  private e2eRoom: string | undefined;
   private statsRequests = new Map<number, (stats: PlaybackStats) => void>();
   private nextStatsId = 1;
 
   constructor(private readonly options: EngineOptions) {
     this.room = options.room;
     this.lastSeenId = options.lastSeenMessageId;
+    this.roomKey = options.roomKey;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.codecInfo = this.codecDeferred.promise;
     this.context = options.context ?? new AudioContext({ sampleRate: SAMPLE_RATE_HZ, latencyHint: 'interactive' });
@@ -174,6 +184,7 @@ class VoiceClientEngine implements EngineClient {
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.onWorker(event.data);
     this.worker.onerror = (event) => this.emit('error', { code: 'CONNECTION', message: `engine worker failed: ${event.message}` });
     this.engineReady = this.startEngine();
+    this.useE2eRoom(this.room);
     // An engine that cannot start (no AudioWorklet in an insecure page) surfaces in startTalking/connect.
     this.engineReady.catch(() => undefined);
   }
@@ -190,6 +201,10 @@ class VoiceClientEngine implements EngineClient {
 
   get talkStreamId(): number | undefined {
     return this.talk?.streamId;
+  }
+
+  get endToEnd(): boolean {
+    return (this.options.passphrase ?? '') !== '';
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: EngineEvents[E]): () => void {
@@ -209,6 +224,8 @@ class VoiceClientEngine implements EngineClient {
     if (this.stateValue === 'closed') {
       this.setState('connecting');
       await this.engineReady;
+      // The worker must hold the room key before the first talk-started can reach it.
+      await this.e2eKey.catch(() => null);
       this.openSocket();
     }
     return done;
@@ -232,7 +249,21 @@ class VoiceClientEngine implements EngineClient {
     if (this.talk !== null) void this.stopTalking();
     this.room = room;
     this.lastSeenId = lastSeenMessageId;
+    if (room !== this.e2eRoom && this.endToEnd) {
+      this.useE2eRoom(room);
+      void this.e2eKey.catch(() => null).then(() => this.send(this.joinMessage()));
+      return;
+    }
     this.send(this.joinMessage());
+  }
+
+  setRoomKey(key: string | undefined): void {
+    this.roomKey = key === '' ? undefined : key;
+  }
+
+  async decryptMessage(message: VoiceMessage, frames: Uint8Array): Promise<Uint8Array> {
+    const key = message.room === this.e2eRoom ? await this.e2eKey : null;
+    return decryptFramesToOgg(key, message, frames);
   }
 
   loadHistory(options: { before?: number; after?: number; limit?: number }): void {
@@ -257,6 +288,9 @@ class VoiceClientEngine implements EngineClient {
       throw new MicError('unsupported', 'this browser has no Opus encoder (neither WebCodecs nor WebAssembly)');
     }
     if (this.stateValue !== 'open') throw new Error(`cannot talk while the connection is ${this.stateValue}`);
+    if (this.endToEnd && (await this.e2eKey.catch(() => null)) === null) {
+      throw new Error('the end-to-end passphrase could not be turned into a key; talking would not be encrypted');
+    }
     void this.audio.unlock(); // startTalking comes from a user gesture: a good moment to resume
     if (this.micStream === null || !this.micStream.getAudioTracks().some((t) => t.readyState === 'live')) {
       this.micStream = await openMicrophone({ processing: this.options.micProcessing ?? true });
@@ -288,6 +322,9 @@ class VoiceClientEngine implements EngineClient {
   }
 
   setLiveMuted(muted: boolean): void {
+    this.liveMuted = muted;
+    // A stream muted for any part of its playout was not heard live (CONTRACT-CHANGES item 1).
+    if (muted) for (const id of this.liveStreams) this.mutedStreams.add(id);
     void this.engineReady.then(({ playback }) => this.postPlayback(playback, { type: 'mute', muted }));
   }
 
@@ -337,6 +374,17 @@ class VoiceClientEngine implements EngineClient {
     return { capture, playback };
   }
 
+  /** Derives the end-to-end key for `room` (once) and hands it to the worker. */
+  private useE2eRoom(room: string): void {
+    this.e2eRoom = room;
+    const passphrase = this.options.passphrase ?? '';
+    this.e2eKey = passphrase === '' ? Promise.resolve(null) : deriveRoomKey(passphrase, room);
+    this.e2eKey.then(
+      (roomKey) => this.postWorker({ type: 'e2e-key', roomKey }),
+      (e: unknown) => this.emit('error', { code: 'CONNECTION', message: `cannot derive the end-to-end key: ${(e as Error).message}` }),
+    );
+  }
+
   private openSocket(): void {
     const url = new URL(WS_PATH, this.options.serverUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -367,6 +415,9 @@ class VoiceClientEngine implements EngineClient {
       case 'frame-error':
         this.emit('error', { code: 'CONNECTION', message: msg.message });
         break;
+      case 'undecryptable':
+        this.emit('undecryptable', { streamId: msg.streamId, reason: msg.reason });
+        break;
     }
   }
 
@@ -389,6 +440,8 @@ class VoiceClientEngine implements EngineClient {
         this.room = msg.room;
         this.joinedRoom = msg.room;
         this.setState('open');
+        this.liveStreams.clear();
+        for (const s of msg.live) this.noteLive(s.streamId);
         this.emit('joined', { you: msg.you, members: msg.members, live: msg.live });
         this.connectDeferred?.resolve();
         this.connectDeferred = null;
@@ -397,6 +450,7 @@ class VoiceClientEngine implements EngineClient {
         this.emit('presence', msg.members);
         break;
       case 'talk-started':
+        this.noteLive(msg.streamId);
         this.emit('talk-started', msg);
         break;
       case 'talk-stopped':
@@ -409,7 +463,9 @@ class VoiceClientEngine implements EngineClient {
         break;
       case 'message-stored': {
         this.noteSeen(msg.message.id);
-        const heardLive = this.playedLive.delete(msg.streamId);
+        this.liveStreams.delete(msg.streamId);
+        const played = this.playedLive.delete(msg.streamId);
+        const heardLive = !this.mutedStreams.delete(msg.streamId) && played;
         this.emit('message-stored', { ...msg, heardLive });
         this.settleStop(msg.streamId, msg.message);
         break;
@@ -417,6 +473,9 @@ class VoiceClientEngine implements EngineClient {
       case 'history':
         for (const m of msg.messages) this.noteSeen(m.id);
         this.emit('history', msg.messages, msg.more);
+        break;
+      case 'message-deleted':
+        this.emit('message-deleted', { room: msg.room, id: msg.id });
         break;
       case 'error':
         this.emit('error', { code: msg.code, message: msg.message });
@@ -496,11 +555,17 @@ class VoiceClientEngine implements EngineClient {
   }
 
   private joinMessage(): ClientMessage {
-    if (this.lastSeenId !== undefined) return { type: 'join', room: this.room, since: this.lastSeenId };
+    const key = this.roomKey !== undefined ? { key: this.roomKey } : {};
+    if (this.lastSeenId !== undefined) return { type: 'join', room: this.room, since: this.lastSeenId, ...key };
     // A re-join after a drop must replay what was stored meanwhile; having seen no message at all,
     // that is everything after id 0 (the UI de-duplicates by message id).
-    if (this.joinedRoom === this.room) return { type: 'join', room: this.room, since: 0 };
-    return { type: 'join', room: this.room };
+    if (this.joinedRoom === this.room) return { type: 'join', room: this.room, since: 0, ...key };
+    return { type: 'join', room: this.room, ...key };
+  }
+
+  private noteLive(streamId: number): void {
+    this.liveStreams.add(streamId);
+    if (this.liveMuted) this.mutedStreams.add(streamId);
   }
 
   private noteSeen(id: number): void {

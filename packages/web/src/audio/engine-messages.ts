@@ -2,6 +2,7 @@
  * Messages between the engine's threads. The main thread only routes control JSON and UI events;
  * audio goes capture worklet -> worker -> playback worklet over MessagePorts it never touches.
  */
+import type { RoomKey } from '@imv/protocol';
 import type { JitterBufferOptions, JitterBufferStats } from '../playback/jitter-buffer.js';
 
 /** Which Opus implementation the worker uses. 'auto' = WebCodecs if it supports our config, else WASM. */
@@ -62,7 +63,12 @@ export type ToWorker =
   /** The server ended our stream: stop encoding it and send no talk-stop. */
   | { type: 'talk-abort'; streamId: number }
   /** A remote stream ended (talk-stopped): flush its decoder and end its playback. */
-  | { type: 'stream-end'; streamId: number };
+  | { type: 'stream-end'; streamId: number }
+  /**
+   * The room's end-to-end key (derived once on the main thread; a CryptoKey clones into the worker
+   * without leaving WebCrypto), or null for a room without passphrase.
+   */
+  | { type: 'e2e-key'; roomKey: RoomKey | null };
 
 export type FromWorker =
   | { type: 'codec'; encoder: 'webcodecs' | 'wasm' | 'none'; decoder: 'webcodecs' | 'wasm' | 'none'; detail?: string }
@@ -72,4 +78,6 @@ export type FromWorker =
   /** Our stream's last frame and talk-stop were sent. */
   | { type: 'talk-sent'; streamId: number; frames: number }
   | { type: 'talk-failed'; streamId: number; message: string }
-  | { type: 'frame-error'; message: string };
+  | { type: 'frame-error'; message: string }
+  /** A live encrypted stream this page cannot open; its frames are dropped (never played as noise). */
+  | { type: 'undecryptable'; streamId: number; reason: 'no-passphrase' | 'wrong-passphrase' };

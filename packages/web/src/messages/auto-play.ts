@@ -22,6 +22,8 @@ export class AutoPlay {
     private readonly store: MessageStore,
     private readonly heard: HeardStore,
     private readonly onHeard: (message: VoiceMessage) => void,
+    /** The page has the room's passphrase: end-to-end encrypted messages auto-play too. */
+    private readonly playEncrypted = false,
   ) {
     player.on('ended', (message, auto) => {
       const wasUnheard = !heard.has(message.id);
@@ -33,6 +35,11 @@ export class AutoPlay {
       else this.failed.add(message.id);
       this.poke();
     });
+  }
+
+  /** A message that cannot be played (undecryptable) is skipped from now on. */
+  skip(id: number): void {
+    this.failed.add(id);
   }
 
   hold(reason: HoldReason): void {
@@ -71,7 +78,7 @@ export class AutoPlay {
       void this.player.play(resume, { auto: true });
       return;
     }
-    const next = nextUnheard(this.store.all(), (id) => this.heard.has(id), this.failed);
+    const next = nextUnheard(this.store.all(), (id) => this.heard.has(id), this.failed, this.playEncrypted);
     if (next) void this.player.play(next, { auto: true });
   }
 }

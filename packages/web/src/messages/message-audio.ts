@@ -1,13 +1,33 @@
-/** Ogg Opus files of recent messages, fetched once and shared by the waveform and the player. */
+import type { VoiceMessage } from '@imv/protocol';
+
+/** Ogg Opus files of recent messages, fetched once and shared by the waveform, the player and downloads. */
 const MAX_CACHED_FILES = 24;
+
+export interface MessageAudioSource {
+  /** URL of the message's `.ogg` (plain) or `.frames` (end-to-end encrypted) on the server. */
+  urlFor(message: VoiceMessage, kind: 'ogg' | 'frames'): string;
+  /** Headers of every REST request: X-Imv-Room-Key in a keyed room. */
+  headers(): Record<string, string>;
+  /** Opens a `.frames` body into an Ogg Opus file (VoiceClient.decryptMessage). */
+  decrypt(message: VoiceMessage, frames: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A message whose audio this page cannot open (no passphrase, another passphrase). */
+export class UndecryptableMessageError extends Error {
+  override readonly name = 'UndecryptableMessageError';
+}
 
 export class MessageAudio {
   private readonly files = new Map<number, Promise<Blob>>();
 
-  constructor(private readonly urlFor: (id: number) => string) {}
+  constructor(private readonly source: MessageAudioSource) {}
 
-  /** The message's .ogg, from the cache or the server. Rejects with a readable error. */
-  fetch(id: number): Promise<Blob> {
+  /**
+   * The message as an Ogg Opus Blob, from the cache or the server: the `.ogg`, or for an end-to-end
+   * encrypted message its `.frames` opened here. Rejects with a readable error.
+   */
+  fetch(message: VoiceMessage): Promise<Blob> {
+    const id = message.id;
     const cached = this.files.get(id);
     if (cached) {
       // Re-insert to keep the map in least-recently-used order.
@@ -15,10 +35,7 @@ export class MessageAudio {
       this.files.set(id, cached);
       return cached;
     }
-    const file = fetch(this.urlFor(id)).then(async (res) => {
-      if (!res.ok) throw new Error(`could not download message ${id}: HTTP ${res.status}`);
-      return res.blob();
-    });
+    const file = message.encrypted ? this.decrypted(message) : this.download(message, 'ogg').then((res) => res.blob());
     file.catch(() => this.files.delete(id));
     this.files.set(id, file);
     while (this.files.size > MAX_CACHED_FILES) {
@@ -27,5 +44,22 @@ export class MessageAudio {
       this.files.delete(oldest);
     }
     return file;
+  }
+
+  private async download(message: VoiceMessage, kind: 'ogg' | 'frames'): Promise<Response> {
+    const res = await fetch(this.source.urlFor(message, kind), { headers: this.source.headers() });
+    if (!res.ok) throw new Error(`could not download message ${message.id}: HTTP ${res.status}`);
+    return res;
+  }
+
+  private async decrypted(message: VoiceMessage): Promise<Blob> {
+    const body = new Uint8Array(await (await this.download(message, 'frames')).arrayBuffer());
+    let ogg: Uint8Array;
+    try {
+      ogg = await this.source.decrypt(message, body);
+    } catch (error) {
+      throw new UndecryptableMessageError(error instanceof Error ? error.message : String(error));
+    }
+    return new Blob([ogg as Uint8Array<ArrayBuffer>], { type: 'audio/ogg' });
   }
 }

@@ -13,6 +13,10 @@ export interface MessageListOptions {
   waveforms: WaveformLoader;
   clientId: string;
   downloadUrl: (id: number) => string;
+  /** Downloads go through the page (keyed room: X-Imv-Room-Key cannot ride on a plain link). */
+  localDownload: boolean;
+  /** The page holds the room's end-to-end passphrase. */
+  endToEnd: boolean;
   actions: RowActions;
   loadOlder: () => void;
 }
@@ -72,6 +76,19 @@ export class MessageList {
     if (added && stickToBottom) previous?.scrollIntoView({ block: 'nearest' });
   }
 
+  /** Drops a deleted message's row. */
+  remove(id: number): void {
+    this.rows.get(id)?.dispose();
+    this.rows.delete(id);
+    this.empty.hidden = this.rows.size > 0;
+    this.refresh();
+  }
+
+  /** A message turned out not to open with this page's passphrase. */
+  markUndecryptable(id: number): void {
+    this.rows.get(id)?.setE2e('undecryptable');
+  }
+
   /** Updates play state, progress and unheard marks. */
   refresh(): void {
     const { player, heard } = this.options;
@@ -79,7 +96,8 @@ export class MessageList {
     for (const [id, row] of this.rows) {
       const message = row.message;
       const current = player.currentId === id;
-      const isUnheard = !heard.has(id) && !message.encrypted; // encrypted: nothing this page can play
+      // Encrypted messages count only when this page can open them.
+      const isUnheard = !heard.has(id) && (!message.encrypted || row.e2eState === 'openable');
       if (isUnheard) unheard++;
       row.update({
         current,
@@ -95,10 +113,19 @@ export class MessageList {
 
   private createRow(message: VoiceMessage): MessageRow {
     const own = message.senderClientId !== undefined && message.senderClientId === this.options.clientId;
-    const row = new MessageRow(message, own, this.options.downloadUrl(message.id), this.options.actions);
+    const e2e = !message.encrypted ? 'plain' : this.options.endToEnd ? 'openable' : 'needs-passphrase';
+    const row = new MessageRow(
+      message,
+      own,
+      this.options.downloadUrl(message.id),
+      this.options.actions,
+      this.options.localDownload,
+      e2e,
+    );
     this.rows.set(message.id, row);
-    if (!message.encrypted) {
-      void this.options.waveforms.peaks(message.id).then((peaks) => {
+    if (e2e !== 'needs-passphrase') {
+      // For an encrypted message this also proves the passphrase: the waveform comes from the decrypted audio.
+      void this.options.waveforms.peaks(message).then((peaks) => {
         if (peaks) row.waveform.setPeaks(peaks);
       });
     }

@@ -17,7 +17,15 @@ export interface RowActions {
   toggle: (message: VoiceMessage) => void;
   seek: (message: VoiceMessage, fraction: number) => void;
   cycleRate: () => void;
+  /** The message's Ogg Opus file, for downloads that need a header or local decryption. */
+  file: (message: VoiceMessage) => Promise<Blob>;
 }
+
+/** What the page can do with an end-to-end encrypted message. */
+export type E2eState = 'plain' | 'needs-passphrase' | 'openable' | 'undecryptable';
+
+export const NEEDS_PASSPHRASE_TEXT = 'end-to-end encrypted — enter the passphrase to play';
+export const CANNOT_DECRYPT_TEXT = "cannot decrypt this room's audio — check the passphrase";
 
 /** One voice message: play/pause, sender, time, length, waveform seek bar, speed, .ogg download. */
 export class MessageRow {
@@ -25,13 +33,19 @@ export class MessageRow {
   readonly waveform: WaveformSlider;
   private readonly playButton: HTMLButtonElement;
   private readonly speedButton: HTMLButtonElement;
+  private readonly download: HTMLAnchorElement;
+  private readonly e2eTag: HTMLSpanElement;
   private last: RowState | undefined;
+  private blobUrl: string | undefined;
 
   constructor(
     readonly message: VoiceMessage,
     own: boolean,
     downloadUrl: string,
     actions: RowActions,
+    /** Downloads must be made in the page (keyed room: the header; encrypted: decryption). */
+    localDownload: boolean,
+    private e2e: E2eState,
   ) {
     const who = own ? 'you' : message.senderName;
     const length = formatDuration(message.durationMs);
@@ -48,7 +62,7 @@ export class MessageRow {
       type: 'button',
       onclick: () => actions.cycleRate(),
     });
-    const download = h(
+    const download = (this.download = h(
       'a',
       {
         class: 'download',
@@ -58,7 +72,23 @@ export class MessageRow {
         title: 'Download .ogg',
       },
       icon('download'),
-    );
+    ));
+    if (localDownload || message.encrypted) {
+      download.addEventListener('click', (event) => {
+        if (this.blobUrl !== undefined) return; // the built file is the link now
+        event.preventDefault();
+        void actions.file(message).then(
+          (blob) => {
+            // A blob: link keeps the download filename and needs no header or key.
+            this.blobUrl = URL.createObjectURL(blob);
+            download.href = this.blobUrl;
+            download.click();
+          },
+          () => this.setE2e('undecryptable'),
+        );
+      });
+    }
+    this.e2eTag = h('span', { class: 'e2e-note' });
     const meta = h(
       'div',
       { class: 'meta' },
@@ -72,22 +102,42 @@ export class MessageRow {
       message.encrypted ? h('span', { class: 'tag', text: 'encrypted' }) : null,
       h('span', { class: 'badge', text: 'new' }),
     );
-    if (message.encrypted) {
-      // End-to-end encrypted audio cannot be played or downloaded as .ogg by this page (the server
-      // answers 409); the row still shows who said it and when.
-      this.playButton.disabled = true;
-      download.removeAttribute('href');
-      download.setAttribute('aria-disabled', 'true');
-      this.waveform.element.setAttribute('aria-disabled', 'true');
-    }
     this.element = h(
       'li',
       { class: own ? 'msg own' : 'msg', 'data-id': message.id },
       this.playButton,
-      h('div', { class: 'body' }, meta, this.waveform.element),
+      h('div', { class: 'body' }, meta, this.waveform.element, this.e2eTag),
       this.speedButton,
       download,
     );
+    this.setE2e(e2e);
+  }
+
+  get e2eState(): E2eState {
+    return this.e2e;
+  }
+
+  /**
+   * End-to-end encrypted messages play only with the room's passphrase; without it, or with another
+   * one, the row says why and offers no play or download (never noise).
+   */
+  setE2e(state: E2eState): void {
+    this.e2e = state;
+    const blocked = state === 'needs-passphrase' || state === 'undecryptable';
+    this.playButton.disabled = blocked;
+    if (blocked) this.waveform.element.setAttribute('aria-disabled', 'true');
+    else this.waveform.element.removeAttribute('aria-disabled');
+    if (blocked) {
+      this.download.removeAttribute('href');
+      this.download.setAttribute('aria-disabled', 'true');
+    }
+    this.e2eTag.textContent =
+      state === 'needs-passphrase' ? NEEDS_PASSPHRASE_TEXT : state === 'undecryptable' ? CANNOT_DECRYPT_TEXT : '';
+  }
+
+  dispose(): void {
+    if (this.blobUrl !== undefined) URL.revokeObjectURL(this.blobUrl);
+    this.element.remove();
   }
 
   /** Applies playback state; only touches the DOM for what changed since the last call. */

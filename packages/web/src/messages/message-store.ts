@@ -17,6 +17,12 @@ export class MessageStore {
     return added;
   }
 
+  /** Forgets a message (an admin deleted it); true when it was here. */
+  remove(id: number): boolean {
+    this.sortedCache = undefined;
+    return this.byId.delete(id);
+  }
+
   get(id: number): VoiceMessage | undefined {
     return this.byId.get(id);
   }
@@ -50,8 +56,11 @@ export function nextUnheard(
   messages: readonly VoiceMessage[],
   isHeard: (id: number) => boolean,
   skip: ReadonlySet<number> = new Set(),
+  playEncrypted = false,
 ): VoiceMessage | undefined {
-  return messages.find((m) => !isHeard(m.id) && !skip.has(m.id) && m.frameCount > 0 && !m.encrypted);
+  return messages.find(
+    (m) => !isHeard(m.id) && !skip.has(m.id) && m.frameCount > 0 && (playEncrypted || !m.encrypted),
+  );
 }
 
 /**

@@ -149,7 +149,7 @@ export class MessagePlayer {
     this.emit('change');
     let blob: Blob;
     try {
-      blob = await this.files.fetch(message.id);
+      blob = await this.files.fetch(message);
     } catch (error) {
       if (token === this.loadToken) {
         this.message = undefined;

@@ -1,3 +1,4 @@
+import type { VoiceMessage } from '@imv/protocol';
 import { computePeaks } from './peaks.js';
 import type { MessageAudio } from './message-audio.js';
 import type { PeakCache } from './peak-cache.js';
@@ -22,22 +23,22 @@ export class WaveformLoader {
   ) {}
 
   /** Peaks for a message, or undefined when it cannot be decoded (the row then shows a flat line). */
-  peaks(id: number): Promise<number[] | undefined> {
-    const key = `${this.keyPrefix}${id}`;
+  peaks(message: VoiceMessage): Promise<number[] | undefined> {
+    const key = `${this.keyPrefix}${message.id}`;
     let job = this.pending.get(key);
     if (!job) {
-      job = this.queue.then(() => this.compute(key, id));
+      job = this.queue.then(() => this.compute(key, message));
       this.queue = job.catch(() => undefined);
       this.pending.set(key, job);
     }
     return job;
   }
 
-  private async compute(key: string, id: number): Promise<number[] | undefined> {
+  private async compute(key: string, message: VoiceMessage): Promise<number[] | undefined> {
     const cached = await this.cache.get(key);
     if (cached) return cached;
     try {
-      const blob = await this.files.fetch(id);
+      const blob = await this.files.fetch(message);
       this.decoder ??= new OfflineAudioContext(1, 1, PEAKS_SAMPLE_RATE_HZ);
       const audio = await this.decoder.decodeAudioData(await blob.arrayBuffer());
       const peaks = computePeaks(audio.getChannelData(0));

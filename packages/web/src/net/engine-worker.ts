@@ -5,8 +5,18 @@
  * which parses it and runs the protocol (hello, join, reconnect).
  */
 import opusWasmUrl from '@evan/opus/wasm/opus.wasm?url';
-import { FLAG_END, FRAME_SAMPLES, decodeFrame, encodeFrame } from '@imv/protocol';
-import type { ClientMessage } from '@imv/protocol';
+import {
+  FLAG_ENCRYPTED,
+  FLAG_END,
+  FRAME_SAMPLES,
+  decodeFrame,
+  deriveStreamKey,
+  encodeFrame,
+  newStreamSalt,
+  openFrame,
+  sealFrame,
+} from '@imv/protocol';
+import type { ClientMessage, RoomKey, StreamKey } from '@imv/protocol';
 import type { CaptureBlock, CodecChoice, FromWorker, PlaybackInput, ToWorker } from '../audio/engine-messages.js';
 import { createWasmDecoder, createWebCodecsDecoder } from '../codec/opus-decoder.js';
 import type { FrameDecoder } from '../codec/opus-decoder.js';
@@ -24,6 +34,18 @@ interface Talk {
   encoder: FrameEncoder;
   /** Set once the talk is flushing its encoder before talk-stop. */
   finishing: Promise<void> | null;
+  /** End-to-end rooms: this talk's AES key; frames are sealed in order through `sending`. */
+  streamKey: StreamKey | null;
+  sending: Promise<void>;
+}
+
+/** What the worker knows of a remote live stream from its talk-started (or joined.live). */
+interface RemoteStream {
+  /** The stream's AES key; null for a plain stream or one this page cannot open. */
+  key: Promise<StreamKey> | null;
+  refused: boolean;
+  /** Sealed frames are opened one after another so the decoder sees them in arrival order. */
+  opening: Promise<void>;
 }
 
 let socket: WebSocket | null = null;
@@ -31,6 +53,8 @@ let playbackPort: MessagePort | null = null;
 let codecs: Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> | null = null;
 let talk: Talk | null = null;
 const decoders = new Map<number, FrameDecoder>();
+const remoteStreams = new Map<number, RemoteStream>();
+let roomKey: RoomKey | null = null;
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -65,8 +89,10 @@ function connect(url: string): void {
   socket = ws;
   ws.onopen = () => post({ type: 'socket-open' });
   ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
-    if (typeof event.data === 'string') post({ type: 'text', text: event.data });
-    else onFrame(new Uint8Array(event.data));
+    if (typeof event.data === 'string') {
+      noteStreams(event.data);
+      post({ type: 'text', text: event.data });
+    } else onFrame(new Uint8Array(event.data));
   };
   ws.onclose = (event) => {
     if (socket !== ws) return;
@@ -85,6 +111,16 @@ async function startTalk(streamId: number): Promise<void> {
   const onError = (e: Error) => {
     if (talk?.streamId === streamId) abortTalk(`encoder failed: ${e.message}`);
   };
+  let streamKey: StreamKey | null = null;
+  let e2e: { encrypted: true; e2eSalt: string; keyCheck: string } | undefined;
+  if (roomKey !== null) {
+    // A fresh salt per talk gives every stream its own AES key (e2e.ts: nonces never repeat).
+    const e2eSalt = newStreamSalt();
+    streamKey = await deriveStreamKey(roomKey, e2eSalt);
+    e2e = { encrypted: true, e2eSalt, keyCheck: roomKey.keyCheck };
+    // Another press may have started meanwhile (TS narrowed `talk` to null above the await).
+    for (let t = talk as Talk | null; t !== null; t = talk as Talk | null) await finishTalk(t.streamId);
+  }
   let encoder: FrameEncoder;
   if (c.encoder === 'webcodecs') encoder = createWebCodecsEncoder((p) => onPacket(streamId, p), onError);
   else if (c.encoder === 'wasm' && c.wasm !== null) encoder = createWasmEncoder(c.wasm, (p) => onPacket(streamId, p));
@@ -92,14 +128,28 @@ async function startTalk(streamId: number): Promise<void> {
     post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
     return;
   }
-  talk = { streamId, sequence: 0, encoder, finishing: null };
-  sendJson({ type: 'talk-start', streamId });
+  talk = { streamId, sequence: 0, encoder, finishing: null, streamKey, sending: Promise.resolve() };
+  sendJson({ type: 'talk-start', streamId, ...e2e });
 }
 
 function onPacket(streamId: number, packet: Uint8Array): void {
   if (talk?.streamId !== streamId || socket?.readyState !== WebSocket.OPEN) return;
   const sequence = talk.sequence++;
-  socket.send(encodeFrame({ flags: 0, streamId, sequence, timestamp: sequence * FRAME_SAMPLES }, packet));
+  const header = { flags: 0, streamId, sequence, timestamp: sequence * FRAME_SAMPLES };
+  const key = talk.streamKey;
+  if (key === null) {
+    socket.send(encodeFrame(header, packet));
+    return;
+  }
+  const t = talk;
+  t.sending = t.sending
+    .then(async () => {
+      const sealed = await sealFrame(key, header, packet);
+      if (talk === t && socket?.readyState === WebSocket.OPEN) socket.send(sealed);
+    })
+    .catch((e: unknown) => {
+      if (talk === t) abortTalk(`could not encrypt a frame: ${(e as Error).message}`);
+    });
 }
 
 function finishTalk(streamId: number): Promise<void> {
@@ -112,6 +162,7 @@ function finishTalk(streamId: number): Promise<void> {
       // A failed flush loses at most the last 20 ms; the talk still ends cleanly.
     }
     t.encoder.close();
+    await t.sending; // the last sealed frames go out before talk-stop
     if (talk !== t) return; // aborted meanwhile
     talk = null;
     sendJson({ type: 'talk-stop', streamId: t.streamId });
@@ -165,11 +216,86 @@ function onFrame(bytes: Uint8Array): void {
     return;
   }
   if (frame.streamId === talk?.streamId) return; // our own stream, should the server echo it
+  if ((frame.flags & FLAG_ENCRYPTED) !== 0) {
+    onSealedFrame(frame.streamId, frame.sequence, (frame.flags & FLAG_END) !== 0, bytes);
+    return;
+  }
   if (frame.payload.byteLength > 0) decoderFor(frame.streamId, resolvedCodecs)?.decode(frame.sequence, frame.payload);
   if ((frame.flags & FLAG_END) !== 0) void endStream(frame.streamId);
 }
 
+/**
+ * Reads talk-started and joined.live (control JSON, a few per talk) for what the worker needs
+ * before the stream's first frame: whether it is sealed, its salt and the talker's keyCheck.
+ */
+function noteStreams(text: string): void {
+  if (!text.includes('"talk-started"') && !text.includes('"joined"')) return;
+  let msg: { type?: string; live?: unknown[] };
+  try {
+    msg = JSON.parse(text) as typeof msg;
+  } catch {
+    return; // the main thread reports bad JSON
+  }
+  if (msg.type === 'talk-started') noteStream(msg as StreamInfo);
+  else if (msg.type === 'joined' && Array.isArray(msg.live)) for (const s of msg.live) noteStream(s as StreamInfo);
+}
+
+interface StreamInfo {
+  streamId: number;
+  encrypted?: boolean;
+  e2eSalt?: string;
+  keyCheck?: string;
+}
+
+function noteStream(info: StreamInfo): void {
+  if (typeof info.streamId !== 'number' || info.encrypted !== true) return;
+  const stream: RemoteStream = { key: null, refused: false, opening: Promise.resolve() };
+  remoteStreams.set(info.streamId, stream);
+  if (roomKey === null) refuse(info.streamId, stream, 'no-passphrase');
+  else if (info.e2eSalt === undefined || info.keyCheck !== roomKey.keyCheck) refuse(info.streamId, stream, 'wrong-passphrase');
+  else {
+    stream.key = deriveStreamKey(roomKey, info.e2eSalt);
+    stream.key.catch(() => refuse(info.streamId, stream, 'wrong-passphrase'));
+  }
+}
+
+function refuse(streamId: number, stream: RemoteStream, reason: 'no-passphrase' | 'wrong-passphrase'): void {
+  if (stream.refused) return;
+  stream.refused = true;
+  post({ type: 'undecryptable', streamId, reason });
+}
+
+/** Opens a sealed frame and decodes it; a stream that cannot be opened plays nothing, never noise. */
+function onSealedFrame(streamId: number, sequence: number, end: boolean, bytes: Uint8Array): void {
+  let stream = remoteStreams.get(streamId);
+  if (stream === undefined) {
+    // Frames of a stream whose talk-started this page never saw (cannot know its salt).
+    stream = { key: null, refused: false, opening: Promise.resolve() };
+    remoteStreams.set(streamId, stream);
+    refuse(streamId, stream, roomKey === null ? 'no-passphrase' : 'wrong-passphrase');
+  }
+  const s = stream;
+  const key = s.key;
+  if (!s.refused && key !== null) {
+    s.opening = s.opening.then(async () => {
+      if (s.refused) return;
+      try {
+        const packet = await openFrame(await key, bytes);
+        if (packet.byteLength > 0 && resolvedCodecs !== null) decoderFor(streamId, resolvedCodecs)?.decode(sequence, packet);
+      } catch {
+        refuse(streamId, s, 'wrong-passphrase');
+      }
+    });
+  }
+  if (end) void endStream(streamId);
+}
+
 async function endStream(streamId: number): Promise<void> {
+  const sealed = remoteStreams.get(streamId);
+  if (sealed !== undefined) {
+    remoteStreams.delete(streamId);
+    await sealed.opening; // frames still being opened reach the decoder before its flush
+  }
   const decoder = decoders.get(streamId);
   decoders.delete(streamId);
   if (decoder !== undefined) {
@@ -215,6 +341,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'stream-end':
       void endStream(msg.streamId);
+      break;
+    case 'e2e-key':
+      roomKey = msg.roomKey;
       break;
   }
 };

@@ -1,7 +1,8 @@
 import type { VoiceMessage } from '@imv/protocol';
 import { AutoPlay } from '../messages/auto-play.js';
 import { FIRST_VISIT_UNHEARD_MS, HeardStore } from '../messages/heard-store.js';
-import { MessageAudio } from '../messages/message-audio.js';
+import { MessageAudio, UndecryptableMessageError } from '../messages/message-audio.js';
+import { CANNOT_DECRYPT_TEXT } from '../messages/message-row.js';
 import { MessageList } from '../messages/message-list.js';
 import { MessageStore, oldOnFirstVisit } from '../messages/message-store.js';
 import { PeakCache } from '../messages/peak-cache.js';
@@ -20,7 +21,9 @@ import { icon } from './icons.js';
 import { joinForm } from './join-form.js';
 import { describeMicProblem } from './mic-problem.js';
 import { PeoplePanel } from './people.js';
-import { inviteUrl, readSettings, saveChoice, type PageSettings } from './settings.js';
+import { openInviteDialog } from './invite-dialog.js';
+import { showKeyPrompt } from './key-prompt.js';
+import { fragmentFor, readFragment, readSettings, saveChoice, type FragmentSecrets, type PageSettings } from './settings.js';
 import { StatusArea } from './status-area.js';
 import { TalkControl } from './talk-control.js';
 
@@ -32,38 +35,62 @@ export type CreateVoiceClient = (options: VoiceClientOptions) => VoiceClient;
 /** Entry point of index.html: the join form on a first visit, then the room. */
 export function startApp(root: HTMLElement, createClient: CreateVoiceClient): void {
   const settings = readSettings(location.search, localStorage, newClientId);
+  const secrets = readFragment(location.hash);
   document.documentElement.classList.toggle('embed', settings.embed);
   if (!settings.name) {
     root.replaceChildren(
-      joinForm({ name: undefined, room: settings.room }, (name, room) => {
+      joinForm({ name: undefined, room: settings.room, ...secrets }, (name, room, chosen) => {
         saveChoice(localStorage, settings.storagePrefix, name, room);
-        location.search = `?room=${room}`;
+        openRoomPage(room, chosen);
       }),
     );
     return;
   }
   if (!settings.embed) {
     saveChoice(localStorage, settings.storagePrefix, settings.name, settings.room);
-    if (!settings.roomFromUrl) history.replaceState(null, '', `?room=${settings.room}`);
+    if (!settings.roomFromUrl) history.replaceState(null, '', `?room=${settings.room}${location.hash}`);
   }
-  runRoom(root, settings as PageSettings & { name: string }, createClient);
+  runRoom(root, settings as PageSettings & { name: string }, secrets, createClient);
+}
+
+/**
+ * Loads the room page; the key and passphrase ride in the fragment, which never reaches the
+ * server (no query string, no Referer). A reload is needed even when only the fragment changed.
+ */
+function openRoomPage(room: string, secrets: Partial<FragmentSecrets>): void {
+  history.replaceState(null, '', `?room=${room}${fragmentFor(secrets)}`);
+  location.reload();
 }
 
 function runRoom(
   root: HTMLElement,
   settings: PageSettings & { name: string },
+  secrets: FragmentSecrets,
   createClient: CreateVoiceClient,
 ): void {
   const { room, name, clientId, storagePrefix } = settings;
   document.title = `#${room} · imv`;
-  const client = createClient({ serverUrl: location.origin, name, room, clientId });
+  let roomKey = secrets.key;
+  const client = createClient({
+    serverUrl: location.origin,
+    name,
+    room,
+    clientId,
+    ...(roomKey !== undefined ? { roomKey } : {}),
+    ...(secrets.passphrase !== undefined ? { passphrase: secrets.passphrase } : {}),
+  });
   (window.imvClients ??= []).push(client);
 
-  const roomUrl = (id: number) =>
-    `${location.origin}/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`;
+  const roomUrl = (id: number, kind: 'ogg' | 'frames' = 'ogg') =>
+    `${location.origin}/api/rooms/${encodeURIComponent(room)}/messages/${id}.${kind}`;
   const store = new MessageStore();
   const heard = new HeardStore(localStorage, storagePrefix, room);
-  const files = new MessageAudio(roomUrl);
+  const files = new MessageAudio({
+    urlFor: (message, kind) => roomUrl(message.id, kind),
+    // REST routes of a keyed room need the key as a header (docs/protocol.md "Room keys").
+    headers: (): Record<string, string> => (roomKey !== undefined ? { 'X-Imv-Room-Key': roomKey } : {}),
+    decrypt: (message, frames) => client.decryptMessage(message, frames),
+  });
   const player = new MessagePlayer(client.audio.context, client.audio.output, files);
   player.rate = readRate(storagePrefix);
   const waveforms = new WaveformLoader(
@@ -81,7 +108,9 @@ function runRoom(
     player,
     waveforms,
     clientId,
-    downloadUrl: roomUrl,
+    downloadUrl: (id) => roomUrl(id),
+    localDownload: roomKey !== undefined,
+    endToEnd: client.endToEnd,
     loadOlder: () => {
       wantOlder = true;
       client.loadHistory({ before: store.minId, limit: PAGE_SIZE });
@@ -103,10 +132,25 @@ function runRoom(
         player.rate = PLAYBACK_RATES[(i + 1) % PLAYBACK_RATES.length] ?? 1;
         localStorage.setItem(`${storagePrefix}rate`, String(player.rate));
       },
+      file: (message) => files.fetch(message),
     },
   });
 
-  const autoPlay = new AutoPlay(player, store, heard, () => list.refresh());
+  const autoPlay = new AutoPlay(player, store, heard, () => list.refresh(), client.endToEnd);
+  /** Encrypted messages are opened as soon as they are listed, so a wrong passphrase shows at once. */
+  const checkDecryptable = (messages: readonly VoiceMessage[]) => {
+    if (!client.endToEnd) return;
+    for (const m of messages) {
+      if (!m.encrypted) continue;
+      files.fetch(m).catch((error: unknown) => {
+        if (!(error instanceof UndecryptableMessageError)) return;
+        list.markUndecryptable(m.id);
+        autoPlay.skip(m.id);
+        list.refresh();
+        status.showProblem(CANNOT_DECRYPT_TEXT);
+      });
+    }
+  };
 
   const talk = new TalkControl({
     keyTarget: window,
@@ -152,7 +196,7 @@ function runRoom(
         h('p', { class: 'where' }, h('strong', { text: `#${room}` }), h('span', { text: ` as ${name}` })),
         h(
           'button',
-          { class: 'ghost', type: 'button', 'aria-label': `Copy invite link to #${room}`, onclick: () => void invite() },
+          { class: 'ghost', type: 'button', 'aria-label': `Invite others to #${room}`, 'aria-haspopup': 'dialog', onclick: () => void invite() },
           icon('link'),
           h('span', { class: 'ghost-text', text: 'Invite' }),
         ),
@@ -207,6 +251,9 @@ function runRoom(
     if (problem === 'blocked') {
       updateSound();
       status.setSoundNeeded(true);
+    } else if (message.encrypted) {
+      list.markUndecryptable(message.id);
+      status.showProblem(CANNOT_DECRYPT_TEXT);
     } else {
       status.showProblem(`Could not play the message from ${message.senderName}: ${detail}`);
     }
@@ -214,10 +261,8 @@ function runRoom(
   updateSound();
 
   // ---- playback ----------------------------------------------------------------------------------
-  // Live talk would mix into a message being played, so it is muted meanwhile. Streams live during
-  // that time were not really heard: their messages count as unheard and auto-play afterwards.
-  const liveStreams = new Set<number>();
-  const mutedStreams = new Set<number>();
+  // Live talk would mix into a message being played, so it is muted meanwhile. The engine then
+  // reports those streams' messages with heardLive false, so they count as unheard and auto-play.
   let liveMuted = false;
   player.on('change', () => {
     list.refresh();
@@ -225,7 +270,6 @@ function runRoom(
       liveMuted = player.playing;
       client.setLiveMuted(liveMuted);
     }
-    if (liveMuted) for (const id of liveStreams) mutedStreams.add(id);
   });
 
   // ---- engine events -------------------------------------------------------------------------------
@@ -245,8 +289,7 @@ function runRoom(
   window.addEventListener('offline', () => showConnection(client.state, false));
 
   client.on('joined', ({ you, members, live }) => {
-    liveStreams.clear();
-    for (const stream of live) liveStreams.add(stream.streamId);
+    keyPrompt?.close();
     people.joined(you, members, live);
     if (people.liveCount > 0) autoPlay.hold('live');
     else autoPlay.release('live');
@@ -263,15 +306,12 @@ function runRoom(
   });
   client.on('presence', (members) => people.setMembers(members));
   client.on('talk-started', (msg) => {
-    liveStreams.add(msg.streamId);
-    if (liveMuted) mutedStreams.add(msg.streamId);
     if (people.started(msg.streamId, msg.from)) {
       autoPlay.hold('live');
       announcer.say(`${msg.from.name} is talking`);
     }
   });
   client.on('talk-stopped', (msg) => {
-    liveStreams.delete(msg.streamId);
     people.stopped(msg.streamId);
     if (people.liveCount === 0) autoPlay.release('live');
   });
@@ -286,18 +326,20 @@ function runRoom(
     for (const m of messages) if (isOwn(m)) heard.add(m.id);
     const added = store.upsert(messages);
     list.render();
+    checkDecryptable(added);
     const fresh = added.filter((m) => !heard.has(m.id));
     if (fresh.length > 0) {
       announcer.say(`${fresh.length} unheard message${fresh.length === 1 ? '' : 's'}`);
     }
     autoPlay.poke();
   });
-  client.on('message-stored', ({ message, heardLive, streamId }) => {
+  client.on('message-stored', ({ message, heardLive }) => {
     const own = isOwn(message);
-    const heardInFull = heardLive && !mutedStreams.delete(streamId);
-    if (heardInFull || own) heard.add(message.id);
+    // Heard live in full (never muted meanwhile, engine-side), or our own: nothing new to hear.
+    if (heardLive || own) heard.add(message.id);
     const added = store.upsert([message]);
     list.render();
+    checkDecryptable(added);
     if (added.length > 0) {
       announcer.say(
         own
@@ -307,8 +349,37 @@ function runRoom(
     }
     autoPlay.poke();
   });
+  client.on('message-deleted', ({ id }) => {
+    if (player.currentId === id) player.pause();
+    if (store.remove(id)) {
+      list.remove(id);
+      announcer.say('A message was deleted');
+    }
+  });
+  let undecryptableShown = false;
+  client.on('undecryptable', ({ reason }) => {
+    // Said once per page: every stream of a wrong passphrase would repeat it.
+    if (undecryptableShown && reason === 'wrong-passphrase') return;
+    undecryptableShown = true;
+    status.showProblem(reason === 'no-passphrase' ? NO_PASSPHRASE_LIVE : CANNOT_DECRYPT_TEXT);
+  });
+  let keyPrompt: HTMLDialogElement | undefined;
   client.on('error', (error) => {
     if (error.code === 'CONNECTION') return; // the connection banner already says it
+    if ((error.code === 'ROOM_KEY_REQUIRED' || error.code === 'ROOM_KEY_WRONG') && !settings.embed) {
+      keyPrompt = showKeyPrompt({
+        room,
+        wrong: error.code === 'ROOM_KEY_WRONG',
+        onKey: (key) => {
+          roomKey = key;
+          client.setRoomKey(key);
+          // Keep the key in the fragment, so a reload and the invite link still carry it.
+          history.replaceState(null, '', `${location.search}${fragmentFor({ key, passphrase: secrets.passphrase })}`);
+          client.join(room, store.maxId > 0 ? store.maxId : undefined);
+        },
+      });
+      return;
+    }
     status.showProblem(serverErrorText(error.code, error.message));
   });
   client.on('talk-ended', (reason) => {
@@ -323,26 +394,19 @@ function runRoom(
   }
 
   async function invite(): Promise<void> {
-    const url = inviteUrl(location.href, room);
-    try {
-      if (navigator.share) {
-        await navigator.share({ title: `imv #${room}`, url });
-        return;
-      }
-      await navigator.clipboard.writeText(url);
-      announcer.say('Invite link copied');
-      status.showNotice(`Invite link copied: ${url}`);
-    } catch {
-      status.showNotice(`Share this link to invite others: ${url}`);
-    }
+    await openInviteDialog({
+      room,
+      secrets: { key: roomKey, passphrase: secrets.passphrase },
+      onCopied: () => announcer.say('Invite link copied'),
+    });
   }
 
   function changeRoom(): void {
     client.close();
     root.replaceChildren(
-      joinForm({ name, room }, (newName, newRoom) => {
+      joinForm({ name, room, key: roomKey, passphrase: secrets.passphrase }, (newName, newRoom, chosen) => {
         saveChoice(localStorage, storagePrefix, newName, newRoom);
-        location.search = `?room=${newRoom}`;
+        openRoomPage(newRoom, chosen);
       }),
     );
   }
@@ -371,6 +435,8 @@ function readRate(prefix: string): PlaybackRate {
   const saved = Number(localStorage.getItem(`${prefix}rate`));
   return PLAYBACK_RATES.find((r) => r === saved) ?? 1;
 }
+
+const NO_PASSPHRASE_LIVE = 'Someone is talking, end-to-end encrypted — enter the passphrase (Change) to hear the room.';
 
 function serverErrorText(code: string, message: string): string {
   switch (code) {

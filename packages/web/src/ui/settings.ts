@@ -69,3 +69,34 @@ export function inviteUrl(href: string, room: string): string {
   url.searchParams.set('room', room);
   return url.toString();
 }
+
+/** Secrets an invite link carries in its fragment, which browsers never send to the server. */
+export interface FragmentSecrets {
+  /** Room key (access control): `#key=`. */
+  key: string | undefined;
+  /** End-to-end passphrase: `#e2e=`. */
+  passphrase: string | undefined;
+}
+
+/** Reads `#key=...&e2e=...` (percent-decoded, as URLSearchParams does). */
+export function readFragment(hash: string): FragmentSecrets {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const nonEmpty = (v: string | null) => (v !== null && v !== '' ? v : undefined);
+  return { key: nonEmpty(params.get('key')), passphrase: nonEmpty(params.get('e2e')) };
+}
+
+/** The fragment for a room's secrets ('' when there are none). */
+export function fragmentFor(secrets: Partial<FragmentSecrets>): string {
+  const params = new URLSearchParams();
+  if (secrets.key) params.set('key', secrets.key);
+  if (secrets.passphrase) params.set('e2e', secrets.passphrase);
+  const text = params.toString();
+  return text === '' ? '' : `#${text}`;
+}
+
+/** An invite link to `room` on `origin` (https for phones), with the key and, if asked, the passphrase. */
+export function roomInviteUrl(origin: string, room: string, secrets: Partial<FragmentSecrets>): string {
+  const url = new URL('/', origin);
+  url.searchParams.set('room', room);
+  return url.toString() + fragmentFor(secrets);
+}
