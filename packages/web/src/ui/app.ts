@@ -58,7 +58,10 @@ export function startApp(root: HTMLElement, createClient: CreateVoiceClient): vo
  * server (no query string, no Referer). A reload is needed even when only the fragment changed.
  */
 function openRoomPage(room: string, secrets: Partial<FragmentSecrets>): void {
-  history.replaceState(null, '', `?room=${room}${fragmentFor(secrets)}`);
+  // Other page options in the query (e.g. ?mic=raw) stay.
+  const params = new URLSearchParams(location.search);
+  params.set('room', room);
+  history.replaceState(null, '', `?${params.toString()}${fragmentFor(secrets)}`);
   location.reload();
 }
 
