@@ -128,11 +128,13 @@ describe('first visit', () => {
     expect(await page.evaluate(() => localStorage.getItem('imv.clientId'))).toBe(firstId);
     expect(await page.locator('.member.you').textContent()).toContain('Zoé (you)');
 
-    // The invite link is the room's URL, whether the clipboard took it or not.
-    await page.getByRole('button', { name: 'Copy invite link to #crew' }).click();
-    const notice = page.locator('.banner.notice');
-    await notice.waitFor();
-    expect(await notice.textContent()).toContain(`${s.url}/?room=crew`);
+    // The invite dialog shows the room's URL (this server has no https listener, so it is this origin's).
+    await page.getByRole('button', { name: 'Invite others to #crew' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite to #crew' });
+    await dialog.waitFor();
+    expect(await dialog.locator('#invite-link').textContent()).toBe(`${s.url}/?room=crew`);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('refuses an empty name with a message instead of joining', async () => {

@@ -281,6 +281,19 @@ describe('end-to-end encrypted rooms', () => {
     expect(files).toHaveLength(1);
     const saved = decodeOggOpus(new Uint8Array(await readFile(path.join(out, files[0]!))));
     expect(piecewiseCorrelation(said, saved).correlation).toBeGreaterThanOrEqual(0.8);
+
+    // A member without the passphrase sees the message and why it does not play.
+    const outsider = await openRoom(room, 'Dee');
+    await outsider.getByText('end-to-end encrypted — enter the passphrase to play').waitFor();
+    expect(await outsider.getByRole('button', { name: 'Play message from Ann' }).isDisabled()).toBe(true);
+
+    // Invites carry the passphrase only when asked to.
+    await listener.getByRole('button', { name: `Invite others to #${room}` }).click();
+    const link = listener.locator('#invite-link');
+    const e2eOf = async () => new URLSearchParams(new URL((await link.textContent())!).hash.slice(1)).get('e2e');
+    expect(await e2eOf()).toBeNull();
+    await listener.getByLabel('Include passphrase in link').check();
+    await expect.poll(e2eOf).toBe(PASSPHRASE);
   });
 });
 
