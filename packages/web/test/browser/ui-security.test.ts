@@ -8,12 +8,12 @@ import { startServer, type ImvServer } from '@imv/server';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildWeb, fixturePath, piecewiseCorrelation, readFixture, repoRoot, rms, type WebBuild } from './helpers.js';
-import { installTap, readTap, startTap, waitAudioSeconds } from './ui-support.js';
+import { enableSound, installTap, readTap, startTap, waitAudioSeconds } from './ui-support.js';
 
 /*
  * LAN onboarding and security as a user meets them in the page: room keys (from #key= or the key
  * prompt), end-to-end encrypted rooms (live and stored, with the CLI as a third member), admin
- * deletions, the invite dialog, and a phone talking over https. One real server with its https
+ * deletions, the invite dialog and the join form (a phone on the LAN: ui-phone-lan.test.ts). One real server with its https
  * listener and local CA; one Chromium that trusts that CA through an NSS database (no
  * ignoreHTTPSErrors), with the fake microphone playing speech-en.
  */
@@ -62,8 +62,6 @@ beforeAll(async () => {
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${fixturePath(SPEECH_EN)}%noloop`,
       '--autoplay-policy=no-user-gesture-required',
-      // A LAN name for the plain-http onboarding page (the server shows it to non-local visitors).
-      '--host-resolver-rules=MAP voice.lan 127.0.0.1',
       '--disable-gpu',
       '--disable-background-networking',
       '--disable-component-update',
@@ -123,24 +121,6 @@ function playerEnded(page: Page): Promise<unknown> {
   return page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).ended, null, {
     timeout: 20_000,
   });
-}
-
-async function enableSound(page: Page): Promise<void> {
-  // Any tap counts as the gesture; the banner may hide while the click is under way, hence force.
-  await page.getByRole('button', { name: 'Tap to enable sound' }).click({ force: true, timeout: 10_000 });
-  await page.getByRole('button', { name: 'Tap to enable sound' }).waitFor({ state: 'hidden' });
-}
-
-/** Holds the talk button with a finger (CDP touch events become pointer events) for `seconds` of audio time. */
-async function holdTalkByTouch(page: Page, seconds: number): Promise<void> {
-  const box = (await page.getByRole('button', { name: /hold to talk/i }).boundingBox())!;
-  const cdp = await page.context().newCDPSession(page);
-  const point = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point] });
-  await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
-  await waitAudioSeconds(page, seconds);
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  await page.waitForFunction(() => window.imvClients?.[0]?.talking === false);
 }
 
 async function holdTalkByMouse(page: Page, seconds: number): Promise<void> {
@@ -297,29 +277,8 @@ describe('end-to-end encrypted rooms', () => {
   });
 });
 
-describe('phones', () => {
-  it('talks from a phone that opened the https invite link, heard by another page', { retry: 1 }, async () => {
-    const room = `phone-${Date.now().toString(36)}`;
-    const listener = await openRoom(room, 'Desk');
-    await enableSound(listener);
-    await startTap(listener);
-
-    const { page: phone } = await newPage(PHONE);
-    // The invite link as the dialog builds it on an https page, plus the test's raw microphone.
-    await phone.goto(`${server.httpsUrl}/?room=${room}&mic=raw`);
-    await phone.getByLabel('Your name').fill('Pho');
-    await phone.getByRole('button', { name: 'Join' }).click();
-    await phone.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
-    expect(await phone.evaluate(() => location.protocol)).toBe('https:');
-    await holdTalkByTouch(phone, 4);
-
-    await listener.locator('.msg').first().waitFor({ timeout: 15_000 });
-    await waitAudioSeconds(listener, 0.5);
-    const said = (await readFixture(SPEECH_EN)).subarray(0, 3 * 48_000);
-    expect(piecewiseCorrelation(said, await readTap(listener)).correlation).toBeGreaterThanOrEqual(0.8);
-  });
-
-  it('shows the join form with a key and a passphrase, and the onboarding page on plain http (screenshots)', async () => {
+describe('the join form', () => {
+  it('shows the join form with a key and a passphrase on a phone (screenshot)', async () => {
     await mkdir(screenshotDir, { recursive: true });
     const { page } = await newPage(PHONE);
     await page.goto(`${httpUrl}/?room=crew`);
@@ -327,10 +286,12 @@ describe('phones', () => {
     await page.getByLabel('Lock this room with a key').fill(ROOM_KEY);
     await page.getByLabel('Passphrase (end-to-end encryption)').fill(PASSPHRASE);
     await page.screenshot({ path: path.join(screenshotDir, 'join-phone.png'), fullPage: true });
-
-    // A phone on the LAN typing the plain http address gets the onboarding page, not the app.
-    await page.goto(`http://voice.lan:${server.port}/`);
-    expect(await page.locator('#app').count()).toBe(0);
-    await page.screenshot({ path: path.join(screenshotDir, 'onboarding-phone.png'), fullPage: true });
+    // The fields are what the form submits: the key in the fragment, never in the query.
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
+    const url = new URL(page.url());
+    expect(url.search).not.toContain('door');
+    expect(new URLSearchParams(url.hash.slice(1)).get('key')).toBe(ROOM_KEY);
+    expect(new URLSearchParams(url.hash.slice(1)).get('e2e')).toBe(PASSPHRASE);
   });
 });

@@ -214,3 +214,23 @@ export async function waitAudioSeconds(target: Page | Frame, seconds: number, in
     { polling: 50 },
   );
 }
+
+// ---- user gestures -------------------------------------------------------------------------------
+
+export async function enableSound(page: Page): Promise<void> {
+  // Any tap counts as the gesture; the banner may hide while the click is under way, hence force.
+  await page.getByRole('button', { name: 'Tap to enable sound' }).click({ force: true, timeout: 10_000 });
+  await page.getByRole('button', { name: 'Tap to enable sound' }).waitFor({ state: 'hidden' });
+}
+
+/** Holds the talk button with a finger (CDP touch events become pointer events) for `seconds` of audio time. */
+export async function holdTalkByTouch(page: Page, seconds: number): Promise<void> {
+  const box = (await page.getByRole('button', { name: /hold to talk/i }).boundingBox())!;
+  const cdp = await page.context().newCDPSession(page);
+  const point = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point] });
+  await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
+  await waitAudioSeconds(page, seconds);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await page.waitForFunction(() => window.imvClients?.[0]?.talking === false);
+}
