@@ -34,10 +34,21 @@ const dataDir = mkdtempSync(join(tmpdir(), 'imv-bench-'));
 const server =
   kind === 'bare'
     ? await startBare()
-    : await startServer({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'warn' });
+    : await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        dataDir,
+        logLevel: 'warn',
+        httpsPort: false,
+        mdns: false,
+        // Every bench listener comes from 127.0.0.1; the default per-IP limit (32) is for a LAN.
+        maxConnectionsPerIp: 10_000,
+      });
 
 let cpuAtReset = process.cpuUsage();
 let timeAtReset = performance.now();
+// The bench process owns this child: exit with it instead of lingering.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (msg: string) => {
   if (msg === 'reset') {
     cpuAtReset = process.cpuUsage();
