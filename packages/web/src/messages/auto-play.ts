@@ -74,7 +74,7 @@ export class AutoPlay {
     if (this.holds.size > 0 || this.player.playing || this.stoppedByUser) return;
     const resume = this.pausedByHold;
     this.pausedByHold = undefined;
-    if (resume && !this.heard.has(resume.id)) {
+    if (resume && !this.heard.has(resume.id) && this.store.get(resume.id) !== undefined) {
       void this.player.play(resume, { auto: true });
       return;
     }

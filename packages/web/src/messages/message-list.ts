@@ -14,7 +14,7 @@ export interface MessageListOptions {
   clientId: string;
   downloadUrl: (id: number) => string;
   /** Downloads go through the page (keyed room: X-Imv-Room-Key cannot ride on a plain link). */
-  localDownload: boolean;
+  localDownload: () => boolean;
   /** The page holds the room's end-to-end passphrase. */
   endToEnd: boolean;
   actions: RowActions;

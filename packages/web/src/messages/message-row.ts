@@ -44,7 +44,7 @@ export class MessageRow {
     downloadUrl: string,
     actions: RowActions,
     /** Downloads must be made in the page (keyed room: the header; encrypted: decryption). */
-    localDownload: boolean,
+    localDownload: () => boolean,
     private e2e: E2eState,
   ) {
     const who = own ? 'you' : message.senderName;
@@ -73,9 +73,9 @@ export class MessageRow {
       },
       icon('download'),
     ));
-    if (localDownload || message.encrypted) {
-      download.addEventListener('click', (event) => {
-        if (this.blobUrl !== undefined) return; // the built file is the link now
+    download.addEventListener('click', (event) => {
+      if (!localDownload() && !message.encrypted) return; // a plain link to the server's .ogg
+      if (this.blobUrl !== undefined) return; // the built file is the link now
         event.preventDefault();
         void actions.file(message).then(
           (blob) => {
@@ -86,8 +86,7 @@ export class MessageRow {
           },
           () => this.setE2e('undecryptable'),
         );
-      });
-    }
+    });
     this.e2eTag = h('span', { class: 'e2e-note' });
     const meta = h(
       'div',

@@ -112,7 +112,7 @@ function runRoom(
     waveforms,
     clientId,
     downloadUrl: (id) => roomUrl(id),
-    localDownload: roomKey !== undefined,
+    localDownload: () => roomKey !== undefined,
     endToEnd: client.endToEnd,
     loadOlder: () => {
       wantOlder = true;
@@ -292,7 +292,7 @@ function runRoom(
   window.addEventListener('offline', () => showConnection(client.state, false));
 
   client.on('joined', ({ you, members, live }) => {
-    keyPrompt?.close();
+    keyPrompt?.remove(); // joined after all (e.g. a re-join): no "not in the room" message
     people.joined(you, members, live);
     if (people.liveCount > 0) autoPlay.hold('live');
     else autoPlay.release('live');
@@ -373,6 +373,7 @@ function runRoom(
       keyPrompt = showKeyPrompt({
         room,
         wrong: error.code === 'ROOM_KEY_WRONG',
+        onCancel: () => status.showProblem(serverErrorText(error.code, error.message)),
         onKey: (key) => {
           roomKey = key;
           client.setRoomKey(key);

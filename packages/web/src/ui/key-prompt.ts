@@ -9,6 +9,8 @@ export function showKeyPrompt(options: {
   room: string;
   wrong: boolean;
   onKey: (key: string) => void;
+  /** Closed without a key (Escape): the page says why it is not in the room. */
+  onCancel: () => void;
 }): HTMLDialogElement {
   document.querySelector('dialog.key-prompt')?.remove();
   const input = h('input', {
@@ -44,9 +46,14 @@ export function showKeyPrompt(options: {
       input.focus();
       return;
     }
+    submitted = true;
     options.onKey(input.value);
   });
-  dialog.addEventListener('close', () => dialog.remove());
+  let submitted = false;
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (!submitted) options.onCancel();
+  });
   document.body.append(dialog);
   dialog.showModal();
   input.focus();

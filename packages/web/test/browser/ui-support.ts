@@ -217,10 +217,11 @@ export async function waitAudioSeconds(target: Page | Frame, seconds: number, in
 
 // ---- user gestures -------------------------------------------------------------------------------
 
+/** The user's first tap: a click on the page heading (any tap counts), then sound is enabled. */
 export async function enableSound(page: Page): Promise<void> {
-  // Any tap counts as the gesture; the banner may hide while the click is under way, hence force.
-  await page.getByRole('button', { name: 'Tap to enable sound' }).click({ force: true, timeout: 10_000 });
+  await page.locator('h1.brand').click();
   await page.getByRole('button', { name: 'Tap to enable sound' }).waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => window.imvClients?.[0]?.audio.unlocked === true);
 }
 
 /** Holds the talk button with a finger (CDP touch events become pointer events) for `seconds` of audio time. */
