@@ -442,6 +442,8 @@ class VoiceClientEngine implements EngineClient {
         this.setState('open');
         this.liveStreams.clear();
         for (const s of msg.live) this.noteLive(s.streamId);
+        // Muted marks of streams that ended while we were away would never be read again.
+        for (const id of this.mutedStreams) if (!this.liveStreams.has(id)) this.mutedStreams.delete(id);
         this.emit('joined', { you: msg.you, members: msg.members, live: msg.live });
         this.connectDeferred?.resolve();
         this.connectDeferred = null;

@@ -248,7 +248,8 @@ interface StreamInfo {
 }
 
 function noteStream(info: StreamInfo): void {
-  if (typeof info.streamId !== 'number' || info.encrypted !== true) return;
+  // Our own talk's echo needs no key here: the worker never plays its own stream.
+  if (typeof info.streamId !== 'number' || info.encrypted !== true || info.streamId === talk?.streamId) return;
   const stream: RemoteStream = { key: null, refused: false, opening: Promise.resolve() };
   remoteStreams.set(info.streamId, stream);
   if (roomKey === null) refuse(info.streamId, stream, 'no-passphrase');
