@@ -56,7 +56,11 @@ afterAll(async () => {
 });
 
 /** Opens the room in a fresh browser profile, closed when the test ends (pass or fail) unless kept. */
-async function openRoom(room: string, name: string, options: { keep?: boolean } = {}): Promise<Page> {
+async function openRoom(
+  room: string,
+  name: string,
+  options: { keep?: boolean } = {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
   if (options.keep !== true) onTestFinished(() => context.close());
   const page = await context.newPage();
@@ -66,7 +70,10 @@ async function openRoom(room: string, name: string, options: { keep?: boolean } 
 }
 
 const isUnheard = (page: Page) =>
-  page.locator('.msg').first().evaluate((el) => el.classList.contains('unheard'));
+  page
+    .locator('.msg')
+    .first()
+    .evaluate((el) => el.classList.contains('unheard'));
 
 describe('voice messages in the page', () => {
   let missedPage: Page;
@@ -83,18 +90,26 @@ describe('voice messages in the page', () => {
     const banner = page.getByRole('button', { name: 'Tap to enable sound' });
     expect(await banner.isVisible()).toBe(true);
     // Nothing plays before the tap.
-    expect(await page.evaluate(() => (document.getElementById('imv-player') as HTMLAudioElement).paused)).toBe(true);
+    expect(
+      await page.evaluate(() => (document.getElementById('imv-player') as HTMLAudioElement).paused),
+    ).toBe(true);
 
     await startTap(page);
     await banner.click();
     await banner.waitFor({ state: 'hidden' });
     // Played to its end: the row is no longer unheard.
-    await page.waitForFunction(() => !document.querySelector('.msg')?.classList.contains('unheard'), null, {
-      timeout: 20_000,
-    });
+    await page.waitForFunction(
+      () => !document.querySelector('.msg')?.classList.contains('unheard'),
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
     const heard = await readTap(page);
     expect(rms(heard)).toBeGreaterThan(0.005);
-    expect(correlate(await readFixture(SPEECH_FR), heard, { maxLagSamples: heard.length }).correlation).toBeGreaterThanOrEqual(0.8);
+    expect(
+      correlate(await readFixture(SPEECH_FR), heard, { maxLagSamples: heard.length }).correlation,
+    ).toBeGreaterThanOrEqual(0.8);
   });
 
   it('plays a message at 2x with preserved pitch, finishing in about half the audio time', async () => {
@@ -128,9 +143,13 @@ describe('voice messages in the page', () => {
 
     // The whole 5.5 s message ends after well under 5.5 s of audio time.
     const startSec = await contextTime(page);
-    await page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).ended, null, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(
+      () => (document.getElementById('imv-player') as HTMLAudioElement).ended,
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
     const playedSec = (await contextTime(page)) - startSec + a.mediaSec / 2;
     expect(playedSec).toBeLessThan(5.51 * 0.6);
   });
@@ -141,7 +160,11 @@ describe('voice messages in the page', () => {
     const res = await fetch((await link.getAttribute('href'))!);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('ogg');
-    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 4).toString('latin1')).toBe('OggS');
+    expect(
+      Buffer.from(await res.arrayBuffer())
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('OggS');
   });
 
   it('seeks with the waveform slider by click and by arrow keys', async () => {
@@ -189,7 +212,9 @@ describe('voice messages in the page', () => {
     const speed = page.locator('.msg .speed').first();
     await speed.click();
     await speed.click();
-    await page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).currentTime > 0.5);
+    await page.waitForFunction(
+      () => (document.getElementById('imv-player') as HTMLAudioElement).currentTime > 0.5,
+    );
 
     // The speed button has focus from the click; the space bar still talks.
     await page.keyboard.down('Space');
@@ -199,43 +224,50 @@ describe('voice messages in the page', () => {
     await waitAudioSeconds(page, 0.5);
     expect((await player()).atSec).toBe(paused.atSec);
     await page.keyboard.up('Space');
-    await page.waitForFunction(
-      (at) => {
-        const el = document.getElementById('imv-player') as HTMLAudioElement;
-        return !el.paused && el.currentTime > at;
-      },
-      paused.atSec,
-    );
+    await page.waitForFunction((at) => {
+      const el = document.getElementById('imv-player') as HTMLAudioElement;
+      return !el.paused && el.currentTime > at;
+    }, paused.atSec);
 
     await page.waitForFunction(() => document.querySelectorAll('.msg.unheard').length === 0, null, {
       timeout: 20_000,
     });
-    const ids = await page.locator('.msg:not(.own)').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id));
-    expect(await page.evaluate(() => (window as unknown as { playOrder: string[] }).playOrder)).toEqual(ids);
+    const ids = await page
+      .locator('.msg:not(.own)')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id));
+    expect(
+      await page.evaluate(() => (window as unknown as { playOrder: string[] }).playOrder),
+    ).toEqual(ids);
   });
 
   // Real-time audio on a 2-core machine shared with other suites can underrun; one retry, in a
   // fresh room, tells a starved run from a broken one.
   let liveAttempt = 0;
-  it('hears a message live while the CLI talks, shows the talker, and lists it as heard', { retry: 1 }, async () => {
-    const room = `live-${++liveAttempt}`;
-    const page = await openRoom(room, 'Lia');
-    await page.getByRole('button', { name: 'Tap to enable sound' }).click();
-    await startTap(page);
+  it(
+    'hears a message live while the CLI talks, shows the talker, and lists it as heard',
+    { retry: 1 },
+    async () => {
+      const room = `live-${++liveAttempt}`;
+      const page = await openRoom(room, 'Lia');
+      await page.getByRole('button', { name: 'Tap to enable sound' }).click();
+      await startTap(page);
 
-    const talker = page.getByRole('list', { name: 'Talking now' }).getByText('Fran is talking');
-    const sending = cliSend(srv.url, room, fixturePath(SPEECH_FR), { name: 'Fran', fast: false });
-    await talker.waitFor({ timeout: 10_000 });
-    await sending;
-    await page.locator('.msg').first().waitFor();
-    expect(await isUnheard(page)).toBe(false);
-    await waitAudioSeconds(page, 0.5); // the jitter buffer's tail
-    expect(await talker.count()).toBe(0);
+      const talker = page.getByRole('list', { name: 'Talking now' }).getByText('Fran is talking');
+      const sending = cliSend(srv.url, room, fixturePath(SPEECH_FR), { name: 'Fran', fast: false });
+      await talker.waitFor({ timeout: 10_000 });
+      await sending;
+      await page.locator('.msg').first().waitFor();
+      expect(await isUnheard(page)).toBe(false);
+      await waitAudioSeconds(page, 0.5); // the jitter buffer's tail
+      expect(await talker.count()).toBe(0);
 
-    // Live playout may shift a little (jitter buffer), so compare piece by piece as live.test.ts does.
-    const heard = await readTap(page);
-    expect(piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation).toBeGreaterThanOrEqual(0.8);
-  });
+      // Live playout may shift a little (jitter buffer), so compare piece by piece as live.test.ts does.
+      const heard = await readTap(page);
+      expect(
+        piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation,
+      ).toBeGreaterThanOrEqual(0.8);
+    },
+  );
 
   it('records while the talk button is held, and the CLI listener saves what was said', async () => {
     const out = tempDir('imv-ui-listen-');
@@ -244,7 +276,9 @@ describe('voice messages in the page', () => {
     cleanups.push(() => listener.child.kill());
     const page = await openRoom('rec', 'Ann');
     // The listener is in the room once the page's presence list shows two people.
-    await page.waitForFunction(() => document.querySelectorAll('.member').length === 2, null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('.member').length === 2, null, {
+      timeout: 15_000,
+    });
 
     const button = page.getByRole('button', { name: /hold to talk/i });
     const box = (await button.boundingBox())!;
@@ -252,7 +286,9 @@ describe('voice messages in the page', () => {
     await page.mouse.down();
     await page.waitForFunction(() => window.imvClients?.[0]?.talking === true);
     expect(await page.locator('button.talk').getAttribute('aria-pressed')).toBe('true');
-    expect(await page.locator('button.talk').getAttribute('aria-label')).toBe('Talking, release to send');
+    expect(await page.locator('button.talk').getAttribute('aria-label')).toBe(
+      'Talking, release to send',
+    );
     await waitAudioSeconds(page, 3);
     await page.mouse.up();
 

@@ -8,8 +8,23 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { buildWeb, fixturePath, piecewiseCorrelation, readFixture, repoRoot, type WebBuild } from './helpers.js';
-import { enableSound, holdTalkByTouch, installTap, readTap, startTap, waitAudioSeconds } from './ui-support.js';
+import {
+  buildWeb,
+  fixturePath,
+  piecewiseCorrelation,
+  readFixture,
+  repoRoot,
+  type WebBuild,
+} from './helpers.js';
+import {
+  enableSound,
+  holdTalkByTouch,
+  installTap,
+  readTap,
+  startTap,
+  waitAudioSeconds,
+  screenshotDir,
+} from './ui-support.js';
 
 /*
  * A phone on the LAN, for real: the server (bound to 0.0.0.0, as `imv serve` is) runs in network
@@ -22,7 +37,6 @@ import { enableSound, holdTalkByTouch, installTap, readTap, startTap, waitAudioS
 const run = promisify(execFile);
 const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
 const serverModule = pathToFileURL(path.resolve(repoRoot, 'packages/server/src/index.ts')).href;
-const screenshotDir = path.resolve(repoRoot, 'docs/screenshots');
 const suffix = String(process.pid);
 const NS_SERVER = `imv-wa-${suffix}`;
 const NS_PHONE = `imv-wb-${suffix}`;
@@ -30,7 +44,12 @@ const IF_SERVER = `imvwa${suffix}`;
 const IF_PHONE = `imvwb${suffix}`;
 const SERVER_ADDRESS = '10.79.0.1';
 const PHONE_ADDRESS = '10.79.0.2';
-const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const PHONE = {
+  viewport: { width: 360, height: 740 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+};
 
 interface Started {
   port: number;
@@ -67,9 +86,12 @@ process.stdin.on('end', async () => { await s.close(); process.exit(0); });
     await ip('netns', 'add', NS_SERVER);
     await ip('netns', 'add', NS_PHONE);
   } catch (err) {
-    throw new Error(`cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`,
+      {
+        cause: err,
+      },
+    );
   }
   namespaces = true;
   await ip('link', 'add', IF_SERVER, 'type', 'veth', 'peer', 'name', IF_PHONE);
@@ -82,7 +104,15 @@ process.stdin.on('end', async () => { await s.close(); process.exit(0); });
     await ip('-n', ns, 'link', 'set', iface, 'up');
     await ip('-n', ns, 'link', 'set', 'lo', 'up');
   }
-  child = spawn('ip', ['netns', 'exec', NS_SERVER, tsx, path.join(workDir, 'serve.mts'), path.join(workDir, 'data'), web.distDir]);
+  child = spawn('ip', [
+    'netns',
+    'exec',
+    NS_SERVER,
+    tsx,
+    path.join(workDir, 'serve.mts'),
+    path.join(workDir, 'data'),
+    web.distDir,
+  ]);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
@@ -95,7 +125,17 @@ process.stdin.on('end', async () => { await s.close(); process.exit(0); });
   await mkdir(nssDir, { recursive: true });
   await writeFile(path.join(home, 'imv-ca.crt'), started.caCertPem);
   await run('certutil', ['-d', `sql:${nssDir}`, '-N', '--empty-password']);
-  await run('certutil', ['-d', `sql:${nssDir}`, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', path.join(home, 'imv-ca.crt')]);
+  await run('certutil', [
+    '-d',
+    `sql:${nssDir}`,
+    '-A',
+    '-t',
+    'C,,',
+    '-n',
+    'imv local CA',
+    '-i',
+    path.join(home, 'imv-ca.crt'),
+  ]);
   const wrapper = path.join(workDir, 'chromium-in-netns.sh');
   await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS_PHONE} /usr/bin/chromium "$@"\n`);
   await chmod(wrapper, 0o755);
@@ -143,42 +183,55 @@ async function newPage(options: Parameters<Browser['newContext']>[0]): Promise<P
 }
 
 describe('a phone on the LAN', () => {
-  it('gets the onboarding page on plain http, then talks over the https invite link to another LAN page', { retry: 1 }, async () => {
-    const lanHttps = `https://${SERVER_ADDRESS}:${started.httpsPort}`;
-    expect(started.httpsUrls).toContain(lanHttps);
-    const room = `lan-${Date.now().toString(36)}`;
+  it(
+    'gets the onboarding page on plain http, then talks over the https invite link to another LAN page',
+    { retry: 1 },
+    async () => {
+      const lanHttps = `https://${SERVER_ADDRESS}:${started.httpsPort}`;
+      expect(started.httpsUrls).toContain(lanHttps);
+      const room = `lan-${Date.now().toString(36)}`;
 
-    // Plain http from the LAN: the onboarding page, pointing at this server's https address.
-    const phone = await newPage(PHONE);
-    await phone.goto(`http://${SERVER_ADDRESS}:${started.port}/`);
-    expect(await phone.locator('#app').count()).toBe(0);
-    expect(await phone.getByRole('link', { name: `${lanHttps}/` }).count()).toBeGreaterThan(0);
-    await mkdir(screenshotDir, { recursive: true });
-    await phone.screenshot({ path: path.join(screenshotDir, 'onboarding-phone.png'), fullPage: true });
+      // Plain http from the LAN: the onboarding page, pointing at this server's https address.
+      const phone = await newPage(PHONE);
+      await phone.goto(`http://${SERVER_ADDRESS}:${started.port}/`);
+      expect(await phone.locator('#app').count()).toBe(0);
+      expect(await phone.getByRole('link', { name: `${lanHttps}/` }).count()).toBeGreaterThan(0);
+      await mkdir(screenshotDir, { recursive: true });
+      await phone.screenshot({
+        path: path.join(screenshotDir, 'onboarding-phone.png'),
+        fullPage: true,
+      });
 
-    // A member already in the room (another LAN device) invites the phone.
-    const desk = await newPage({ viewport: { width: 800, height: 700 } });
-    await desk.goto(`${lanHttps}/?room=${room}&name=Desk&mic=raw`);
-    await desk.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
-    await enableSound(desk);
-    await startTap(desk);
-    await desk.getByRole('button', { name: `Invite others to #${room}` }).click();
-    const invite = (await desk.locator('#invite-link').textContent())!;
-    expect(invite).toBe(`${lanHttps}/?room=${room}`);
-    await desk.keyboard.press('Escape');
+      // A member already in the room (another LAN device) invites the phone.
+      const desk = await newPage({ viewport: { width: 800, height: 700 } });
+      await desk.goto(`${lanHttps}/?room=${room}&name=Desk&mic=raw`);
+      await desk.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, {
+        timeout: 20_000,
+      });
+      await enableSound(desk);
+      await startTap(desk);
+      await desk.getByRole('button', { name: `Invite others to #${room}` }).click();
+      const invite = (await desk.locator('#invite-link').textContent())!;
+      expect(invite).toBe(`${lanHttps}/?room=${room}`);
+      await desk.keyboard.press('Escape');
 
-    // The phone opens the invite (plus the tests' raw microphone), picks a name, holds the button.
-    const link = new URL(invite);
-    link.searchParams.set('mic', 'raw');
-    await phone.goto(link.href);
-    await phone.getByLabel('Your name').fill('Pho');
-    await phone.getByRole('button', { name: 'Join' }).click();
-    await phone.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
-    await holdTalkByTouch(phone, 4);
+      // The phone opens the invite (plus the tests' raw microphone), picks a name, holds the button.
+      const link = new URL(invite);
+      link.searchParams.set('mic', 'raw');
+      await phone.goto(link.href);
+      await phone.getByLabel('Your name').fill('Pho');
+      await phone.getByRole('button', { name: 'Join' }).click();
+      await phone.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, {
+        timeout: 20_000,
+      });
+      await holdTalkByTouch(phone, 4);
 
-    await desk.locator('.msg').first().waitFor({ timeout: 15_000 });
-    await waitAudioSeconds(desk, 0.5);
-    const said = (await readFixture('speech-en-48k.wav')).subarray(0, 3 * 48_000);
-    expect(piecewiseCorrelation(said, await readTap(desk)).correlation).toBeGreaterThanOrEqual(0.8);
-  });
+      await desk.locator('.msg').first().waitFor({ timeout: 15_000 });
+      await waitAudioSeconds(desk, 0.5);
+      const said = (await readFixture('speech-en-48k.wav')).subarray(0, 3 * 48_000);
+      expect(piecewiseCorrelation(said, await readTap(desk)).correlation).toBeGreaterThanOrEqual(
+        0.8,
+      );
+    },
+  );
 });

@@ -1,7 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb, fixturePath, type WebBuild } from './helpers.js';
-import { cliSend, launchWithoutMicPermission, roomUrl, startUiServer, type UiServer } from './ui-support.js';
+import {
+  cliSend,
+  launchWithoutMicPermission,
+  roomUrl,
+  startUiServer,
+  type UiServer,
+} from './ui-support.js';
 
 /*
  * What the page says when things go wrong: microphone refused, page not in a secure context,
@@ -64,7 +70,9 @@ describe('problems the page explains', () => {
     expect(text).toContain('Microphone access is blocked');
     expect(text).toContain('Allow the microphone');
     expect(await page.evaluate(() => window.imvClients![0]!.talking)).toBe(false);
-    expect(await page.getByRole('button', { name: /hold to talk/i }).getAttribute('aria-pressed')).toBe('false');
+    expect(
+      await page.getByRole('button', { name: /hold to talk/i }).getAttribute('aria-pressed'),
+    ).toBe('false');
   });
 
   it('says the page must be opened over HTTPS or on localhost when the origin is not secure', async () => {
@@ -87,7 +95,9 @@ describe('problems the page explains', () => {
 
     await first.stop();
     await connection(page).waitFor();
-    expect(await connection(page).textContent()).toContain(`Cannot reach the server at localhost:${port}`);
+    expect(await connection(page).textContent()).toContain(
+      `Cannot reach the server at localhost:${port}`,
+    );
 
     // While the page's server is down, a message is stored through a second server on the same
     // data dir, so the page can only learn of it by re-syncing after it reconnects.
@@ -97,7 +107,9 @@ describe('problems the page explains', () => {
     expect(await page.locator('.msg').count()).toBe(0);
 
     await server({ port, dataDir: first.dataDir });
-    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, {
+      timeout: 20_000,
+    });
     await connection(page).waitFor({ state: 'hidden' });
     const row = page.locator('.msg').first();
     await row.waitFor();
@@ -142,7 +154,9 @@ describe('first visit', () => {
     const page = await open(`${s.url}/?room=crew`);
     expect(await page.getByLabel('Room', { exact: true }).inputValue()).toBe('crew');
     await page.getByRole('button', { name: 'Join' }).click();
-    expect(await page.locator('.form-error').textContent()).toBe('Please enter a name so others know who is talking.');
+    expect(await page.locator('.form-error').textContent()).toBe(
+      'Please enter a name so others know who is talking.',
+    );
     expect(page.url()).toBe(`${s.url}/?room=crew`);
   });
 });

@@ -7,8 +7,23 @@ import { decodeOggOpus } from '@imv/media/node';
 import { startServer, type ImvServer } from '@imv/server';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { buildWeb, fixturePath, piecewiseCorrelation, readFixture, repoRoot, rms, type WebBuild } from './helpers.js';
-import { enableSound, installTap, readTap, startTap, waitAudioSeconds } from './ui-support.js';
+import {
+  buildWeb,
+  fixturePath,
+  piecewiseCorrelation,
+  readFixture,
+  repoRoot,
+  rms,
+  type WebBuild,
+} from './helpers.js';
+import {
+  enableSound,
+  installTap,
+  readTap,
+  startTap,
+  waitAudioSeconds,
+  screenshotDir,
+} from './ui-support.js';
 
 /*
  * LAN onboarding and security as a user meets them in the page: room keys (from #key= or the key
@@ -20,12 +35,16 @@ import { enableSound, installTap, readTap, startTap, waitAudioSeconds } from './
 
 const run = promisify(execFile);
 const cliBin = path.resolve(repoRoot, 'packages/cli/bin/imv.js');
-const screenshotDir = path.resolve(repoRoot, 'docs/screenshots');
 const SPEECH_EN = 'speech-en-48k.wav';
 const SPEECH_FR = 'speech-fr-48k.wav';
 const ROOM_KEY = 'door-key-42';
 const PASSPHRASE = 'correct horse battery';
-const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const PHONE = {
+  viewport: { width: 360, height: 740 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+};
 
 let web: WebBuild;
 let workDir: string;
@@ -52,7 +71,17 @@ beforeAll(async () => {
   await mkdir(nssDir, { recursive: true });
   await writeFile(path.join(home, 'imv-ca.crt'), server.caCertPem!);
   await run('certutil', ['-d', `sql:${nssDir}`, '-N', '--empty-password']);
-  await run('certutil', ['-d', `sql:${nssDir}`, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', path.join(home, 'imv-ca.crt')]);
+  await run('certutil', [
+    '-d',
+    `sql:${nssDir}`,
+    '-A',
+    '-t',
+    'C,,',
+    '-n',
+    'imv local CA',
+    '-i',
+    path.join(home, 'imv-ca.crt'),
+  ]);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -101,12 +130,17 @@ function pageUrl(base: string, room: string, name: string, fragment = ''): strin
 async function openRoom(room: string, name: string, fragment = '', keep = false): Promise<Page> {
   const { page } = await newPage(undefined, keep);
   await page.goto(pageUrl(httpUrl, room, name, fragment));
-  await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
+  await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, {
+    timeout: 20_000,
+  });
   return page;
 }
 
 function cli(args: string[]): Promise<{ stdout: string }> {
-  return run(process.execPath, [cliBin, ...args, '--server', httpUrl], { cwd: repoRoot, timeout: 45_000 });
+  return run(process.execPath, [cliBin, ...args, '--server', httpUrl], {
+    cwd: repoRoot,
+    timeout: 45_000,
+  });
 }
 
 /** Empties the page's output tap. */
@@ -118,9 +152,13 @@ function clearTap(page: Page): Promise<void> {
 
 /** Waits until the message player has played to its end. */
 function playerEnded(page: Page): Promise<unknown> {
-  return page.waitForFunction(() => (document.getElementById('imv-player') as HTMLAudioElement).ended, null, {
-    timeout: 20_000,
-  });
+  return page.waitForFunction(
+    () => (document.getElementById('imv-player') as HTMLAudioElement).ended,
+    null,
+    {
+      timeout: 20_000,
+    },
+  );
 }
 
 async function holdTalkByMouse(page: Page, seconds: number): Promise<void> {
@@ -137,14 +175,26 @@ describe('keyed rooms', () => {
   let keyedPage: Page;
 
   it('joins with #key= from the invite fragment and plays a message the CLI sent with --key', async () => {
-    await cli(['send', fixturePath(SPEECH_FR), '--room', 'locked', '--key', ROOM_KEY, '--name', 'Fran', '--fast']);
+    await cli([
+      'send',
+      fixturePath(SPEECH_FR),
+      '--room',
+      'locked',
+      '--key',
+      ROOM_KEY,
+      '--name',
+      'Fran',
+      '--fast',
+    ]);
     keyedPage = await openRoom('locked', 'Kay', `#key=${encodeURIComponent(ROOM_KEY)}`, true);
     await startTap(keyedPage);
     await keyedPage.locator('.msg').first().waitFor();
     await enableSound(keyedPage); // unheard messages auto-play after the first tap
     await playerEnded(keyedPage);
     const heard = await readTap(keyedPage);
-    expect(piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation).toBeGreaterThanOrEqual(0.8);
+    expect(
+      piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation,
+    ).toBeGreaterThanOrEqual(0.8);
     // The key never left the fragment.
     expect(new URL(keyedPage.url()).search).not.toContain(ROOM_KEY);
   });
@@ -157,7 +207,10 @@ describe('keyed rooms', () => {
     expect(await page.locator('.msg').count()).toBe(0);
     await prompt.getByLabel('Room key').fill('not-the-key');
     await prompt.getByRole('button', { name: 'Join' }).click();
-    await page.getByRole('dialog', { name: '#locked is locked' }).getByText('not this room’s key').waitFor();
+    await page
+      .getByRole('dialog', { name: '#locked is locked' })
+      .getByText('not this room’s key')
+      .waitFor();
     await page.getByLabel('Room key').fill(ROOM_KEY);
     await page.getByRole('button', { name: 'Join' }).click();
     await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
@@ -174,24 +227,33 @@ describe('keyed rooms', () => {
       headers: { authorization: `Bearer ${server.adminToken}` },
     });
     expect(res.status).toBe(200);
-    await keyedPage.waitForFunction((gone) => !document.querySelector(`.msg[data-id="${gone}"]`), id);
+    await keyedPage.waitForFunction(
+      (gone) => !document.querySelector(`.msg[data-id="${gone}"]`),
+      id,
+    );
     expect(await keyedPage.locator('.msg').count()).toBe(0);
   });
 
   it('invites with a QR code of the keyed https link and the server fingerprint', async () => {
     const { page } = await newPage(PHONE);
-    await page.goto(pageUrl(server.httpsUrl!, 'locked', 'Ivy', `#key=${encodeURIComponent(ROOM_KEY)}`));
+    await page.goto(
+      pageUrl(server.httpsUrl!, 'locked', 'Ivy', `#key=${encodeURIComponent(ROOM_KEY)}`),
+    );
     await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
     await page.getByRole('button', { name: 'Invite others to #locked' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite to #locked' });
     await dialog.waitFor();
     const qr = dialog.getByRole('img', { name: /QR code/ });
-    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('dialog img.qr')?.naturalWidth ?? 0) > 0);
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLImageElement>('dialog img.qr')?.naturalWidth ?? 0) > 0,
+    );
     expect(await qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     const link = (await dialog.locator('#invite-link').textContent())!;
     expect(link.startsWith(`${server.httpsUrl}/?room=locked`)).toBe(true);
     expect(decodeURIComponent(new URL(link).hash)).toBe(`#key=${ROOM_KEY}`);
-    expect(await dialog.locator('#invite-fingerprint').textContent()).toBe(server.fingerprintSha256);
+    expect(await dialog.locator('#invite-fingerprint').textContent()).toBe(
+      server.fingerprintSha256,
+    );
     await mkdir(screenshotDir, { recursive: true });
     await page.screenshot({ path: path.join(screenshotDir, 'invite-phone.png') });
     await page.keyboard.press('Escape');
@@ -200,81 +262,110 @@ describe('keyed rooms', () => {
 });
 
 describe('end-to-end encrypted rooms', () => {
-  it('carries speech between pages with the passphrase, to the CLI, and never to a wrong passphrase', { retry: 1 }, async () => {
-    const room = `e2e-${Date.now().toString(36)}`;
-    const fragment = `#e2e=${encodeURIComponent(PASSPHRASE)}`;
-    const listener = await openRoom(room, 'Bea', fragment);
-    const wrong = await openRoom(room, 'Cid', '#e2e=wrong%20horse');
-    for (const p of [listener, wrong]) {
-      await enableSound(p);
-      await startTap(p);
-    }
-    const out = await mkdtemp(path.join(tmpdir(), 'imv-ui-e2e-'));
-    onTestFinished(() => rm(out, { recursive: true, force: true }));
-    const cliListener = spawn(
-      process.execPath,
-      [cliBin, 'listen', '--room', room, '--passphrase', PASSPHRASE, '--count', '1', '--out', out, '--server', httpUrl, '--name', 'Cli'],
-      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    onTestFinished(() => void cliListener.kill());
-    const cliDone = new Promise<number | null>((resolve) => cliListener.on('exit', resolve));
+  it(
+    'carries speech between pages with the passphrase, to the CLI, and never to a wrong passphrase',
+    { retry: 1 },
+    async () => {
+      const room = `e2e-${Date.now().toString(36)}`;
+      const fragment = `#e2e=${encodeURIComponent(PASSPHRASE)}`;
+      const listener = await openRoom(room, 'Bea', fragment);
+      const wrong = await openRoom(room, 'Cid', '#e2e=wrong%20horse');
+      for (const p of [listener, wrong]) {
+        await enableSound(p);
+        await startTap(p);
+      }
+      const out = await mkdtemp(path.join(tmpdir(), 'imv-ui-e2e-'));
+      onTestFinished(() => rm(out, { recursive: true, force: true }));
+      const cliListener = spawn(
+        process.execPath,
+        [
+          cliBin,
+          'listen',
+          '--room',
+          room,
+          '--passphrase',
+          PASSPHRASE,
+          '--count',
+          '1',
+          '--out',
+          out,
+          '--server',
+          httpUrl,
+          '--name',
+          'Cli',
+        ],
+        { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      onTestFinished(() => void cliListener.kill());
+      const cliDone = new Promise<number | null>((resolve) => cliListener.on('exit', resolve));
 
-    const talker = await openRoom(room, 'Ann', fragment);
-    await talker.waitForFunction(() => document.querySelectorAll('.member').length === 4, null, { timeout: 15_000 });
-    await holdTalkByMouse(talker, 4);
+      const talker = await openRoom(room, 'Ann', fragment);
+      await talker.waitForFunction(() => document.querySelectorAll('.member').length === 4, null, {
+        timeout: 15_000,
+      });
+      await holdTalkByMouse(talker, 4);
 
-    // Heard live with the passphrase.
-    await listener.locator('.msg').first().waitFor({ timeout: 15_000 });
-    await waitAudioSeconds(listener, 0.5);
-    const said = (await readFixture(SPEECH_EN)).subarray(0, 3 * 48_000);
-    const live = await readTap(listener);
-    expect(piecewiseCorrelation(said, live).correlation).toBeGreaterThanOrEqual(0.8);
+      // Heard live with the passphrase.
+      await listener.locator('.msg').first().waitFor({ timeout: 15_000 });
+      await waitAudioSeconds(listener, 0.5);
+      const said = (await readFixture(SPEECH_EN)).subarray(0, 3 * 48_000);
+      const live = await readTap(listener);
+      expect(piecewiseCorrelation(said, live).correlation).toBeGreaterThanOrEqual(0.8);
 
-    // The wrong passphrase: a clear message, and silence (never noise).
-    await wrong.getByText("cannot decrypt this room's audio — check the passphrase").first().waitFor();
-    expect(rms(await readTap(wrong))).toBeLessThan(1e-4);
-    expect(await wrong.locator('.msg .e2e-note').first().textContent()).toBe(
-      "cannot decrypt this room's audio — check the passphrase",
-    );
+      // The wrong passphrase: a clear message, and silence (never noise).
+      await wrong
+        .getByText("cannot decrypt this room's audio — check the passphrase")
+        .first()
+        .waitFor();
+      expect(rms(await readTap(wrong))).toBeLessThan(1e-4);
+      expect(await wrong.locator('.msg .e2e-note').first().textContent()).toBe(
+        "cannot decrypt this room's audio — check the passphrase",
+      );
 
-    // The stored message, decrypted in the page, plays through the same player.
-    await clearTap(listener);
-    await listener.getByRole('button', { name: 'Play message from Ann' }).click();
-    await playerEnded(listener);
-    expect(piecewiseCorrelation(said, await readTap(listener)).correlation).toBeGreaterThanOrEqual(0.8);
+      // The stored message, decrypted in the page, plays through the same player.
+      await clearTap(listener);
+      await listener.getByRole('button', { name: 'Play message from Ann' }).click();
+      await playerEnded(listener);
+      expect(
+        piecewiseCorrelation(said, await readTap(listener)).correlation,
+      ).toBeGreaterThanOrEqual(0.8);
 
-    // The download is an Ogg Opus file built in the page.
-    const [download] = await Promise.all([
-      listener.waitForEvent('download'),
-      listener.getByRole('link', { name: 'Download message from Ann (.ogg)' }).click(),
-    ]);
-    const oggPath = path.join(out, 'download.ogg');
-    await download.saveAs(oggPath);
-    const info = await run('opusinfo', [oggPath]);
-    expect(info.stdout + info.stderr).not.toMatch(/WARNING|ERROR/);
-    const local = decodeOggOpus(new Uint8Array(await readFile(oggPath)));
-    expect(piecewiseCorrelation(said, local).correlation).toBeGreaterThanOrEqual(0.8);
+      // The download is an Ogg Opus file built in the page.
+      const [download] = await Promise.all([
+        listener.waitForEvent('download'),
+        listener.getByRole('link', { name: 'Download message from Ann (.ogg)' }).click(),
+      ]);
+      const oggPath = path.join(out, 'download.ogg');
+      await download.saveAs(oggPath);
+      const info = await run('opusinfo', [oggPath]);
+      expect(info.stdout + info.stderr).not.toMatch(/WARNING|ERROR/);
+      const local = decodeOggOpus(new Uint8Array(await readFile(oggPath)));
+      expect(piecewiseCorrelation(said, local).correlation).toBeGreaterThanOrEqual(0.8);
 
-    // The CLI with the passphrase saved it too.
-    expect(await cliDone).toBe(0);
-    const files = (await readdir(out)).filter((f) => f.endsWith('.ogg') && f !== 'download.ogg');
-    expect(files).toHaveLength(1);
-    const saved = decodeOggOpus(new Uint8Array(await readFile(path.join(out, files[0]!))));
-    expect(piecewiseCorrelation(said, saved).correlation).toBeGreaterThanOrEqual(0.8);
+      // The CLI with the passphrase saved it too.
+      expect(await cliDone).toBe(0);
+      const files = (await readdir(out)).filter((f) => f.endsWith('.ogg') && f !== 'download.ogg');
+      expect(files).toHaveLength(1);
+      const saved = decodeOggOpus(new Uint8Array(await readFile(path.join(out, files[0]!))));
+      expect(piecewiseCorrelation(said, saved).correlation).toBeGreaterThanOrEqual(0.8);
 
-    // A member without the passphrase sees the message and why it does not play.
-    const outsider = await openRoom(room, 'Dee');
-    await outsider.getByText('end-to-end encrypted — enter the passphrase to play').waitFor();
-    expect(await outsider.getByRole('button', { name: 'Play message from Ann' }).isDisabled()).toBe(true);
+      // A member without the passphrase sees the message and why it does not play.
+      const outsider = await openRoom(room, 'Dee');
+      await outsider.getByText('end-to-end encrypted — enter the passphrase to play').waitFor();
+      expect(
+        await outsider.getByRole('button', { name: 'Play message from Ann' }).isDisabled(),
+      ).toBe(true);
 
-    // Invites carry the passphrase only when asked to.
-    await listener.getByRole('button', { name: `Invite others to #${room}` }).click();
-    const link = listener.locator('#invite-link');
-    const e2eOf = async () => new URLSearchParams(new URL((await link.textContent())!).hash.slice(1)).get('e2e');
-    expect(await e2eOf()).toBeNull();
-    await listener.getByLabel('Include passphrase in link').check();
-    await expect.poll(e2eOf).toBe(PASSPHRASE);
-  });
+      // Invites carry the passphrase only when asked to.
+      await listener.getByRole('button', { name: `Invite others to #${room}` }).click();
+      const link = listener.locator('#invite-link');
+      const e2eOf = async () =>
+        new URLSearchParams(new URL((await link.textContent())!).hash.slice(1)).get('e2e');
+      expect(await e2eOf()).toBeNull();
+      await listener.getByLabel('Include passphrase in link').check();
+      await expect.poll(e2eOf).toBe(PASSPHRASE);
+    },
+  );
 });
 
 describe('the join form', () => {
@@ -288,7 +379,9 @@ describe('the join form', () => {
     await page.screenshot({ path: path.join(screenshotDir, 'join-phone.png'), fullPage: true });
     // The fields are what the form submits: the key in the fragment, never in the query.
     await page.getByRole('button', { name: 'Join' }).click();
-    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, { timeout: 20_000 });
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open', null, {
+      timeout: 20_000,
+    });
     const url = new URL(page.url());
     expect(url.search).not.toContain('door');
     expect(new URLSearchParams(url.hash.slice(1)).get('key')).toBe(ROOM_KEY);

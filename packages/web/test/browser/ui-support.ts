@@ -16,6 +16,15 @@ import type {} from '../../src/ui/test-hook.js';
 
 const cliBin = path.resolve(repoRoot, 'packages/cli/bin/imv.js');
 
+/**
+ * Where tests write their screenshots: a temp dir, or docs/screenshots (the README's pictures) when
+ * run with IMV_UPDATE_SCREENSHOTS=1, so a plain test run never changes tracked files.
+ */
+export const screenshotDir =
+  process.env.IMV_UPDATE_SCREENSHOTS === '1'
+    ? path.resolve(repoRoot, 'docs/screenshots')
+    : path.join(tmpdir(), 'imv-screenshots');
+
 export interface UiServer {
   server: ImvServer;
   /** http://localhost:PORT: a secure context, so the microphone works without TLS. */
@@ -32,7 +41,14 @@ export async function startUiServer(
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'imv-ui-'));
   // No HTTPS listener: the tests use http://localhost (a secure context) and must not race for port 8443.
-  const server = await startServer({ host: '127.0.0.1', port: options.port ?? 0, httpsPort: false, dataDir, webRoot, logLevel: 'silent' });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    httpsPort: false,
+    dataDir,
+    webRoot,
+    logLevel: 'silent',
+  });
   let stopped = false;
   return {
     server,
@@ -80,11 +96,7 @@ export function launchWithoutMicPermission(extraArgs: string[] = []): Promise<Br
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: [
-      '--use-fake-device-for-media-stream',
-      ...QUIET_ARGS,
-      ...extraArgs,
-    ],
+    args: ['--use-fake-device-for-media-stream', ...QUIET_ARGS, ...extraArgs],
   });
 }
 
@@ -94,7 +106,12 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 }
 
 /** The app page for a room, with the raw microphone (no AEC/NS/AGC) so audio can be compared. */
-export function roomUrl(base: string, room: string, name: string, extra: Record<string, string> = {}): string {
+export function roomUrl(
+  base: string,
+  room: string,
+  name: string,
+  extra: Record<string, string> = {},
+): string {
   const params = new URLSearchParams({ room, name, mic: 'raw', ...extra });
   return `${base}/?${params.toString()}`;
 }
@@ -110,9 +127,22 @@ export async function cliSend(
   wav: string,
   options: { name?: string; fast?: boolean } = {},
 ): Promise<string> {
-  const args = [cliBin, 'send', wav, '--room', room, '--server', url, '--name', options.name ?? 'Cli'];
+  const args = [
+    cliBin,
+    'send',
+    wav,
+    '--room',
+    room,
+    '--server',
+    url,
+    '--name',
+    options.name ?? 'Cli',
+  ];
   if (options.fast ?? true) args.push('--fast');
-  const { stdout } = await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 45_000 });
+  const { stdout } = await execFileAsync(process.execPath, args, {
+    cwd: repoRoot,
+    timeout: 45_000,
+  });
   return stdout;
 }
 
@@ -125,7 +155,20 @@ export function cliListen(
 ): { child: ChildProcess; done: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [cliBin, 'listen', '--room', room, '--server', url, '--name', 'Listener', '--out', outDir, '--count', String(count)],
+    [
+      cliBin,
+      'listen',
+      '--room',
+      room,
+      '--server',
+      url,
+      '--name',
+      'Listener',
+      '--out',
+      outDir,
+      '--count',
+      String(count),
+    ],
     { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -163,22 +206,25 @@ export function installTap(distDir: string): void {
  * or a duo pane). Needs installTap() on the served build.
  */
 export async function startTap(target: Page | Frame, index = 0): Promise<void> {
-  await target.evaluate(async ([i, file]) => {
-    const client = window.imvClients?.[i];
-    if (!client) throw new Error(`no window.imvClients[${i}]`);
-    const context = client.audio.context;
-    await context.audioWorklet.addModule(new URL(file, location.origin).href);
-    const node = new AudioWorkletNode(context, 'ui-test-tap', {
-      numberOfInputs: 1,
-      numberOfOutputs: 0,
-      channelCount: 1,
-      channelCountMode: 'explicit',
-    });
-    const chunks: Float32Array[] = [];
-    node.port.onmessage = (event: MessageEvent<Float32Array>) => chunks.push(event.data);
-    client.audio.output.connect(node);
-    (window as unknown as { uiTestTap: { chunks: Float32Array[] } }).uiTestTap = { chunks };
-  }, [index, `/${TAP_FILE}`] as const);
+  await target.evaluate(
+    async ([i, file]) => {
+      const client = window.imvClients?.[i];
+      if (!client) throw new Error(`no window.imvClients[${i}]`);
+      const context = client.audio.context;
+      await context.audioWorklet.addModule(new URL(file, location.origin).href);
+      const node = new AudioWorkletNode(context, 'ui-test-tap', {
+        numberOfInputs: 1,
+        numberOfOutputs: 0,
+        channelCount: 1,
+        channelCountMode: 'explicit',
+      });
+      const chunks: Float32Array[] = [];
+      node.port.onmessage = (event: MessageEvent<Float32Array>) => chunks.push(event.data);
+      client.audio.output.connect(node);
+      (window as unknown as { uiTestTap: { chunks: Float32Array[] } }).uiTestTap = { chunks };
+    },
+    [index, `/${TAP_FILE}`] as const,
+  );
 }
 
 /** Everything the tap recorded so far, as 48 kHz mono samples. */
@@ -193,7 +239,8 @@ export async function readTap(target: Page | Frame): Promise<Float32Array> {
     }
     const bytes = new Uint8Array(all.buffer);
     let binary = '';
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    for (let i = 0; i < bytes.length; i += 0x8000)
+      binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
     return btoa(binary);
   });
   const buf = Buffer.from(base64, 'base64');
@@ -206,7 +253,11 @@ export function contextTime(target: Page | Frame, index = 0): Promise<number> {
 }
 
 /** Waits until the page's AudioContext clock has moved on by `seconds`. */
-export async function waitAudioSeconds(target: Page | Frame, seconds: number, index = 0): Promise<void> {
+export async function waitAudioSeconds(
+  target: Page | Frame,
+  seconds: number,
+  index = 0,
+): Promise<void> {
   const start = await contextTime(target, index);
   await target.waitForFunction(
     ([i, until]) => (window.imvClients?.[i]?.audio.context.currentTime ?? 0) >= until,
