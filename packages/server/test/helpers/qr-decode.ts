@@ -1,6 +1,6 @@
 import jsQRModule from 'jsqr';
 
-/* The QR text a terminal shows, read back into modules and decoded with jsQR (as tls-qr.test.ts does). */
+/* The QR text a terminal shows, read back into modules and decoded with jsQR (used by tls-qr.test.ts and the banner tests). */
 
 // jsqr is a UMD bundle whose module.exports is the function; its d.ts says `export default`.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
