@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sendPaced } from '../src/outgoing/pace.js';
+import { sendPaced, sendPacedStream } from '../src/outgoing/pace.js';
 import type { PaceClock } from '../src/outgoing/pace.js';
 
 /** A virtual clock: sleeping and slow sends move time forward, nothing waits for real. */
@@ -70,5 +70,69 @@ describe('sendPaced', () => {
     );
     await expect(run).rejects.toThrow();
     expect(sent).toEqual([0, 1, 2]);
+  });
+});
+
+async function* packetsAt(clock: ReturnType<typeof virtualClock>, arrivalMs: number[]): AsyncGenerator<Uint8Array> {
+  for (const [i, atMs] of arrivalMs.entries()) {
+    const waitMs = 1000 + atMs - clock.now();
+    if (waitMs > 0) clock.advance(waitMs);
+    await Promise.resolve(); // a source hands packets over asynchronously
+    yield new Uint8Array([i]);
+  }
+}
+
+describe('sendPacedStream', () => {
+  it('paces packets that arrive faster than real time like sendPaced, and marks only the last', async () => {
+    const clock = virtualClock();
+    const sent: [number, number, boolean][] = [];
+    const count = await sendPacedStream(
+      packetsAt(clock, [0, 0, 0, 0, 0]),
+      (packet, i, last) => Promise.resolve(void sent.push([clock.now() - 1000, packet[0]!, last])),
+      { frameMs: 20, clock },
+    );
+    expect(count).toBe(5);
+    expect(sent).toEqual([
+      [0, 0, false],
+      [20, 1, false],
+      [40, 2, false],
+      [60, 3, false],
+      [80, 4, true],
+    ]);
+  });
+
+  it('sends packets that arrive in real time as they arrive (one held back for END)', async () => {
+    const clock = virtualClock();
+    const sentAt: number[] = [];
+    await sendPacedStream(
+      packetsAt(clock, [0, 20, 40, 60]),
+      () => Promise.resolve(void sentAt.push(clock.now() - 1000)),
+      { frameMs: 20, clock },
+    );
+    // Packet i goes when packet i + 1 exists (the schedule starts there); the last in its own slot.
+    expect(sentAt).toEqual([20, 40, 60, 80]);
+  });
+
+  it('does not burst more than maxLagFrames after the source stalls', async () => {
+    const clock = virtualClock();
+    const sentAt: number[] = [];
+    await sendPacedStream(
+      packetsAt(clock, [0, 20, 40, 1000, 1000, 1000, 1000]),
+      () => Promise.resolve(void sentAt.push(clock.now() - 1000)),
+      { frameMs: 20, maxLagFrames: 2, clock },
+    );
+    // After a 1 s stall the frame due now and at most 2 late ones go at once (not all 4), then one per 20 ms.
+    expect(sentAt).toEqual([20, 40, 1000, 1000, 1000, 1020, 1040]);
+  });
+
+  it('stops when the signal aborts while waiting for the source', async () => {
+    const abort = new AbortController();
+    async function* never(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(1);
+      await new Promise(() => undefined);
+    }
+    const sending = sendPacedStream(never(), () => Promise.resolve(), { signal: abort.signal });
+    abort.abort(new Error('stop'));
+    await expect(sending).rejects.toThrow('stop');
   });
 });

@@ -7,6 +7,8 @@ export * from './ogg/ogg-page.js';
 export * from './ogg/ogg-writer.js';
 export * from './ogg/ogg-reader.js';
 export * from './wav/wav-reader.js';
+export * from './wav/wav-stream.js';
 export * from './resample.js';
+export * from './stream-resample.js';
 export * from './audio-file.js';
 export * from './analysis/correlate.js';

@@ -7,14 +7,14 @@ export const MAX_RESAMPLE_RATE_HZ = 192_000;
 
 type LibSampleRate = typeof import('@alexanderolsen/libsamplerate-js');
 
-async function loadLibSampleRate(): Promise<LibSampleRate> {
+export async function loadLibSampleRate(): Promise<LibSampleRate> {
   // Lazy, so browser bundles that never resample do not carry its 2 MB of WASM. The package is CommonJS (UMD):
   // Node's ESM loader puts it on `default`, while tsx and some bundlers hand over module.exports itself.
   const ns = await import('@alexanderolsen/libsamplerate-js');
   return typeof ns.create === 'function' ? ns : ns.default;
 }
 
-function checkRate(rateHz: number, what: string): void {
+export function checkRate(rateHz: number, what: string): void {
   if (!Number.isInteger(rateHz) || rateHz < MIN_RESAMPLE_RATE_HZ || rateHz > MAX_RESAMPLE_RATE_HZ) {
     throw new MediaError(
       'BAD_FORMAT',

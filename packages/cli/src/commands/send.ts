@@ -8,10 +8,11 @@ import { formatDuration, messageJson } from '../format.js';
 import { discoverIfAsked, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toWebSocketUrl } from '../client/server-url.js';
-import { sendPaced } from '../outgoing/pace.js';
+import { sendPaced, sendPacedStream } from '../outgoing/pace.js';
+import { openStdin } from '../outgoing/stdin-stream.js';
 import type { PreparedAudio } from '../outgoing/prepare-audio.js';
 import { readInput } from '../outgoing/read-input.js';
-import type { TalkEncryption } from '../client/outgoing-talk.js';
+import type { OutgoingTalk, TalkEncryption } from '../client/outgoing-talk.js';
 import { resolvePassphrase, resolveRoomKey, roomAccessError } from '../room-access.js';
 
 /** Progress line refresh: once a second of audio. */
@@ -49,7 +50,12 @@ Examples:
     )
     .action(async (file: string, options: SendOptions, command: Command) => {
       const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
-      process.exitCode = await send(file, options, globals);
+      try {
+        process.exitCode = await send(file, options, globals);
+      } finally {
+        // A streamed stdin may still be open (Ctrl-C, a cut, a failed connection): stop reading it so imv ends.
+        if (file === '-') process.stdin.destroy();
+      }
     });
 }
 
@@ -57,12 +63,16 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   const label = file === '-' ? 'stdin' : file;
   const roomKey = resolveRoomKey(options.key);
   const passphrase = resolvePassphrase(options);
-  // Everything is read and encoded before connecting: a file that cannot be read sends nothing.
-  const bytes = await readInput(file);
-  // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
-  const { prepareAudio } = await import('../outgoing/prepare-audio.js');
-  const audio = await prepareAudio(bytes, label);
-  for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
+  // Everything is read and encoded before connecting: a file that cannot be read sends nothing. A WAV on stdin
+  // is the exception: its header is checked now, and its audio is encoded and sent as it arrives.
+  const input = file === '-' ? await openStdin(label) : { kind: 'bytes' as const, bytes: await readInput(file) };
+  let audio: PreparedAudio | undefined;
+  if (input.kind === 'bytes') {
+    // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
+    const { prepareAudio } = await import('../outgoing/prepare-audio.js');
+    audio = await prepareAudio(input.bytes, label);
+    for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
+  }
   // The passphrase is stretched (PBKDF2) before connecting, like the file is read: nothing waits on the socket.
   let encryption: TalkEncryption | undefined;
   if (passphrase !== undefined) {
@@ -85,47 +95,70 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
     } catch (error) {
       throw roomAccessError(options.room, error);
     }
-    const talk = client.startTalk(undefined, encryption);
-    const last = audio.packets.length - 1;
+    // A streamed stdin starts talking with its first packet, so a stream without audio stores nothing.
+    let talk: OutgoingTalk | undefined;
+    const startTalk = (): OutgoingTalk => (talk ??= client.startTalk(undefined, encryption));
+    if (audio !== undefined) startTalk();
     let interrupted = false;
     // A person watching a real-time send sees where it is; pipes and scripts get no progress noise.
     const progress = process.stderr.isTTY && options.fast !== true && options.json !== true;
-    const totalS = ((audio.packets.length * FRAME_MS) / 1000).toFixed(1);
+    const totalS = audio !== undefined ? ` / ${((audio.packets.length * FRAME_MS) / 1000).toFixed(1)}` : '';
+    const showProgress = (i: number): void => {
+      if (progress && i % PROGRESS_EVERY_FRAMES === 0) {
+        process.stderr.write(`\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)}${totalS} s `);
+      }
+    };
     // The server may end the stream itself (MESSAGE_TOO_LONG); it stores what it got, and sending stops.
     let cutShort: ErrorMessage | undefined;
     const cut = new AbortController();
     client.on('server-error', (e) => {
-      if (e.streamId === talk.streamId && e.code === 'MESSAGE_TOO_LONG') {
+      if (talk !== undefined && e.streamId === talk.streamId && e.code === 'MESSAGE_TOO_LONG') {
         cutShort = e;
         cut.abort();
       }
     });
+    const pace = {
+      ...(options.fast === true ? fastPace(client.welcome) : { frameMs: FRAME_MS }),
+      signal: AbortSignal.any([interrupt.signal, cut.signal]),
+    };
     try {
-      await sendPaced(
-        audio.packets.length,
-        (i) => {
-          if (progress && i % PROGRESS_EVERY_FRAMES === 0) {
-            process.stderr.write(`\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)} / ${totalS} s `);
-          }
-          return talk.sendFrame(audio.packets[i]!, { end: i === last });
-        },
-        {
-          ...(options.fast === true ? fastPace(client.welcome) : { frameMs: FRAME_MS }),
-          signal: AbortSignal.any([interrupt.signal, cut.signal]),
-        },
-      );
+      if (audio !== undefined) {
+        const packets = audio.packets;
+        const last = packets.length - 1;
+        await sendPaced(
+          packets.length,
+          (i) => {
+            showProgress(i);
+            return startTalk().sendFrame(packets[i]!, { end: i === last });
+          },
+          pace,
+        );
+      } else if (input.kind === 'wav-stream') {
+        await sendPacedStream(
+          input.stream.packets(),
+          (packet, i, last) => {
+            showProgress(i);
+            return startTalk().sendFrame(packet, { end: last });
+          },
+          pace,
+        );
+      }
     } catch (error) {
       if (interrupt.signal.aborted) {
         // Ctrl-C: stop the stream so the server keeps what was said so far.
         interrupted = true;
-        talk.stop();
+        talk?.stop();
       } else if (!cut.signal.aborted) {
         throw error;
       }
     }
     if (progress) process.stderr.write('\r\x1b[K');
+    if (talk === undefined) {
+      process.stderr.write(`imv: interrupted before any audio was sent; nothing stored\n`);
+      return EXIT.INTERRUPTED;
+    }
     const stored = await talk.stored();
-    report(stored, options, label, audio.source, interrupted);
+    report(stored, options, label, audio?.source ?? 'encoded', interrupted);
     if (cutShort !== undefined) {
       process.stderr.write(
         `imv: the server stopped message ${stored.message.id} at ${formatDuration(stored.message.durationMs)}: ${cutShort.message} (${cutShort.code})\n`,

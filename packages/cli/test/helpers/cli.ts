@@ -94,14 +94,17 @@ export class CliProcess {
 }
 
 /** Starts `node packages/cli/bin/imv.js ...args`. */
-export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): CliProcess {
+export function spawnCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: Uint8Array; /** Leave stdin open for the test to write. */ openStdin?: boolean } = {},
+): CliProcess {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, IMV_SERVER: '', ...options.env },
     stdio: 'pipe',
   });
   if (options.input !== undefined) child.stdin.end(options.input);
-  else child.stdin.end();
+  else if (options.openStdin !== true) child.stdin.end();
   return new CliProcess(child);
 }
 
