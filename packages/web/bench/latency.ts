@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildWeb, launchChromium, openHarness, startTestServer, takeRecording } from '../test/browser/helpers.js';
+import type { Recording } from '../test/browser/helpers.js';
 import type { PlaybackStats } from '../src/audio/engine-messages.js';
 
 const SAMPLE_RATE = 48_000;
@@ -103,6 +104,16 @@ interface DepthSample {
 }
 type PlaybackTotals = PlaybackStats['totals'];
 
+/**
+ * Latencies use startFrame + sample index, so a recording must cover its frames without a hole
+ * (the recorder worklet zero-fills quanta Chromium did not render; a hole used to put every click
+ * 30-50 ms early). Each ~100 ms chunk's end frame is checked against that.
+ */
+function warnIfGapped(name: string, r: Recording): void {
+  const bad = r.marks.filter(([endFrame]) => (endFrame - r.startFrame) % 4800 !== 0);
+  if (bad.length > 0) console.warn(`warning: the ${name} recording has holes (chunk ends ${bad.slice(0, 3).map(([f]) => f).join(', ')}...)`);
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 
@@ -137,12 +148,14 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000)); // let the listeners play out
 
     const mic = await takeRecording(page, 'mic');
+    warnIfGapped('mic', mic);
     const refractory = Math.round((intervalMs / 2 / 1000) * SAMPLE_RATE);
     const captured = onsets(mic.samples, 0.1, refractory).map((i) => mic.startFrame + i);
     const results: Record<string, number[]> = {};
     const totals: Record<string, PlaybackTotals> = {};
     for (const [name, i] of Object.entries(listeners)) {
       const out = await takeRecording(page, i);
+      warnIfGapped(name, out);
       const heard = onsets(out.samples, 0.1, refractory).map((j) => out.startFrame + j);
       // Same AudioContext: frames are directly comparable.
       const inOrder = latencies(captured, heard).map((frames) => (frames * 1000) / SAMPLE_RATE);
