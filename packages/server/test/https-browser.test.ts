@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { correlate, rms } from '@imv/media';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -11,6 +9,7 @@ import type { ImvServer } from '../src/index.js';
 import { get } from './helpers/https-request.js';
 import { fixturePath, readWavMono, repoRoot } from './helpers/opus-fixture.js';
 import { TestServers } from './helpers/test-server.js';
+import { homeTrustingCa } from './helpers/nss-trust.js';
 
 /*
  * The real web client, built by Vite into a temp dir, served by the real server over its HTTPS
@@ -19,7 +18,6 @@ import { TestServers } from './helpers/test-server.js';
  * violation the page reports fails the test, so the policy and the client are checked together.
  */
 
-const run = promisify(execFile);
 const webDir = path.join(repoRoot, 'packages/web');
 const servers = new TestServers();
 let workDir: string;
@@ -37,28 +35,7 @@ beforeAll(async () => {
   });
   server = await servers.start({ webRoot: distDir });
 
-  const home = path.join(workDir, 'home');
-  const nssDir = path.join(home, '.pki', 'nssdb');
-  await mkdir(nssDir, { recursive: true });
-  await writeFile(path.join(home, 'imv-ca.crt'), server.caCertPem!);
-  try {
-    await run('certutil', ['-d', `sql:${nssDir}`, '-N', '--empty-password']);
-    await run('certutil', [
-      '-d',
-      `sql:${nssDir}`,
-      '-A',
-      '-t',
-      'C,,',
-      '-n',
-      'imv local CA',
-      '-i',
-      path.join(home, 'imv-ca.crt'),
-    ]);
-  } catch (err) {
-    throw new Error('certutil failed: install it with `apt-get install -y libnss3-tools`', {
-      cause: err,
-    });
-  }
+  const home = await homeTrustingCa(workDir, server.caCertPem!);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     env: { ...process.env, HOME: home },

@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCertificates } from '../src/tls/index.js';
+import { homeTrustingCa } from './helpers/nss-trust.js';
 
 /*
  * Chromium on Linux trusts the roots in the NSS database at $HOME/.pki/nssdb. The test gives the
@@ -15,7 +14,6 @@ import { ensureCertificates } from '../src/tls/index.js';
  * so the page opens with full certificate checks: no ignoreHTTPSErrors, no SPKI pinning flags.
  */
 
-const run = promisify(execFile);
 let workDir: string;
 let server: https.Server;
 let port: number;
@@ -27,29 +25,7 @@ beforeAll(async () => {
     hostnames: ['kitchen-pc'],
     addresses: [],
   });
-  const home = path.join(workDir, 'home');
-  const nssDb = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  await writeFile(path.join(home, 'imv-ca.crt'), certs.caCertPem);
-  try {
-    await run('certutil', ['-d', nssDb, '-N', '--empty-password']);
-    // -t 'C,,': trusted CA for TLS servers only (not e-mail, not code signing).
-    await run('certutil', [
-      '-d',
-      nssDb,
-      '-A',
-      '-t',
-      'C,,',
-      '-n',
-      'imv local CA',
-      '-i',
-      path.join(home, 'imv-ca.crt'),
-    ]);
-  } catch (err) {
-    throw new Error('certutil failed: install it with `apt-get install -y libnss3-tools`', {
-      cause: err,
-    });
-  }
+  const home = await homeTrustingCa(workDir, certs.caCertPem);
   server = https.createServer({ key: certs.keyPem, cert: certs.chainPem }, (_req, res) => {
     res
       .setHeader('content-type', 'text/html')

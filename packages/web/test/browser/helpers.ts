@@ -15,9 +15,11 @@
  * The UI tests can use buildWeb/startTestServer/launchChromium with their own pages
  * (index.html, duo.html); openHarness and takeRecording are for harness.html.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readWav } from '@imv/media';
@@ -81,12 +83,25 @@ export interface TestServer {
  */
 export async function startTestServer(
   webRoot: string,
-  options: { maxMessageMs?: number; port?: number; dataDir?: string; httpsPort?: number | false } = {},
+  options: {
+    maxMessageMs?: number;
+    port?: number;
+    dataDir?: string;
+    httpsPort?: number | false;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'imv-web-test-data-')));
   // Plain HTTP only unless asked: no certificate to make, and no https onboarding page in front of
   // non-localhost plain-HTTP visitors (the insecure-context test is one).
-  const server = await startServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', httpsPort: false, ...options, dataDir, webRoot });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    httpsPort: false,
+    ...options,
+    dataDir,
+    webRoot,
+  });
   return {
     server,
     httpUrl: server.httpUrl,
@@ -104,6 +119,10 @@ export interface LaunchOptions {
   /** Loop the WAV (default false: `%noloop`, silence after the end). */
   loop?: boolean;
   args?: string[];
+  /** HOME for the browser, e.g. from homeTrustingCa (Chromium reads its TLS roots from there). */
+  home?: string;
+  /** Another Chromium launcher, e.g. a wrapper running it inside a network namespace. */
+  executablePath?: string;
 }
 
 /** Headless Chromium (/usr/bin/chromium) with the fake-microphone flags of NOTES.md. */
@@ -124,9 +143,34 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     ...(options.args ?? []),
   ];
   if (options.fakeMic !== undefined) {
-    args.push(`--use-file-for-fake-audio-capture=${options.fakeMic}${options.loop === true ? '' : '%noloop'}`);
+    args.push(
+      `--use-file-for-fake-audio-capture=${options.fakeMic}${options.loop === true ? '' : '%noloop'}`,
+    );
   }
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
+  return chromium.launch({
+    executablePath: options.executablePath ?? '/usr/bin/chromium',
+    headless: true,
+    args,
+    ...(options.home !== undefined ? { env: { ...process.env, HOME: options.home } } : {}),
+  });
+}
+
+/**
+ * Makes `<dir>/home` a HOME whose NSS database trusts `caCertPem` for TLS servers, as on a device
+ * where the user installed the imv CA: a browser launched with it checks certificates fully (no
+ * ignoreHTTPSErrors). Same as packages/server/test/helpers/nss-trust.ts. Returns the HOME.
+ */
+export async function homeTrustingCa(dir: string, caCertPem: string): Promise<string> {
+  const home = path.join(dir, 'home');
+  const nssDb = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  const caFile = path.join(home, 'imv-ca.crt');
+  await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  await writeFile(caFile, caCertPem);
+  const run = promisify(execFile);
+  // -t 'C,,': trusted CA for TLS servers only (not e-mail, not code signing).
+  await run('certutil', ['-d', nssDb, '-N', '--empty-password']);
+  await run('certutil', ['-d', nssDb, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', caFile]);
+  return home;
 }
 
 export interface HarnessParams {
@@ -149,15 +193,21 @@ export interface HarnessParams {
  * Opens harness.html in a new context of `browser` with mic processing off (as every test needs),
  * waits for the engine and, unless connect is false, for the join. `window.imv` is then ready.
  */
-export async function openHarness(browser: Browser, baseUrl: string, params: HarnessParams): Promise<Page> {
+export async function openHarness(
+  browser: Browser,
+  baseUrl: string,
+  params: HarnessParams,
+): Promise<Page> {
   const context: BrowserContext = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${params.name}] page error:`, e));
   const query = new URLSearchParams({ room: params.room, name: params.name, processing: '0' });
   if (params.codec !== undefined) query.set('codec', params.codec);
-  if (params.jitterTargetMs !== undefined) query.set('jitterTargetMs', String(params.jitterTargetMs));
+  if (params.jitterTargetMs !== undefined)
+    query.set('jitterTargetMs', String(params.jitterTargetMs));
   if (params.lastSeen !== undefined) query.set('lastSeen', String(params.lastSeen));
-  if (params.reconnectDelayMs !== undefined) query.set('reconnectDelayMs', String(params.reconnectDelayMs));
+  if (params.reconnectDelayMs !== undefined)
+    query.set('reconnectDelayMs', String(params.reconnectDelayMs));
   if (params.listeners !== undefined) query.set('listeners', params.listeners.join(','));
   await page.goto(`${baseUrl}/harness.html?${query.toString()}`);
   await page.evaluate(() => window.imvReady);
@@ -180,7 +230,12 @@ export interface Recording {
  * thread no earlier than it is rendered, and often a little later. Local rather than global, as an
  * AudioContext clock can run ~0.2 % off the system clock on a loaded machine.
  */
-export function epochOfFrame(rec: Recording, frame: number, windowMs = 2000, sampleRateHz = 48_000): number {
+export function epochOfFrame(
+  rec: Recording,
+  frame: number,
+  windowMs = 2000,
+  sampleRateHz = 48_000,
+): number {
   const frameMs = (frame * 1000) / sampleRateHz;
   let best = Infinity;
   for (const [end, at] of rec.marks) {
@@ -194,9 +249,13 @@ export function epochOfFrame(rec: Recording, frame: number, windowMs = 2000, sam
  * Takes (and clears) what a harness tap recorded: 'output' = what the user heard, 'mic' = the
  * capture, a number = the output of that entry of ?listeners (same AudioContext as the mic tap).
  */
-export async function takeRecording(page: Page, tap: 'output' | 'mic' | number): Promise<Recording> {
+export async function takeRecording(
+  page: Page,
+  tap: 'output' | 'mic' | number,
+): Promise<Recording> {
   const { base64, startFrame, marks } = await page.evaluate(
-    (which) => (typeof which === 'number' ? window.imv.listeners[which]!.output : window.imv[which]).take(),
+    (which) =>
+      (typeof which === 'number' ? window.imv.listeners[which]!.output : window.imv[which]).take(),
     tap,
   );
   const bytes = Buffer.from(base64, 'base64');
@@ -207,7 +266,9 @@ export async function takeRecording(page: Page, tap: 'output' | 'mic' | number):
 /** The harness's recorded events named `name` as [epochMs, ...args]. */
 export async function eventsOf(page: Page, name: string): Promise<[number, ...unknown[]][]> {
   const all = await page.evaluate(() => window.imv.events);
-  return all.filter((e) => e[0] === name).map(([, at, ...args]) => [at, ...args] as [number, ...unknown[]]);
+  return all
+    .filter((e) => e[0] === name)
+    .map(([, at, ...args]) => [at, ...args] as [number, ...unknown[]]);
 }
 
 /**
@@ -226,7 +287,9 @@ export async function waitForEvent<A extends unknown[] = unknown[]>(
     if (hit !== undefined) return hit;
     if (Date.now() > deadline) {
       const seen = (await page.evaluate(() => window.imv.events)).map((e) => e[0]).join(', ');
-      throw new Error(`no '${name}' event matching ${predicate.toString()} within ${timeoutMs} ms; events: ${seen}`);
+      throw new Error(
+        `no '${name}' event matching ${predicate.toString()} within ${timeoutMs} ms; events: ${seen}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -6,11 +6,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   buildWeb,
   fixturePath,
+  homeTrustingCa,
+  launchChromium,
   piecewiseCorrelation,
   readFixture,
   repoRoot,
@@ -120,43 +122,14 @@ process.stdin.on('end', async () => { await s.close(); process.exit(0); });
   started = JSON.parse(first.value) as Started;
 
   // The phone's browser: Chromium inside namespace B, trusting the server's CA (NSS database in HOME).
-  const home = path.join(workDir, 'home');
-  const nssDir = path.join(home, '.pki', 'nssdb');
-  await mkdir(nssDir, { recursive: true });
-  await writeFile(path.join(home, 'imv-ca.crt'), started.caCertPem);
-  await run('certutil', ['-d', `sql:${nssDir}`, '-N', '--empty-password']);
-  await run('certutil', [
-    '-d',
-    `sql:${nssDir}`,
-    '-A',
-    '-t',
-    'C,,',
-    '-n',
-    'imv local CA',
-    '-i',
-    path.join(home, 'imv-ca.crt'),
-  ]);
+  const home = await homeTrustingCa(workDir, started.caCertPem);
   const wrapper = path.join(workDir, 'chromium-in-netns.sh');
   await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS_PHONE} /usr/bin/chromium "$@"\n`);
   await chmod(wrapper, 0o755);
-  browser = await chromium.launch({
+  browser = await launchChromium({
+    fakeMic: fixturePath('speech-en-48k.wav'),
+    home,
     executablePath: wrapper,
-    headless: true,
-    env: { ...process.env, HOME: home },
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${fixturePath('speech-en-48k.wav')}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
   });
 }, 90_000);
 

@@ -1,15 +1,17 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeOggOpus } from '@imv/media/node';
 import { startServer, type ImvServer } from '@imv/server';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   buildWeb,
   fixturePath,
+  homeTrustingCa,
+  launchChromium,
   piecewiseCorrelation,
   readFixture,
   repoRoot,
@@ -66,40 +68,9 @@ beforeAll(async () => {
   });
   httpUrl = `http://localhost:${server.port}`;
   // Chromium trusts the server's local CA the way a user's browser would: through its NSS database.
-  const home = path.join(workDir, 'home');
-  const nssDir = path.join(home, '.pki', 'nssdb');
-  await mkdir(nssDir, { recursive: true });
-  await writeFile(path.join(home, 'imv-ca.crt'), server.caCertPem!);
-  await run('certutil', ['-d', `sql:${nssDir}`, '-N', '--empty-password']);
-  await run('certutil', [
-    '-d',
-    `sql:${nssDir}`,
-    '-A',
-    '-t',
-    'C,,',
-    '-n',
-    'imv local CA',
-    '-i',
-    path.join(home, 'imv-ca.crt'),
-  ]);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    env: { ...process.env, HOME: home },
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${fixturePath(SPEECH_EN)}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
+  browser = await launchChromium({
+    fakeMic: fixturePath(SPEECH_EN),
+    home: await homeTrustingCa(workDir, server.caCertPem!),
   });
 }, 60_000);
 
