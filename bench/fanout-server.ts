@@ -26,7 +26,11 @@ async function startBare(): Promise<{ port: number; close: () => Promise<void> }
   if (address === null || typeof address === 'string') throw new Error('no port');
   return {
     port: address.port,
-    close: () => new Promise<void>((resolve) => { wss.close(); http.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        wss.close();
+        http.close(() => resolve());
+      }),
   };
 }
 

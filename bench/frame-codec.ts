@@ -8,7 +8,10 @@ import { decodeFrameHeader, encodeFrame } from '@imv/protocol';
 
 const ITERATIONS = 1_000_000;
 const payload = new Uint8Array(60).fill(0x55);
-const binary = encodeFrame({ flags: 0, streamId: 48879, sequence: 12345, timestamp: 12345 * 960 }, payload);
+const binary = encodeFrame(
+  { flags: 0, streamId: 48879, sequence: 12345, timestamp: 12345 * 960 },
+  payload,
+);
 
 const jsonHeaderSchema = z.object({
   flags: z.number().int(),
@@ -16,7 +19,9 @@ const jsonHeaderSchema = z.object({
   sequence: z.number().int(),
   timestamp: z.number().int(),
 });
-const jsonHeader = new TextEncoder().encode(JSON.stringify({ flags: 0, streamId: 48879, sequence: 12345, timestamp: 12345 * 960 }));
+const jsonHeader = new TextEncoder().encode(
+  JSON.stringify({ flags: 0, streamId: 48879, sequence: 12345, timestamp: 12345 * 960 }),
+);
 const jsonFrame = new Uint8Array(2 + jsonHeader.length + payload.length);
 new DataView(jsonFrame.buffer).setUint16(0, jsonHeader.length);
 jsonFrame.set(jsonHeader, 2);
@@ -41,6 +46,12 @@ const baseline = run('JSON header + zod', () => {
 });
 console.log('| frame header decode | frames/s | ratio |');
 console.log('|---|---:|---:|');
-console.log(`| ${baseline.name} (baseline) | ${Math.round(baseline.perSecond).toLocaleString('en')} | 1.00x |`);
-console.log(`| ${ours.name} | ${Math.round(ours.perSecond).toLocaleString('en')} | ${(ours.perSecond / baseline.perSecond).toFixed(1)}x |`);
-console.log(`Header bytes: binary ${binary.length - payload.length} B, JSON ${jsonFrame.length - payload.length} B.`);
+console.log(
+  `| ${baseline.name} (baseline) | ${Math.round(baseline.perSecond).toLocaleString('en')} | 1.00x |`,
+);
+console.log(
+  `| ${ours.name} | ${Math.round(ours.perSecond).toLocaleString('en')} | ${(ours.perSecond / baseline.perSecond).toFixed(1)}x |`,
+);
+console.log(
+  `Header bytes: binary ${binary.length - payload.length} B, JSON ${jsonFrame.length - payload.length} B.`,
+);

@@ -70,7 +70,9 @@ async function openClient(kind: Kind, port: number, name: string): Promise<WebSo
     };
     socket.on('message', onMessage);
   });
-  socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'imv-bench', name }));
+  socket.send(
+    JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'imv-bench', name }),
+  );
   socket.send(JSON.stringify({ type: 'join', room: ROOM }));
   await joined;
   return socket;
@@ -115,7 +117,8 @@ async function measure(kind: Kind, listenerCount: number): Promise<Result> {
   // Let the last frames drain.
   const expected = frameCount * listenerCount;
   const drainUntil = performance.now() + 2000;
-  while (received < expected && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
+  while (received < expected && performance.now() < drainUntil)
+    await new Promise((r) => setTimeout(r, 20));
   const elapsedS = (performance.now() - start) / 1000;
   const stats = await ask<{ cpuPercent: number; rssBytes: number }>(child, 'stats');
 
@@ -145,7 +148,10 @@ const rows: string[] = [
   '| listeners | server | frames/s delivered (expected) | p50 delay ms | p99 delay ms | max ms | server CPU % | server RSS MB |',
   '|---:|---|---:|---:|---:|---:|---:|---:|',
 ];
-const ratios: string[] = ['| listeners | frames/s | p50 | p99 | CPU | RSS |', '|---:|---:|---:|---:|---:|---:|'];
+const ratios: string[] = [
+  '| listeners | frames/s | p50 | p99 | CPU | RSS |',
+  '|---:|---:|---:|---:|---:|---:|',
+];
 for (const count of LISTENER_COUNTS) {
   const bare = await measure('bare', count);
   const imv = await measure('imv', count);
@@ -159,7 +165,11 @@ for (const count of LISTENER_COUNTS) {
   );
   console.error(`done: ${count} listeners`);
 }
-console.log(`Relay fan-out, one talker at 50 frames/s of ${PAYLOAD_BYTES} B, ${SECONDS} s per row, loopback, ${new Date().toISOString()}\n`);
+console.log(
+  `Relay fan-out, one talker at 50 frames/s of ${PAYLOAD_BYTES} B, ${SECONDS} s per row, loopback, ${new Date().toISOString()}\n`,
+);
 console.log(rows.join('\n'));
-console.log('\nimv / bare ws (1.00x = as fast as a bare broadcast; for delay, CPU and RSS lower is better):\n');
+console.log(
+  '\nimv / bare ws (1.00x = as fast as a bare broadcast; for delay, CPU and RSS lower is better):\n',
+);
 console.log(ratios.join('\n'));

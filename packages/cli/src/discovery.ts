@@ -28,7 +28,9 @@ export function serverUrl(server: FoundServer): string {
  * The server `--discover` picks: the only one, or the first (by name) with a warning naming the
  * others; none is an error. With the fingerprint it announced, checked on first connection.
  */
-export async function discoverServer(timeoutMs: number = DISCOVER_FLAG_TIMEOUT_MS): Promise<{ url: string; fingerprint?: string }> {
+export async function discoverServer(
+  timeoutMs: number = DISCOVER_FLAG_TIMEOUT_MS,
+): Promise<{ url: string; fingerprint?: string }> {
   const found = await findServers(timeoutMs);
   const first = found[0];
   if (first === undefined) {
@@ -44,5 +46,8 @@ export async function discoverServer(timeoutMs: number = DISCOVER_FLAG_TIMEOUT_M
         `Others: ${others.join(', ')}. Pass --server to choose.\n`,
     );
   }
-  return { url: serverUrl(first), ...(first.fingerprint !== undefined ? { fingerprint: first.fingerprint } : {}) };
+  return {
+    url: serverUrl(first),
+    ...(first.fingerprint !== undefined ? { fingerprint: first.fingerprint } : {}),
+  };
 }

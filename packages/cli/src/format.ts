@@ -19,11 +19,19 @@ export function formatLocalTime(epochMs: number): string {
 }
 
 /** Left-aligned text columns with two spaces between them; columns named in `rightAligned` are right-aligned. */
-export function formatTable(header: string[], rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? '').length)));
+export function formatTable(
+  header: string[],
+  rows: string[][],
+  rightAligned: ReadonlySet<number> = new Set(),
+): string {
+  const widths = header.map((h, col) =>
+    Math.max(h.length, ...rows.map((r) => (r[col] ?? '').length)),
+  );
   const line = (cells: string[]): string =>
     cells
-      .map((cell, col) => (rightAligned.has(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
+      .map((cell, col) =>
+        rightAligned.has(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -16,8 +16,14 @@ const program = new Command('imv')
   .version(CLI_VERSION, '-V, --version')
   .option('-s, --server <url>', `imv server (default: $IMV_SERVER or ${DEFAULT_SERVER_URL})`)
   .option('-n, --name <name>', `your display name (default: ${defaultName()})`)
-  .option('--ca <file>', 'https: trust the server certificate signed by this CA (e.g. its ca.crt) instead of pinning')
-  .option('--trust-new', 'https: accept and pin a server certificate that differs from the pinned one')
+  .option(
+    '--ca <file>',
+    'https: trust the server certificate signed by this CA (e.g. its ca.crt) instead of pinning',
+  )
+  .option(
+    '--trust-new',
+    'https: accept and pin a server certificate that differs from the pinned one',
+  )
   .option('--insecure', 'https: skip every certificate check (pins nothing)')
   .option('--discover', 'use the imv server found on the local network (mDNS) instead of --server')
   .showHelpAfterError('(add --help for usage)')

@@ -31,7 +31,8 @@ export interface Globals {
 /** Resolved global options; a name the server would refuse is a usage error here already. */
 export function resolveGlobals(globals: GlobalOptions): Globals {
   const name = nameSchema.safeParse(globals.name ?? defaultName());
-  if (!name.success) throw CliError.usage(`--name: ${name.error.issues[0]?.message ?? 'invalid name'}`);
+  if (!name.success)
+    throw CliError.usage(`--name: ${name.error.issues[0]?.message ?? 'invalid name'}`);
   let ca: string | undefined;
   if (globals.ca !== undefined) {
     try {
@@ -44,7 +45,9 @@ export function resolveGlobals(globals: GlobalOptions): Globals {
     ...(globals.trustNew === true ? { trustNew: true } : {}),
     ...(globals.insecure === true ? { insecure: true } : {}),
     ...(ca !== undefined ? { ca } : {}),
-    ...(globals.announcedFingerprint !== undefined ? { announcedFingerprint: globals.announcedFingerprint } : {}),
+    ...(globals.announcedFingerprint !== undefined
+      ? { announcedFingerprint: globals.announcedFingerprint }
+      : {}),
   };
   return {
     server: pickServerUrl(globals.server),
@@ -69,7 +72,9 @@ export async function discoverIfAsked(globals: GlobalOptions): Promise<GlobalOpt
 /** Commander parser for --room. */
 export function parseRoom(value: string): string {
   if (!ROOM_PATTERN.test(value)) {
-    throw new InvalidArgumentError('a room is 1-64 of a-z 0-9 - _, starting with a letter or digit.');
+    throw new InvalidArgumentError(
+      'a room is 1-64 of a-z 0-9 - _, starting with a letter or digit.',
+    );
   }
   return value;
 }

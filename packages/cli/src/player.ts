@@ -34,11 +34,18 @@ const CANDIDATES: { label: string; needs: string[]; command: Player['command'] }
     needs: ['ffplay'],
     command: (f) => ({ argv: ['ffplay', '-nodisp', '-autoexit', '-loglevel', 'error', f] }),
   },
-  { label: 'mpv', needs: ['mpv'], command: (f) => ({ argv: ['mpv', '--no-video', '--really-quiet', f] }) },
+  {
+    label: 'mpv',
+    needs: ['mpv'],
+    command: (f) => ({ argv: ['mpv', '--no-video', '--really-quiet', f] }),
+  },
   {
     label: 'opusdec | aplay',
     needs: ['opusdec', 'aplay'],
-    command: (f) => ({ argv: ['opusdec', '--quiet', '--force-wav', f, '-'], pipeTo: ['aplay', '-q'] }),
+    command: (f) => ({
+      argv: ['opusdec', '--quiet', '--force-wav', f, '-'],
+      pipeTo: ['aplay', '-q'],
+    }),
   },
 ];
 
@@ -63,13 +70,22 @@ export const PLAYER_NAMES = CANDIDATES.map((c) => c.label);
 export function playFile(player: Player, file: string): Promise<void> {
   const { argv, pipeTo } = player.command(file);
   return new Promise((resolve, reject) => {
-    const first = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', pipeTo ? 'pipe' : 'ignore', 'inherit'] });
+    const first = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', pipeTo ? 'pipe' : 'ignore', 'inherit'],
+    });
     const second =
-      pipeTo !== undefined ? spawn(pipeTo[0]!, pipeTo.slice(1), { stdio: ['pipe', 'ignore', 'inherit'] }) : undefined;
-    if (second !== undefined && first.stdout !== null && second.stdin !== null) first.stdout.pipe(second.stdin);
+      pipeTo !== undefined
+        ? spawn(pipeTo[0]!, pipeTo.slice(1), { stdio: ['pipe', 'ignore', 'inherit'] })
+        : undefined;
+    if (second !== undefined && first.stdout !== null && second.stdin !== null)
+      first.stdout.pipe(second.stdin);
     const last = second ?? first;
-    first.on('error', (err) => reject(new Error(`${player.label} failed to start: ${err.message}`)));
-    second?.on('error', (err) => reject(new Error(`${player.label} failed to start: ${err.message}`)));
+    first.on('error', (err) =>
+      reject(new Error(`${player.label} failed to start: ${err.message}`)),
+    );
+    second?.on('error', (err) =>
+      reject(new Error(`${player.label} failed to start: ${err.message}`)),
+    );
     last.on('exit', (code, signal) => {
       if (code === 0) resolve();
       else reject(new Error(`${player.label} exited with ${signal ?? `code ${code}`}`));

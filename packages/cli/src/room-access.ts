@@ -15,11 +15,15 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** The room key to send, or undefined; a key the server would refuse is a usage error here already. */
-export function resolveRoomKey(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveRoomKey(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const key = flag ?? fromEnv('IMV_ROOM_KEY', env);
   if (key === undefined) return undefined;
   const parsed = roomKeySchema.safeParse(key);
-  if (!parsed.success) throw CliError.usage(`--key: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
+  if (!parsed.success)
+    throw CliError.usage(`--key: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
   return parsed.data;
 }
 
@@ -29,7 +33,10 @@ export interface PassphraseOptions {
 }
 
 /** The end-to-end passphrase, or undefined when none is given. */
-export function resolvePassphrase(options: PassphraseOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolvePassphrase(
+  options: PassphraseOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (options.passphrase !== undefined && options.passphraseFile !== undefined) {
     throw CliError.usage('give --passphrase or --passphrase-file, not both');
   }
@@ -39,7 +46,9 @@ export function resolvePassphrase(options: PassphraseOptions, env: NodeJS.Proces
       // One trailing newline is what `echo secret > file` adds; it is not part of the passphrase.
       passphrase = readFileSync(options.passphraseFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw new CliError(`cannot read --passphrase-file ${options.passphraseFile}: ${(error as Error).message}`);
+      throw new CliError(
+        `cannot read --passphrase-file ${options.passphraseFile}: ${(error as Error).message}`,
+      );
     }
   }
   passphrase ??= fromEnv('IMV_PASSPHRASE', env);
@@ -50,7 +59,9 @@ export function resolvePassphrase(options: PassphraseOptions, env: NodeJS.Proces
 /** A refused join or REST call for a keyed room, as one clear line; other errors pass through. */
 export function roomAccessError(room: string, error: unknown): unknown {
   if (!(error instanceof ImvClientError)) return error;
-  if (error.code === 'ROOM_KEY_REQUIRED') return new CliError(`room ${room} needs a key: pass --key`, undefined, { cause: error });
-  if (error.code === 'ROOM_KEY_WRONG') return new CliError(`wrong key for room ${room}`, undefined, { cause: error });
+  if (error.code === 'ROOM_KEY_REQUIRED')
+    return new CliError(`room ${room} needs a key: pass --key`, undefined, { cause: error });
+  if (error.code === 'ROOM_KEY_WRONG')
+    return new CliError(`wrong key for room ${room}`, undefined, { cause: error });
   return error;
 }

@@ -35,12 +35,14 @@ describe('imv send with files it cannot read', () => {
     {
       name: 'random bytes',
       make: (file) => writeFile(file, randomBytes(4096)),
-      error: /^imv: cannot read \S+: unsupported audio file: expected WAV \('RIFF'\) or Ogg Opus \('OggS'\), but it starts with [0-9a-f ]+ \(.*\)\n$/,
+      error:
+        /^imv: cannot read \S+: unsupported audio file: expected WAV \('RIFF'\) or Ogg Opus \('OggS'\), but it starts with [0-9a-f ]+ \(.*\)\n$/,
     },
     {
       name: 'an MS ADPCM WAV',
       make: (file) => Promise.resolve(sox([clip, '-e', 'ms-adpcm', file])),
-      error: /^imv: cannot read \S+: unsupported WAV codec ADPCM \(0x0002\); convert it to PCM first.*\n$/,
+      error:
+        /^imv: cannot read \S+: unsupported WAV codec ADPCM \(0x0002\); convert it to PCM first.*\n$/,
     },
     {
       name: 'an IMA ADPCM WAV',
@@ -59,18 +61,21 @@ describe('imv send with files it cannot read', () => {
     },
   ];
 
-  it.each(cases)('refuses $name with one clear line, exit 1, and stores nothing', async ({ name, make, error }) => {
-    const file = path.join(tmp, `${name.replace(/\W+/g, '-')}.wav`);
-    await make(file);
-    const before = await storedIds();
-    const result = await runCli(['send', file, '--room', 'bad', '--server', server.url]);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(error);
-    expect(result.stderr).toContain(file);
-    // talk-start creates the message row, so an unchanged list shows that nothing was sent.
-    expect(await storedIds()).toEqual(before);
-  });
+  it.each(cases)(
+    'refuses $name with one clear line, exit 1, and stores nothing',
+    async ({ name, make, error }) => {
+      const file = path.join(tmp, `${name.replace(/\W+/g, '-')}.wav`);
+      await make(file);
+      const before = await storedIds();
+      const result = await runCli(['send', file, '--room', 'bad', '--server', server.url]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(error);
+      expect(result.stderr).toContain(file);
+      // talk-start creates the message row, so an unchanged list shows that nothing was sent.
+      expect(await storedIds()).toEqual(before);
+    },
+  );
 
   it('sends what a truncated WAV holds, with a warning on stderr', async () => {
     const whole = await readFile(clip);
@@ -78,7 +83,16 @@ describe('imv send with files it cannot read', () => {
     // The 44-byte header and the first 0.75 s of the 2 s clip.
     const keptBytes = 44 + 48_000 * 2 * 0.75;
     await writeFile(file, whole.subarray(0, keptBytes));
-    const result = await runCli(['send', file, '--room', 'bad', '--fast', '--json', '--server', server.url]);
+    const result = await runCli([
+      'send',
+      file,
+      '--room',
+      'bad',
+      '--fast',
+      '--json',
+      '--server',
+      server.url,
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^imv: warning: \S+truncated\.wav: .*truncated.*\n$/);
     const stored = JSON.parse(result.stdout) as { id: number; durationMs: number };
@@ -86,7 +100,9 @@ describe('imv send with files it cannot read', () => {
     expect(stored.durationMs).toBeLessThanOrEqual(820);
     const response = await fetch(`${server.url}/api/rooms/bad/messages/${stored.id}.ogg`);
     const reference = soxSamples(clip).subarray(0, 48_000 * 0.75);
-    expect(compareOgg(reference, new Uint8Array(await response.arrayBuffer())).correlation).toBeGreaterThanOrEqual(0.9);
+    expect(
+      compareOgg(reference, new Uint8Array(await response.arrayBuffer())).correlation,
+    ).toBeGreaterThanOrEqual(0.9);
   });
 
   it('still sends a valid file after the refusals', async () => {
@@ -100,7 +116,9 @@ describe('imv send with files it cannot read', () => {
   it('says when the server cannot be reached, exit 1', async () => {
     const result = await runCli(['send', clip, '--room', 'bad', '--server', 'http://127.0.0.1:9']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('imv: cannot reach imv server at http://127.0.0.1:9 (ECONNREFUSED)\n');
+    expect(result.stderr).toBe(
+      'imv: cannot reach imv server at http://127.0.0.1:9 (ECONNREFUSED)\n',
+    );
   });
 
   it('rejects an invalid room name as a usage error, exit 2', async () => {

@@ -36,9 +36,23 @@ describe('imv command-line behaviour', () => {
 
   it('says once on stderr that no audio player exists, and still lists the message', async () => {
     // PATH without any player; node itself is started by absolute path.
-    const result = await runCli(['listen', '--room', 'misc', '--since', 'all', '--count', '1', '--play', '--server', server.url], {
-      env: { PATH: path.join(tmp, 'no-bin') },
-    });
+    const result = await runCli(
+      [
+        'listen',
+        '--room',
+        'misc',
+        '--since',
+        'all',
+        '--count',
+        '1',
+        '--play',
+        '--server',
+        server.url,
+      ],
+      {
+        env: { PATH: path.join(tmp, 'no-bin') },
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe(
       'imv: no audio player found (looked for pw-play, paplay, ffplay, mpv, opusdec | aplay; or set IMV_PLAYER); messages will not be played\n',
@@ -50,9 +64,24 @@ describe('imv command-line behaviour', () => {
     // "cp -t DIR" stands in for a player: it leaves behind exactly the file it was given.
     const played = path.join(tmp, 'played');
     await mkdir(played);
-    const result = await runCli(['listen', '--room', 'misc', '--since', 'all', '--count', '1', '--play', '--json', '--server', server.url], {
-      env: { IMV_PLAYER: `cp -t ${played}` },
-    });
+    const result = await runCli(
+      [
+        'listen',
+        '--room',
+        'misc',
+        '--since',
+        'all',
+        '--count',
+        '1',
+        '--play',
+        '--json',
+        '--server',
+        server.url,
+      ],
+      {
+        env: { IMV_PLAYER: `cp -t ${played}` },
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     const { id } = JSON.parse(result.stdout) as { id: number };
@@ -62,7 +91,15 @@ describe('imv command-line behaviour', () => {
   });
 
   it('stops listening on Ctrl-C with exit 0 and nothing on stderr', async () => {
-    const listener = spawnCli(['--name', 'ctrl-c', 'listen', '--room', 'misc', '--server', server.url]);
+    const listener = spawnCli([
+      '--name',
+      'ctrl-c',
+      'listen',
+      '--room',
+      'misc',
+      '--server',
+      server.url,
+    ]);
     await waitForMember(server.url, 'misc', 'ctrl-c');
     const result = await listener.stop('SIGINT');
     expect(result.code).toBe(0);
@@ -79,24 +116,47 @@ describe('imv command-line behaviour', () => {
           if (++frames === 10) resolve();
         });
       });
-      const sender = spawnCli(['send', fixture('speech-en-48k.wav'), '--room', 'interrupt', '--server', server.url]);
+      const sender = spawnCli([
+        'send',
+        fixture('speech-en-48k.wav'),
+        '--room',
+        'interrupt',
+        '--server',
+        server.url,
+      ]);
       await firstFrames;
       const result = await sender.stop('SIGINT');
       expect(result.code, result.stderr).toBe(130);
-      const id = /^sent message (\d+) to interrupt \((\d+\.\d\d) s, (\d+) frames, interrupted\)\n$/.exec(result.stdout);
+      const id =
+        /^sent message (\d+) to interrupt \((\d+\.\d\d) s, (\d+) frames, interrupted\)\n$/.exec(
+          result.stdout,
+        );
       expect(id, result.stdout).not.toBeNull();
       const frames = Number(id![3]);
       expect(frames).toBeGreaterThanOrEqual(10);
       expect(frames).toBeLessThan(370);
-      const listed = await runCli(['history', '--room', 'interrupt', '--json', '--server', server.url]);
-      expect(JSON.parse(listed.stdout)).toMatchObject({ id: Number(id![1]), frames, status: 'complete' });
+      const listed = await runCli([
+        'history',
+        '--room',
+        'interrupt',
+        '--json',
+        '--server',
+        server.url,
+      ]);
+      expect(JSON.parse(listed.stdout)).toMatchObject({
+        id: Number(id![1]),
+        frames,
+        status: 'complete',
+      });
     } finally {
       await observer.close();
     }
   });
 
   it('says so and exits 1 when the server cuts a message at its length limit, which stays stored', async () => {
-    const strict = await startServe(path.join(tmp, 'data-strict'), { args: ['--max-message', '1'] });
+    const strict = await startServe(path.join(tmp, 'data-strict'), {
+      args: ['--max-message', '1'],
+    });
     try {
       const long = path.join(tmp, 'long.wav');
       sox([fixture('speech-en-48k.wav'), long, 'trim', '0', '2']);
@@ -104,16 +164,32 @@ describe('imv command-line behaviour', () => {
       expect(result.code).toBe(1);
       const id = /^sent message (\d+) to misc \(1\.00 s, 50 frames\)\n$/.exec(result.stdout)?.[1];
       expect(id, result.stdout).toBeDefined();
-      expect(result.stderr).toMatch(new RegExp(`^imv: the server stopped message ${id} at 1\\.00 s: .* \\(MESSAGE_TOO_LONG\\)\n$`));
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^imv: the server stopped message ${id} at 1\\.00 s: .* \\(MESSAGE_TOO_LONG\\)\n$`,
+        ),
+      );
       const listed = await runCli(['history', '--room', 'misc', '--json', '--server', strict.url]);
-      expect(JSON.parse(listed.stdout)).toMatchObject({ id: Number(id), durationMs: 1000, status: 'complete' });
+      expect(JSON.parse(listed.stdout)).toMatchObject({
+        id: Number(id),
+        durationMs: 1000,
+        status: 'complete',
+      });
     } finally {
       await strict.stop();
     }
   });
 
   it('refuses a --name the server would refuse, as a usage error', async () => {
-    const result = await runCli(['--name', 'x'.repeat(41), 'history', '--room', 'misc', '--server', server.url]);
+    const result = await runCli([
+      '--name',
+      'x'.repeat(41),
+      'history',
+      '--room',
+      'misc',
+      '--server',
+      server.url,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('imv: --name: name must be at most 40 characters\n');
   });

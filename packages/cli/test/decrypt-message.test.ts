@@ -1,11 +1,26 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FRAME_SAMPLES, OPUS_PRE_SKIP, deriveRoomKey, deriveStreamKey, newStreamSalt, sealFrame } from '@imv/protocol';
+import {
+  FRAME_SAMPLES,
+  OPUS_PRE_SKIP,
+  deriveRoomKey,
+  deriveStreamKey,
+  newStreamSalt,
+  sealFrame,
+} from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { readOggOpus } from '@imv/media';
-import { UndecryptableError, decryptMessageToOgg, isCompleteCapture } from '../src/e2e/decrypt-message.js';
+import {
+  UndecryptableError,
+  decryptMessageToOgg,
+  isCompleteCapture,
+} from '../src/e2e/decrypt-message.js';
 
 /** Three tiny Opus packets (TOC 0xf8: CELT FB 20 ms mono, then filler), sealed as a talker would. */
-const PACKETS = [new Uint8Array([0xf8, 1, 2]), new Uint8Array([0xf8, 3, 4]), new Uint8Array([0xf8, 5, 6])];
+const PACKETS = [
+  new Uint8Array([0xf8, 1, 2]),
+  new Uint8Array([0xf8, 3, 4]),
+  new Uint8Array([0xf8, 5, 6]),
+];
 
 let roomKey: RoomKey;
 
@@ -19,7 +34,13 @@ async function sealed(key: RoomKey): Promise<{ message: VoiceMessage; frames: Ui
   const frames: Uint8Array[] = [];
   for (const [sequence, packet] of PACKETS.entries()) {
     const flags = sequence === PACKETS.length - 1 ? 0x01 : 0; // END on the last
-    frames.push(await sealFrame(streamKey, { flags, streamId: 7, sequence, timestamp: sequence * FRAME_SAMPLES }, packet));
+    frames.push(
+      await sealFrame(
+        streamKey,
+        { flags, streamId: 7, sequence, timestamp: sequence * FRAME_SAMPLES },
+        packet,
+      ),
+    );
   }
   const message: VoiceMessage = {
     id: 1,
@@ -40,7 +61,9 @@ async function sealed(key: RoomKey): Promise<{ message: VoiceMessage; frames: Ui
 describe('decryptMessageToOgg', () => {
   it('opens the sealed frames, in sequence order, into an Ogg Opus file of frames × 960 − 312 samples', async () => {
     const { message, frames } = await sealed(roomKey);
-    const ogg = readOggOpus(await decryptMessageToOgg(roomKey, message, [frames[2]!, frames[0]!, frames[1]!]));
+    const ogg = readOggOpus(
+      await decryptMessageToOgg(roomKey, message, [frames[2]!, frames[0]!, frames[1]!]),
+    );
     expect(ogg.packets.map((p) => [...p])).toEqual(PACKETS.map((p) => [...p]));
     expect(ogg.sampleCount).toBe(3 * FRAME_SAMPLES - OPUS_PRE_SKIP);
   });
@@ -54,9 +77,13 @@ describe('decryptMessageToOgg', () => {
     });
   });
 
-  it("refuses a talker whose keyCheck is not ours before opening anything", async () => {
+  it('refuses a talker whose keyCheck is not ours before opening anything', async () => {
     const { message, frames } = await sealed(roomKey);
-    const error = await decryptMessageToOgg(roomKey, { ...message, keyCheck: 'A'.repeat(22) }, frames).catch((e: unknown) => e);
+    const error = await decryptMessageToOgg(
+      roomKey,
+      { ...message, keyCheck: 'A'.repeat(22) },
+      frames,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UndecryptableError);
   });
 

@@ -33,7 +33,10 @@ async function createNamespaces(): Promise<void> {
     await ip('netns', 'add', NS_A);
     await ip('netns', 'add', NS_B);
   } catch (err) {
-    throw new Error(`cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`, { cause: err });
+    throw new Error(
+      `cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`,
+      { cause: err },
+    );
   }
   await ip('link', 'add', IF_A, 'type', 'veth', 'peer', 'name', IF_B);
   for (const [ns, iface, address] of [
@@ -50,13 +53,32 @@ async function createNamespaces(): Promise<void> {
 }
 
 /** Runs `imv …args` inside a namespace; `hostname` gives it its own UTS namespace and host name (its mDNS name). */
-function spawnIn(ns: string, args: string[], options: { env?: NodeJS.ProcessEnv; hostname?: string } = {}): CliProcess {
+function spawnIn(
+  ns: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; hostname?: string } = {},
+): CliProcess {
   const command = [process.execPath, bin, ...args];
   const argv =
     options.hostname === undefined
       ? ['netns', 'exec', ns, ...command]
-      : ['netns', 'exec', ns, 'unshare', '--uts', 'sh', '-c', `hostname ${options.hostname} && exec "$@"`, 'sh', ...command];
-  const child = spawn('ip', argv, { cwd: repoRoot, env: { ...process.env, IMV_SERVER: '', ...options.env }, stdio: 'pipe' });
+      : [
+          'netns',
+          'exec',
+          ns,
+          'unshare',
+          '--uts',
+          'sh',
+          '-c',
+          `hostname ${options.hostname} && exec "$@"`,
+          'sh',
+          ...command,
+        ];
+  const child = spawn('ip', argv, {
+    cwd: repoRoot,
+    env: { ...process.env, IMV_SERVER: '', ...options.env },
+    stdio: 'pipe',
+  });
   child.stdin.end();
   return new CliProcess(child);
 }
@@ -75,7 +97,17 @@ describe('imv discover and --discover over real mDNS', () => {
   async function serve(name: string, port: number, httpsPort: number): Promise<Served> {
     const proc = spawnIn(
       NS_A,
-      ['serve', '--port', String(port), '--https-port', String(httpsPort), '--data', path.join(tmp, name), '--log-level', 'warn'],
+      [
+        'serve',
+        '--port',
+        String(port),
+        '--https-port',
+        String(httpsPort),
+        '--data',
+        path.join(tmp, name),
+        '--log-level',
+        'warn',
+      ],
       { hostname: name },
     );
     const served = { process: proc, fingerprint: '' };
@@ -106,26 +138,47 @@ describe('imv discover and --discover over real mDNS', () => {
     const none = await imvInB(['--discover', 'history', '--room', 'lan']);
     expect(none.code).toBe(1);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toMatch(/^imv: --discover: no imv server answered on the local network within 2\.0 s; /);
+    expect(none.stderr).toMatch(
+      /^imv: --discover: no imv server answered on the local network within 2\.0 s; /,
+    );
     const listed = await imvInB(['discover', '--timeout', '1']);
-    expect(listed).toMatchObject({ code: 1, stdout: '', stderr: 'imv: no imv server answered within 1 s\n' });
+    expect(listed).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'imv: no imv server answered within 1 s\n',
+    });
   });
 
   it('lists the server imv serve announces, and --discover sends to it over pinned https', async () => {
     const kitchen = await serve('kitchen', 8080, 8443);
     const listed = await imvInB(['discover', '--timeout', '1.5', '--json']);
     expect(listed.code, listed.stderr).toBe(0);
-    const found = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; url: string; fingerprint: string });
-    expect(found).toEqual([expect.objectContaining({ name: 'kitchen', url: `https://${ADDRESS_A}:8443`, fingerprint: kitchen.fingerprint })]);
+    const found = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; url: string; fingerprint: string });
+    expect(found).toEqual([
+      expect.objectContaining({
+        name: 'kitchen',
+        url: `https://${ADDRESS_A}:8443`,
+        fingerprint: kitchen.fingerprint,
+      }),
+    ]);
 
     const table = await imvInB(['discover', '--timeout', '1.5']);
-    expect(table.stdout).toMatch(new RegExp(`^NAME\\s+URL\\s+FINGERPRINT \\(SHA-256\\)\\nkitchen\\s+https://${ADDRESS_A}:8443\\s+${kitchen.fingerprint}\\n$`));
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `^NAME\\s+URL\\s+FINGERPRINT \\(SHA-256\\)\\nkitchen\\s+https://${ADDRESS_A}:8443\\s+${kitchen.fingerprint}\\n$`,
+      ),
+    );
 
     const sent = await imvInB(['--discover', 'send', clip, '--room', 'lan', '--fast']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toMatch(/^sent message 1 to lan /);
     // First use of that https server: pinned, with the fingerprint `imv discover` showed.
-    expect(sent.stderr).toContain(`first connection to wss://${ADDRESS_A}:8443: trusting its certificate, SHA-256 ${kitchen.fingerprint}`);
+    expect(sent.stderr).toContain(
+      `first connection to wss://${ADDRESS_A}:8443: trusting its certificate, SHA-256 ${kitchen.fingerprint}`,
+    );
   });
 
   it('with two servers, --discover takes the first by name and names the other', async () => {
@@ -136,7 +189,9 @@ describe('imv discover and --discover over real mDNS', () => {
     expect(warning).toBe(
       `imv: warning: 2 imv servers found; using garage (https://${ADDRESS_A}:8444). Others: kitchen (https://${ADDRESS_A}:8443). Pass --server to choose.`,
     );
-    expect(pinned).toContain(`imv: first connection to https://${ADDRESS_A}:8444: trusting its certificate, SHA-256 ${servers[1]!.fingerprint}`);
+    expect(pinned).toContain(
+      `imv: first connection to https://${ADDRESS_A}:8444: trusting its certificate, SHA-256 ${servers[1]!.fingerprint}`,
+    );
     expect(history.stdout).toBe('');
   });
 });

@@ -58,7 +58,18 @@ describe('end-to-end encrypted room (imv send/listen --passphrase)', () => {
   });
 
   function listen(name: string, args: string[]): CliProcess {
-    const p = spawnCli(['--server', server.url, '--name', name, 'listen', '--room', 'vault', '--count', '1', ...args]);
+    const p = spawnCli([
+      '--server',
+      server.url,
+      '--name',
+      name,
+      'listen',
+      '--room',
+      'vault',
+      '--count',
+      '1',
+      ...args,
+    ]);
     running.push(p);
     return p;
   }
@@ -72,9 +83,23 @@ describe('end-to-end encrypted room (imv send/listen --passphrase)', () => {
     await waitForMember(server.url, 'vault', 'wrong');
 
     // The passphrase from the environment, as a script would give it.
-    const sent = await runCli(['--server', server.url, '--name', 'alice', 'send', speechEn, '--room', 'vault', '--fast', '--json'], {
-      env: { IMV_PASSPHRASE: PASSPHRASE },
-    });
+    const sent = await runCli(
+      [
+        '--server',
+        server.url,
+        '--name',
+        'alice',
+        'send',
+        speechEn,
+        '--room',
+        'vault',
+        '--fast',
+        '--json',
+      ],
+      {
+        env: { IMV_PASSPHRASE: PASSPHRASE },
+      },
+    );
     expect(sent.code, sent.stderr).toBe(0);
     const result = JSON.parse(sent.stdout) as { id: number; encrypted: boolean; frames: number };
     expect(result).toMatchObject({ encrypted: true, frames: 370 });
@@ -91,24 +116,41 @@ describe('end-to-end encrypted room (imv send/listen --passphrase)', () => {
 
     const refused = await wrong.exited;
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`imv: message ${messageId}: cannot decrypt this room's audio — check the passphrase\n`);
-    expect(refused.stdout).toMatch(new RegExp(`^#${messageId} .* complete e2e  cannot decrypt this room's audio — check the passphrase\\n$`));
+    expect(refused.stderr).toBe(
+      `imv: message ${messageId}: cannot decrypt this room's audio — check the passphrase\n`,
+    );
+    expect(refused.stdout).toMatch(
+      new RegExp(
+        `^#${messageId} .* complete e2e  cannot decrypt this room's audio — check the passphrase\\n$`,
+      ),
+    );
     expect(await readdir(wrongOut)).toEqual([]);
   });
 
   it('decrypts a stored message replayed later, from the server-side frames', async () => {
     const out = path.join(tmp, 'replay');
-    const replay = await listen('later', ['--since', 'all', '--out', out, '--passphrase', PASSPHRASE]).exited;
+    const replay = await listen('later', [
+      '--since',
+      'all',
+      '--out',
+      out,
+      '--passphrase',
+      PASSPHRASE,
+    ]).exited;
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toContain(`saved ${path.join(out, `${messageId}.ogg`)}`);
-    expect(compareOgg(reference, await readFile(path.join(out, `${messageId}.ogg`))).correlation).toBeGreaterThanOrEqual(0.9);
+    expect(
+      compareOgg(reference, await readFile(path.join(out, `${messageId}.ogg`))).correlation,
+    ).toBeGreaterThanOrEqual(0.9);
   });
 
   it('without --passphrase says the message is end-to-end encrypted, saves nothing and exits 1', async () => {
     const out = path.join(tmp, 'nopass');
     const replay = await listen('nopass', ['--since', 'all', '--out', out]).exited;
     expect(replay.code).toBe(1);
-    expect(replay.stderr).toBe(`imv: message ${messageId}: end-to-end encrypted: pass --passphrase to decrypt it\n`);
+    expect(replay.stderr).toBe(
+      `imv: message ${messageId}: end-to-end encrypted: pass --passphrase to decrypt it\n`,
+    );
     expect(await readdir(out)).toEqual([]);
 
     const table = await runCli(['--server', server.url, 'history', '--room', 'vault']);
@@ -119,14 +161,21 @@ describe('end-to-end encrypted room (imv send/listen --passphrase)', () => {
 
   it('leaves the server nothing to hear: not in SQLite, not in the .frames download, and no .ogg export', async () => {
     // The analysis hears the plaintext packets, so a leak would show.
-    expect(hearPackets(reference, readOggOpus(await readFile(heardFile)).packets)).toBeGreaterThanOrEqual(0.9);
+    expect(
+      hearPackets(reference, readOggOpus(await readFile(heardFile)).packets),
+    ).toBeGreaterThanOrEqual(0.9);
 
-    const db = new Database(path.join(dataDir, 'imv.sqlite'), { readonly: true, fileMustExist: true });
+    const db = new Database(path.join(dataDir, 'imv.sqlite'), {
+      readonly: true,
+      fileMustExist: true,
+    });
     let stored: Uint8Array[];
     try {
-      stored = (db.prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq').all(messageId) as { payload: Buffer }[]).map(
-        (row) => new Uint8Array(row.payload),
-      );
+      stored = (
+        db
+          .prepare('SELECT payload FROM frames WHERE message_id = ? ORDER BY seq')
+          .all(messageId) as { payload: Buffer }[]
+      ).map((row) => new Uint8Array(row.payload));
     } finally {
       db.close();
     }
@@ -137,7 +186,14 @@ describe('end-to-end encrypted room (imv send/listen --passphrase)', () => {
     expect(frames.status).toBe(200);
     const downloaded = splitFrames(new Uint8Array(await frames.arrayBuffer()));
     expect(downloaded.length).toBe(370);
-    expect(Math.abs(hearPackets(reference, downloaded.map((f) => f.subarray(FRAME_HEADER_LEN))))).toBeLessThan(0.2);
+    expect(
+      Math.abs(
+        hearPackets(
+          reference,
+          downloaded.map((f) => f.subarray(FRAME_HEADER_LEN)),
+        ),
+      ),
+    ).toBeLessThan(0.2);
 
     const ogg = await fetch(`${server.url}/api/rooms/vault/messages/${messageId}.ogg`);
     expect(ogg.status).toBeGreaterThanOrEqual(400);

@@ -39,13 +39,20 @@ describe('ImvClient against a real server', () => {
   });
 
   it('rejects with UNREACHABLE and the URL as given when nothing listens', async () => {
-    const error = await ImvClient.connect('http://127.0.0.1:9', { name: 'x' }).catch((e: unknown) => e);
+    const error = await ImvClient.connect('http://127.0.0.1:9', { name: 'x' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ImvClientError);
-    expect(error).toMatchObject({ code: 'UNREACHABLE', message: 'cannot reach imv server at http://127.0.0.1:9 (ECONNREFUSED)' });
+    expect(error).toMatchObject({
+      code: 'UNREACHABLE',
+      message: 'cannot reach imv server at http://127.0.0.1:9 (ECONNREFUSED)',
+    });
   });
 
   it('rejects with NOT_IMV when the URL answers HTTP but not the WebSocket upgrade', async () => {
-    const error = await ImvClient.connect(`${server.httpUrl}/nothing-here`, { name: 'x' }).catch((e: unknown) => e);
+    const error = await ImvClient.connect(`${server.httpUrl}/nothing-here`, { name: 'x' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'NOT_IMV' });
     expect((error as Error).message).toMatch(/did not accept a WebSocket \(HTTP 404\)/);
   });
@@ -53,7 +60,10 @@ describe('ImvClient against a real server', () => {
   it('turns a server error into ImvClientError with its code, and the connection stays usable', async () => {
     const client = await connect('alice');
     const error = await client.getHistory().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'NOT_IN_ROOM', message: 'get-history: join a room first (NOT_IN_ROOM)' });
+    expect(error).toMatchObject({
+      code: 'NOT_IN_ROOM',
+      message: 'get-history: join a room first (NOT_IN_ROOM)',
+    });
     const { joined } = await client.join('crew');
     expect(joined.you.name).toBe('alice');
     expect((await client.getHistory()).messages).toEqual([]);
@@ -71,14 +81,21 @@ describe('ImvClient against a real server', () => {
     const talk = talker.startTalk(42);
     // Opus TOC 0xf8 (CELT FB 20 ms, one frame) followed by filler: the relay does not decode.
     const payloads = [1, 2, 3].map((n) => Uint8Array.of(0xf8, n, n, n));
-    for (const [i, payload] of payloads.entries()) await talk.sendFrame(payload, { end: i === payloads.length - 1 });
+    for (const [i, payload] of payloads.entries())
+      await talk.sendFrame(payload, { end: i === payloads.length - 1 });
     const ack = await talk.stored();
 
-    expect(ack.message).toMatchObject({ room: 'crew', senderName: 'alice', frameCount: 3, durationMs: 60, status: 'complete' });
+    expect(ack.message).toMatchObject({
+      room: 'crew',
+      senderName: 'alice',
+      frameCount: 3,
+      durationMs: 60,
+      status: 'complete',
+    });
     expect((await storedForListener).message.id).toBe(ack.message.id);
-    expect(frames.map((f) => [f.streamId, f.sequence, f.timestamp, f.flags, [...f.payload]])).toEqual(
-      payloads.map((p, i) => [42, i, i * FRAME_SAMPLES, i === 2 ? FLAG_END : 0, [...p]]),
-    );
+    expect(
+      frames.map((f) => [f.streamId, f.sequence, f.timestamp, f.flags, [...f.payload]]),
+    ).toEqual(payloads.map((p, i) => [42, i, i * FRAME_SAMPLES, i === 2 ? FLAG_END : 0, [...p]]));
   });
 
   it('rejects a second talk on the same connection with ALREADY_TALKING while the first goes on', async () => {
@@ -88,7 +105,9 @@ describe('ImvClient against a real server', () => {
     await first.started;
     const second = talker.startTalk(2);
     await expect(second.started).rejects.toMatchObject({ code: 'ALREADY_TALKING' });
-    await expect(second.sendFrame(Uint8Array.of(0xf8))).rejects.toMatchObject({ code: 'ALREADY_TALKING' });
+    await expect(second.sendFrame(Uint8Array.of(0xf8))).rejects.toMatchObject({
+      code: 'ALREADY_TALKING',
+    });
     await first.sendFrame(Uint8Array.of(0xf8, 1), { end: true });
     expect((await first.stored()).message.frameCount).toBe(1);
   });
@@ -96,7 +115,9 @@ describe('ImvClient against a real server', () => {
   it('reports a lost connection to waiters and on the close event', async () => {
     const client = await connect('alice');
     await client.join('crew');
-    const closed = new Promise<ImvClientError | undefined>((resolve) => client.on('close', resolve));
+    const closed = new Promise<ImvClientError | undefined>((resolve) =>
+      client.on('close', resolve),
+    );
     const pending = client.expect('history').catch((e: unknown) => e);
     await server.close();
     expect(await pending).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });

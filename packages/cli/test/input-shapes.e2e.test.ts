@@ -15,7 +15,11 @@ import type { ServeProcess } from './helpers/server.js';
  */
 const SHAPES: { name: string; soxOut: string[]; reference: string[] }[] = [
   { name: '44.1 kHz stereo 16-bit', soxOut: ['-r', '44100', '-c', '2', '-b', '16'], reference: [] },
-  { name: '8 kHz mono 16-bit', soxOut: ['-r', '8000', '-c', '1', '-b', '16'], reference: ['rate', '8000', 'rate', '48000'] },
+  {
+    name: '8 kHz mono 16-bit',
+    soxOut: ['-r', '8000', '-c', '1', '-b', '16'],
+    reference: ['rate', '8000', 'rate', '48000'],
+  },
   { name: '48 kHz mono 24-bit', soxOut: ['-b', '24'], reference: [] },
   { name: '48 kHz mono 32-bit float', soxOut: ['-e', 'floating-point', '-b', '32'], reference: [] },
 ];
@@ -37,8 +41,19 @@ describe('imv send with WAV shapes and Ogg Opus', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function sendAndDownload(file: string): Promise<{ stored: { id: number; source: string }; ogg: Uint8Array }> {
-    const sent = await runCli(['send', file, '--room', 'shapes', '--fast', '--json', '--server', server.url]);
+  async function sendAndDownload(
+    file: string,
+  ): Promise<{ stored: { id: number; source: string }; ogg: Uint8Array }> {
+    const sent = await runCli([
+      'send',
+      file,
+      '--room',
+      'shapes',
+      '--fast',
+      '--json',
+      '--server',
+      server.url,
+    ]);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stderr).toBe('');
     const stored = JSON.parse(sent.stdout) as { id: number; source: string; status: string };

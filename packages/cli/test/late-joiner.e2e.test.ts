@@ -34,21 +34,41 @@ describe('imv listen --since all (late joiner)', () => {
     });
     const ids: number[] = [];
     for (const [i, clip] of clips.entries()) {
-      const sent = await runCli(['--name', `talker-${i}`, 'send', clip, '--room', 'late', '--fast', '--server', server.url]);
+      const sent = await runCli([
+        '--name',
+        `talker-${i}`,
+        'send',
+        clip,
+        '--room',
+        'late',
+        '--fast',
+        '--server',
+        server.url,
+      ]);
       expect(sent.code, sent.stderr).toBe(0);
       ids.push(Number(/^sent message (\d+)/.exec(sent.stdout)![1]));
     }
 
     const outDir = path.join(tmp, 'inbox');
-    const heard = await runCli(['listen', '--room', 'late', '--since', 'all', '--count', '3', '--out', outDir], {
-      env: { IMV_SERVER: server.url },
-    });
+    const heard = await runCli(
+      ['listen', '--room', 'late', '--since', 'all', '--count', '3', '--out', outDir],
+      {
+        env: { IMV_SERVER: server.url },
+      },
+    );
     expect(heard.code, heard.stderr).toBe(0);
     const lines = heard.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     for (const [i, line] of lines.entries()) {
-      expect(line).toMatch(new RegExp(`^#${ids[i]}  \\S+ \\S+  talker-${i}  1\\.0\\d s  complete  saved \\S+${ids[i]}\\.ogg$`));
-      const match = compareOgg(soxSamples(clips[i]!), await readFile(path.join(outDir, `${ids[i]}.ogg`)));
+      expect(line).toMatch(
+        new RegExp(
+          `^#${ids[i]}  \\S+ \\S+  talker-${i}  1\\.0\\d s  complete  saved \\S+${ids[i]}\\.ogg$`,
+        ),
+      );
+      const match = compareOgg(
+        soxSamples(clips[i]!),
+        await readFile(path.join(outDir, `${ids[i]}.ogg`)),
+      );
       expect(match.correlation).toBeGreaterThanOrEqual(0.9);
     }
   });

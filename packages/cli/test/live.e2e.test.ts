@@ -45,7 +45,8 @@ describe('imv send at real-time pace', () => {
       listener.on('frame', (frame) => {
         arrivalsMs.push(performance.now());
         if (packets.length === 0) {
-          sendRunningAtFirstFrame = sender.running && !sender.stdout.includes('sent message') && !stored;
+          sendRunningAtFirstFrame =
+            sender.running && !sender.stdout.includes('sent message') && !stored;
         }
         packets.push(frame.payload.slice());
       });

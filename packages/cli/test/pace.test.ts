@@ -21,14 +21,21 @@ describe('sendPaced', () => {
   it('sends frame i at start + i × 20 ms', async () => {
     const clock = virtualClock();
     const sentAt: number[] = [];
-    await sendPaced(5, (_i) => Promise.resolve(void sentAt.push(clock.now() - 1000)), { frameMs: 20, clock });
+    await sendPaced(5, (_i) => Promise.resolve(void sentAt.push(clock.now() - 1000)), {
+      frameMs: 20,
+      clock,
+    });
     expect(sentAt).toEqual([0, 20, 40, 60, 80]);
   });
 
   it('sends the first burstFrames at once, then one every frameMs (a rate-limited --fast send)', async () => {
     const clock = virtualClock();
     const sentAt: number[] = [];
-    await sendPaced(6, (_i) => Promise.resolve(void sentAt.push(clock.now() - 1000)), { frameMs: 10, burstFrames: 3, clock });
+    await sendPaced(6, (_i) => Promise.resolve(void sentAt.push(clock.now() - 1000)), {
+      frameMs: 10,
+      burstFrames: 3,
+      clock,
+    });
     expect(sentAt).toEqual([0, 0, 0, 10, 20, 30]);
   });
 
@@ -73,7 +80,10 @@ describe('sendPaced', () => {
   });
 });
 
-async function* packetsAt(clock: ReturnType<typeof virtualClock>, arrivalMs: number[]): AsyncGenerator<Uint8Array> {
+async function* packetsAt(
+  clock: ReturnType<typeof virtualClock>,
+  arrivalMs: number[],
+): AsyncGenerator<Uint8Array> {
   for (const [i, atMs] of arrivalMs.entries()) {
     const waitMs = 1000 + atMs - clock.now();
     if (waitMs > 0) clock.advance(waitMs);

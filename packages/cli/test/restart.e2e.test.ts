@@ -38,13 +38,31 @@ describe('messages survive server restarts', () => {
   }
 
   async function send(server: ServeProcess): Promise<number> {
-    const sent = await runCli(['--name', 'keeper', 'send', clip, '--room', 'persist', '--fast', '--server', server.url]);
+    const sent = await runCli([
+      '--name',
+      'keeper',
+      'send',
+      clip,
+      '--room',
+      'persist',
+      '--fast',
+      '--server',
+      server.url,
+    ]);
     expect(sent.code, sent.stderr).toBe(0);
     return Number(/^sent message (\d+)/.exec(sent.stdout)![1]);
   }
 
   async function listen(server: ServeProcess, name: string): Promise<CliProcess> {
-    const listener = spawnCli(['--name', name, 'listen', '--room', 'persist', '--server', server.url]);
+    const listener = spawnCli([
+      '--name',
+      name,
+      'listen',
+      '--room',
+      'persist',
+      '--server',
+      server.url,
+    ]);
     listeners.push(listener);
     await waitForMember(server.url, 'persist', name);
     return listener;
@@ -53,7 +71,9 @@ describe('messages survive server restarts', () => {
   async function expectListedAndDownloadable(server: ServeProcess, id: number): Promise<void> {
     const table = await runCli(['history', '--room', 'persist', '--server', server.url]);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(new RegExp(`^\\s*${id}\\s+keeper\\s+.*\\s1\\.\\d\\d s\\s+complete$`, 'm'));
+    expect(table.stdout).toMatch(
+      new RegExp(`^\\s*${id}\\s+keeper\\s+.*\\s1\\.\\d\\d s\\s+complete$`, 'm'),
+    );
     const response = await fetch(`${server.url}/api/rooms/persist/messages/${id}.ogg`);
     expect(response.status).toBe(200);
     const match = compareOgg(soxSamples(clip), new Uint8Array(await response.arrayBuffer()));
@@ -79,7 +99,9 @@ describe('messages survive server restarts', () => {
     await first.stop('SIGKILL');
     const heard = await listener.exited;
     expect(heard.code).toBe(1);
-    expect(heard.stderr).toMatch(/^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\)\n$/);
+    expect(heard.stderr).toMatch(
+      /^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\)\n$/,
+    );
 
     const second = await serve();
     await expectListedAndDownloadable(second, id);
@@ -87,14 +109,28 @@ describe('messages survive server restarts', () => {
 
   it('with --reconnect, a listener rides out a SIGKILL and restart and gets each message exactly once', async () => {
     const first = await serve();
-    const listener = spawnCli(['--name', 'ear-3', 'listen', '--room', 'persist', '--reconnect', '--count', '2', '--json', '--server', first.url]);
+    const listener = spawnCli([
+      '--name',
+      'ear-3',
+      'listen',
+      '--room',
+      'persist',
+      '--reconnect',
+      '--count',
+      '2',
+      '--json',
+      '--server',
+      first.url,
+    ]);
     listeners.push(listener);
     await waitForMember(first.url, 'persist', 'ear-3');
     const before = await send(first);
     await listener.waitForStdout(new RegExp(`"id":${before},`));
 
     await first.stop('SIGKILL');
-    await listener.waitForStderr(/^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\); reconnecting$/m);
+    await listener.waitForStderr(
+      /^imv: lost the connection to the imv server at http:\/\/127\.0\.0\.1:\d+ \(close 1006\); reconnecting$/m,
+    );
     // Same port, so the listener's --server URL leads to the new process.
     const second = await startServe(dataDir, { port: first.port });
     servers.push(second);

@@ -43,13 +43,25 @@ describe('room keys and admin commands against imv serve', () => {
     expect(set.stdout).toBe('room crew now needs a key\n');
 
     const without = await imv(['send', clip, '--room', 'crew', '--fast']);
-    expect(without).toMatchObject({ code: 1, stdout: '', stderr: 'imv: room crew needs a key: pass --key\n' });
+    expect(without).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'imv: room crew needs a key: pass --key\n',
+    });
     const wrong = await imv(['listen', '--room', 'crew', '--key', 'not-the-key']);
     expect(wrong).toMatchObject({ code: 1, stdout: '', stderr: 'imv: wrong key for room crew\n' });
     const restWrong = await imv(['history', '--room', 'crew', '--key', 'not-the-key']);
-    expect(restWrong).toMatchObject({ code: 1, stdout: '', stderr: 'imv: wrong key for room crew\n' });
+    expect(restWrong).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'imv: wrong key for room crew\n',
+    });
     const restWithout = await imv(['history', '--room', 'crew']);
-    expect(restWithout).toMatchObject({ code: 1, stdout: '', stderr: 'imv: room crew needs a key: pass --key\n' });
+    expect(restWithout).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'imv: room crew needs a key: pass --key\n',
+    });
     const tooShort = await imv(['history', '--room', 'crew', '--key', 'short']);
     expect(tooShort.code).toBe(2);
     expect(tooShort.stderr).toBe('imv: --key: key must be at least 8 characters\n');
@@ -60,17 +72,25 @@ describe('room keys and admin commands against imv serve', () => {
     expect(sent.code, sent.stderr).toBe(0);
     const id = Number(/^sent message (\d+)/.exec(sent.stdout)![1]);
     const out = path.join(tmp, 'inbox');
-    const heard = await imv(['listen', '--room', 'crew', '--since', 'all', '--count', '1', '--out', out], { IMV_ROOM_KEY: 'door-key-1' });
+    const heard = await imv(
+      ['listen', '--room', 'crew', '--since', 'all', '--count', '1', '--out', out],
+      { IMV_ROOM_KEY: 'door-key-1' },
+    );
     expect(heard.code, heard.stderr).toBe(0);
     expect((await readFile(path.join(out, `${id}.ogg`))).subarray(0, 4).toString()).toBe('OggS');
-    const listed = await imv(['history', '--room', 'crew', '--json'], { IMV_ROOM_KEY: 'door-key-1' });
+    const listed = await imv(['history', '--room', 'crew', '--json'], {
+      IMV_ROOM_KEY: 'door-key-1',
+    });
     expect(JSON.parse(listed.stdout)).toMatchObject({ id, sender: 'keeper', encrypted: false });
 
     const rooms = await imv(['admin', 'rooms', '--json'], { IMV_ADMIN_TOKEN: token });
     expect(rooms.code, rooms.stderr).toBe(0);
-    expect(rooms.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toContainEqual(
-      expect.objectContaining({ room: 'crew', messageCount: 1, keyed: true }),
-    );
+    expect(
+      rooms.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toContainEqual(expect.objectContaining({ room: 'crew', messageCount: 1, keyed: true }));
   });
 
   it('deletes a message and a room, clears the key; 401 and 403 say what to do', async () => {

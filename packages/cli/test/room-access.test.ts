@@ -16,7 +16,9 @@ describe('resolvePassphrase', () => {
   });
 
   it('takes --passphrase over IMV_PASSPHRASE, and the env when no flag is given', () => {
-    expect(resolvePassphrase({ passphrase: 'flag pass' }, { IMV_PASSPHRASE: 'env pass' })).toBe('flag pass');
+    expect(resolvePassphrase({ passphrase: 'flag pass' }, { IMV_PASSPHRASE: 'env pass' })).toBe(
+      'flag pass',
+    );
     expect(resolvePassphrase({}, { IMV_PASSPHRASE: 'env pass' })).toBe('env pass');
     expect(resolvePassphrase({}, {})).toBeUndefined();
   });
@@ -29,7 +31,10 @@ describe('resolvePassphrase', () => {
 
   it('refuses both flags, an empty passphrase, and an unreadable file with clear errors', () => {
     expect(() => resolvePassphrase({ passphrase: 'a', passphraseFile: 'b' }, {})).toThrow(
-      expect.objectContaining({ exitCode: EXIT.USAGE, message: 'give --passphrase or --passphrase-file, not both' }) as Error,
+      expect.objectContaining({
+        exitCode: EXIT.USAGE,
+        message: 'give --passphrase or --passphrase-file, not both',
+      }) as Error,
     );
     expect(() => resolvePassphrase({ passphrase: '' }, {})).toThrow('the passphrase is empty');
     expect(() => resolvePassphrase({ passphraseFile: path.join(tmp, 'missing') }, {})).toThrow(
@@ -50,24 +55,35 @@ describe('resolveRoomKey', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(CliError);
-    expect(error).toMatchObject({ exitCode: EXIT.USAGE, message: '--key: key must be at least 8 characters' });
+    expect(error).toMatchObject({
+      exitCode: EXIT.USAGE,
+      message: '--key: key must be at least 8 characters',
+    });
   });
 });
 
 describe('splitFrames (.frames download body)', () => {
   it('splits [u16 BE length][bytes] records', () => {
     const body = new Uint8Array([
-      0x00, 0x02, // length 2
-      0xaa, 0xbb,
-      0x00, 0x00, // length 0
-      0x00, 0x01, // length 1
+      0x00,
+      0x02, // length 2
+      0xaa,
+      0xbb,
+      0x00,
+      0x00, // length 0
+      0x00,
+      0x01, // length 1
       0xcc,
     ]);
     expect(splitFrames(body).map((f) => [...f])).toEqual([[0xaa, 0xbb], [], [0xcc]]);
   });
 
   it('refuses a body cut inside a length or a frame', () => {
-    expect(() => splitFrames(new Uint8Array([0x00, 0x01, 0xaa, 0x00]))).toThrow('.frames body ends inside a length at byte 3');
-    expect(() => splitFrames(new Uint8Array([0x00, 0x03, 0xaa]))).toThrow('.frames body ends inside a 3-byte frame at byte 2');
+    expect(() => splitFrames(new Uint8Array([0x00, 0x01, 0xaa, 0x00]))).toThrow(
+      '.frames body ends inside a length at byte 3',
+    );
+    expect(() => splitFrames(new Uint8Array([0x00, 0x03, 0xaa]))).toThrow(
+      '.frames body ends inside a 3-byte frame at byte 2',
+    );
   });
 });

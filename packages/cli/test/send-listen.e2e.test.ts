@@ -31,19 +31,34 @@ describe('imv send to a running imv listen', () => {
 
   it('delivers the message to the listener, which saves an Ogg Opus file that decodes to the source', async () => {
     const outDir = path.join(tmp, 'inbox');
-    const listener = spawnCli(['--name', 'ears', 'listen', '--room', 'crew', '--out', outDir, '--count', '1', '--json'], {
-      env: { IMV_SERVER: server.url },
-    });
+    const listener = spawnCli(
+      ['--name', 'ears', 'listen', '--room', 'crew', '--out', outDir, '--count', '1', '--json'],
+      {
+        env: { IMV_SERVER: server.url },
+      },
+    );
     try {
       await waitForMember(server.url, 'crew', 'ears');
     } catch (error) {
       await listener.stop();
       throw error;
     }
-    const sent = await runCli(['--server', server.url, '--name', 'alice', 'send', speechEn, '--room', 'crew', '--fast']);
+    const sent = await runCli([
+      '--server',
+      server.url,
+      '--name',
+      'alice',
+      'send',
+      speechEn,
+      '--room',
+      'crew',
+      '--fast',
+    ]);
     expect(sent.stderr).toBe('');
     expect(sent.code).toBe(0);
-    const match = sent.stdout.match(/^sent message (\d+) to crew \((\d+\.\d\d) s, (\d+) frames\)\n$/);
+    const match = sent.stdout.match(
+      /^sent message (\d+) to crew \((\d+\.\d\d) s, (\d+) frames\)\n$/,
+    );
     expect(match, sent.stdout).not.toBeNull();
     messageId = Number(match![1]);
 
@@ -51,8 +66,19 @@ describe('imv send to a running imv listen', () => {
     expect(heard.code, heard.stderr).toBe(0);
     const lines = heard.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const line = JSON.parse(lines[0]!) as { id: number; sender: string; status: string; path: string; replayed: boolean };
-    expect(line).toMatchObject({ id: messageId, sender: 'alice', status: 'complete', replayed: false });
+    const line = JSON.parse(lines[0]!) as {
+      id: number;
+      sender: string;
+      status: string;
+      path: string;
+      replayed: boolean;
+    };
+    expect(line).toMatchObject({
+      id: messageId,
+      sender: 'alice',
+      status: 'complete',
+      replayed: false,
+    });
     listenerFile = line.path;
     expect(listenerFile).toBe(path.join(outDir, `${messageId}.ogg`));
 
@@ -87,9 +113,18 @@ describe('imv send to a running imv listen', () => {
     const [header, ...rows] = table.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ID\s+SENDER\s+STARTED\s+DURATION\s+STATUS$/);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatch(new RegExp(`^\\s*${messageId}\\s+alice\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+7\\.40 s\\s+complete$`));
+    expect(rows[0]).toMatch(
+      new RegExp(
+        `^\\s*${messageId}\\s+alice\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+7\\.40 s\\s+complete$`,
+      ),
+    );
 
     const json = await runCli(['history', '--room', 'crew', '--json', '--server', server.url]);
-    expect(JSON.parse(json.stdout)).toMatchObject({ id: messageId, sender: 'alice', durationMs: 7400, status: 'complete' });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      id: messageId,
+      sender: 'alice',
+      durationMs: 7400,
+      status: 'complete',
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('server URLs', () => {
   });
 
   it('rejects other schemes with a message naming the URL', () => {
-    expect(() => toWebSocketUrl('ftp://host')).toThrow('server URL "ftp://host" must start with http://, https://, ws:// or wss://');
+    expect(() => toWebSocketUrl('ftp://host')).toThrow(
+      'server URL "ftp://host" must start with http://, https://, ws:// or wss://',
+    );
   });
 
   it('prefers --server, then IMV_SERVER, then the default', () => {

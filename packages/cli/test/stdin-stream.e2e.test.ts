@@ -11,7 +11,11 @@ import { startServe } from './helpers/server.js';
 import type { ServeProcess } from './helpers/server.js';
 
 /** A 44-byte PCM WAV header as a streaming writer (arecord, sox to a pipe) leaves it: sizes unknown. */
-function streamingWavHeader(sampleRate: number, channels: number, dataSize = 0xffffffff): Uint8Array {
+function streamingWavHeader(
+  sampleRate: number,
+  channels: number,
+  dataSize = 0xffffffff,
+): Uint8Array {
   const header = new Uint8Array(44);
   const view = new DataView(header.buffer);
   header.set(Buffer.from('RIFF'), 0);
@@ -57,7 +61,19 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
   it('sends the first frame before stdin is closed, and stores the whole stream (44.1 kHz, data size 0xFFFFFFFF)', async () => {
     const rateHz = 44_100;
     const raw = path.join(tmp, 'speech-44k.raw');
-    sox([fixture('speech-en-48k.wav'), '-t', 's16', '-r', String(rateHz), '-c', '1', raw, 'trim', '0', '3']);
+    sox([
+      fixture('speech-en-48k.wav'),
+      '-t',
+      's16',
+      '-r',
+      String(rateHz),
+      '-c',
+      '1',
+      raw,
+      'trim',
+      '0',
+      '3',
+    ]);
     const pcm = await readFile(raw);
     const fed48k = soxSamples(fixture('speech-en-48k.wav'), ['trim', '0', '3']);
 
@@ -78,7 +94,9 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
         });
       });
 
-      const sender = spawnCli(['send', '-', '--room', 'stream', '--server', server.url], { openStdin: true });
+      const sender = spawnCli(['send', '-', '--room', 'stream', '--server', server.url], {
+        openStdin: true,
+      });
       running.push(sender);
       sender.child.stdin.write(streamingWavHeader(rateHz, 1));
       // 100 ms of audio every 100 ms, like a recorder.
@@ -96,9 +114,13 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(closedAtFirstFrame).toBe(false);
       expect(chunksAtFirstFrame).toBeLessThan(chunksWritten);
-      const id = /^sent message (\d+) to stream \((\d+\.\d\d) s, \d+ frames\)\n$/.exec(result.stdout)?.[1];
+      const id = /^sent message (\d+) to stream \((\d+\.\d\d) s, \d+ frames\)\n$/.exec(
+        result.stdout,
+      )?.[1];
       expect(id, result.stdout).toBeDefined();
-      const ogg = new Uint8Array(await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer());
+      const ogg = new Uint8Array(
+        await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer(),
+      );
       const match = compareOgg(fed48k, ogg);
       expect(match.correlation).toBeGreaterThanOrEqual(0.9);
       expect(match.lengthRatio).toBeGreaterThan(0.95);
@@ -113,14 +135,19 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
     const clip = path.join(tmp, 'clip.wav');
     sox([fixture('speech-fr-48k.wav'), clip, 'trim', '0', '5']);
     const bytes = await readFile(clip);
-    const sender = spawnCli(['send', '-', '--room', 'stream', '--fast', '--json', '--server', server.url], { input: bytes });
+    const sender = spawnCli(
+      ['send', '-', '--room', 'stream', '--fast', '--json', '--server', server.url],
+      { input: bytes },
+    );
     running.push(sender);
     const result = await sender.exited;
     expect(result.code, result.stderr).toBe(0);
     const { id, frames } = JSON.parse(result.stdout) as { id: number; frames: number };
     expect(result.stderr).toBe('');
     expect(frames).toBeGreaterThanOrEqual(250);
-    const ogg = new Uint8Array(await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer());
+    const ogg = new Uint8Array(
+      await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer(),
+    );
     const match = compareOgg(soxSamples(clip), ogg);
     expect(match.correlation).toBeGreaterThanOrEqual(0.9);
     expect(match.lengthRatio).toBeGreaterThan(0.95);
@@ -128,9 +155,28 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
   });
 
   it.each([
-    ['a WAV header then garbage where the chunks should be', Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVE', 'latin1'), Buffer.from('\x01\x02garbage-that-is-no-chunk', 'latin1')]), /^imv: cannot read stdin: .*'data'.*\n$/],
-    ['a format chunk with 0 channels', (() => { const h = streamingWavHeader(48_000, 1); new DataView(h.buffer).setUint16(22, 0, true); return Buffer.concat([h, Buffer.alloc(9600)]); })(), /^imv: cannot read stdin: WAV file has 0 channels; 1 to 8 are supported\n$/],
-    ['a header and no audio', Buffer.from(streamingWavHeader(48_000, 1)), /^imv: cannot read stdin: it holds no audio samples\n$/],
+    [
+      'a WAV header then garbage where the chunks should be',
+      Buffer.concat([
+        Buffer.from('RIFF\xff\xff\xff\xffWAVE', 'latin1'),
+        Buffer.from('\x01\x02garbage-that-is-no-chunk', 'latin1'),
+      ]),
+      /^imv: cannot read stdin: .*'data'.*\n$/,
+    ],
+    [
+      'a format chunk with 0 channels',
+      (() => {
+        const h = streamingWavHeader(48_000, 1);
+        new DataView(h.buffer).setUint16(22, 0, true);
+        return Buffer.concat([h, Buffer.alloc(9600)]);
+      })(),
+      /^imv: cannot read stdin: WAV file has 0 channels; 1 to 8 are supported\n$/,
+    ],
+    [
+      'a header and no audio',
+      Buffer.from(streamingWavHeader(48_000, 1)),
+      /^imv: cannot read stdin: it holds no audio samples\n$/,
+    ],
   ])('refuses %s with one clear line and stores nothing', async (_name, input, message) => {
     const room = `bad-${Math.random().toString(36).slice(2, 8)}`;
     const sender = spawnCli(['send', '-', '--room', room, '--server', server.url], { input });

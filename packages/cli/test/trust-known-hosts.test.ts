@@ -231,7 +231,9 @@ describe('connectPinned URL handling', () => {
 describe('first use with a fingerprint announced over mDNS (--discover)', () => {
   it('pins when the certificate is the announced one', async () => {
     expect(await get({ announcedFingerprint: certsA.fingerprintSha256 })).toBe('imv ok');
-    const pins = JSON.parse(await readFile(knownHostsPath(configPath), 'utf8')) as { hosts: Record<string, { fingerprintSha256: string }> };
+    const pins = JSON.parse(await readFile(knownHostsPath(configPath), 'utf8')) as {
+      hosts: Record<string, { fingerprintSha256: string }>;
+    };
     expect(pins.hosts[`127.0.0.1:${port}`]?.fingerprintSha256).toBe(certsA.fingerprintSha256);
   });
 

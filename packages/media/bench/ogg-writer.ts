@@ -3,8 +3,6 @@
  * Run: npx tsx packages/media/bench/ogg-writer.ts
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   BufferTarget,
   EncodedAudioPacketSource,
@@ -12,13 +10,11 @@ import {
   OggOutputFormat,
   Output,
 } from 'mediabunny';
+import { fixturePath } from '@imv/test-support';
 import { buildOpusHead, readWav, writeOggOpus } from '../src/index.js';
 import { OpusFrameEncoder } from '../src/node/index.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const speech = readWav(
-  readFileSync(path.resolve(repoRoot, '../shared/fixtures/speech-en-48k.wav')),
-).samples;
+const speech = readWav(readFileSync(fixturePath('speech-en-48k.wav'))).samples;
 const packets = new OpusFrameEncoder().encode(speech);
 const opusHead = buildOpusHead({ preSkip: 312 });
 

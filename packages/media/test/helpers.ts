@@ -2,20 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fixturePath, type FixtureName } from '@imv/test-support';
 import { readWav } from '../src/index.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-/** Absolute path of a shared fixture (CI clones shared/ beside the repo, as on the dev machine). */
-export function fixturePath(name: string): string {
-  return path.resolve(repoRoot, '../shared/fixtures', name);
-}
+export { fixturePath };
 
 export const SPEECH_EN = fixturePath('speech-en-48k.wav');
 
 /** The fixture as mono 48 kHz float samples. */
-export function readFixture(name = 'speech-en-48k.wav'): Float32Array {
+export function readFixture(name: FixtureName = 'speech-en-48k.wav'): Float32Array {
   return readWav(readFileSync(fixturePath(name))).samples;
 }
 

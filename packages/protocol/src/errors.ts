@@ -74,7 +74,10 @@ export class ProtocolError extends Error {
   }
 
   static frameTooLarge(len: number): ProtocolError {
-    return new ProtocolError('FRAME_TOO_LARGE', `frame is ${len} B, at most ${MAX_FRAME_BYTES} B are allowed`);
+    return new ProtocolError(
+      'FRAME_TOO_LARGE',
+      `frame is ${len} B, at most ${MAX_FRAME_BYTES} B are allowed`,
+    );
   }
 
   static frameVersion(version: number): ProtocolError {

@@ -24,7 +24,9 @@ const messageId = z.number().int().positive();
  * stream's random key salt, `keyCheck` the talker's passphrase check value. The server stores and
  * relays them unchanged; listeners need them to derive the stream key and to tell a wrong passphrase.
  */
-const e2eToken = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes in base64url (22 characters)');
+const e2eToken = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes in base64url (22 characters)');
 const e2eFields = { e2eSalt: e2eToken.optional(), keyCheck: e2eToken.optional() };
 /** Shortest and longest room key (access control; not the end-to-end passphrase). */
 export const MIN_ROOM_KEY_LENGTH = 8;
@@ -203,7 +205,14 @@ export const talkStartedSchema = z.object({
   ...e2eFields,
 });
 
-export const stopReasonSchema = z.enum(['stop', 'end-frame', 'disconnect', 'too-long', 'shutdown', 'left']);
+export const stopReasonSchema = z.enum([
+  'stop',
+  'end-frame',
+  'disconnect',
+  'too-long',
+  'shutdown',
+  'left',
+]);
 export type StopReason = z.infer<typeof stopReasonSchema>;
 
 export const talkStoppedSchema = z.object({

@@ -7,7 +7,11 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new ProtocolError('BAD_JSON', `control message is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new ProtocolError(
+      'BAD_JSON',
+      `control message is not valid JSON: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -20,20 +24,26 @@ function describeIssues(error: z.ZodError): string {
 
 function parseWith<T>(text: string, schema: z.ZodType<T>, knownTypes: readonly string[]): T {
   if (text.length > MAX_TEXT_BYTES) {
-    throw new ProtocolError('TEXT_TOO_LARGE', `control message is ${text.length} B, at most ${MAX_TEXT_BYTES} B are allowed`);
+    throw new ProtocolError(
+      'TEXT_TOO_LARGE',
+      `control message is ${text.length} B, at most ${MAX_TEXT_BYTES} B are allowed`,
+    );
   }
   const value = parseJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError('BAD_MESSAGE', 'control message must be a JSON object with a "type"');
   }
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string') throw new ProtocolError('BAD_MESSAGE', 'control message has no string "type"');
+  if (typeof type !== 'string')
+    throw new ProtocolError('BAD_MESSAGE', 'control message has no string "type"');
   if (!knownTypes.includes(type)) {
     throw new ProtocolError('UNKNOWN_TYPE', `unknown message type "${type.slice(0, 40)}"`);
   }
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new ProtocolError('BAD_MESSAGE', `invalid "${type}": ${describeIssues(result.error)}`, { cause: result.error });
+    throw new ProtocolError('BAD_MESSAGE', `invalid "${type}": ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
   }
   return result.data;
 }

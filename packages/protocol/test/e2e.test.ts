@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@evan/opus';
+import { fixturePath } from '@imv/test-support';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ import {
 import type * as e2e from '../src/e2e.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SPEECH_WAV = path.resolve(repoRoot, '../shared/fixtures/speech-en-48k.wav');
+const SPEECH_WAV = fixturePath('speech-en-48k.wav');
 const FRAME_SAMPLES = 960;
 /** NOTES.md: libopus round trip lines up with the source 310 samples later (pre-skip not trimmed). */
 const OPUS_LAG_SAMPLES = 310;

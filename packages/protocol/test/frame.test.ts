@@ -27,20 +27,39 @@ describe('audio frame', () => {
     expect([...bytes]).toEqual([
       0x01, // version
       0x01, // flags: END
-      0x00, 0x00, // reserved
-      0x01, 0x02, 0x03, 0x04, // stream id
-      0x0a, 0x0b, 0x0c, 0x0d, // sequence
-      0x00, 0x00, 0x03, 0xc0, // timestamp 960
-      0xfc, 0xff, // Opus payload
+      0x00,
+      0x00, // reserved
+      0x01,
+      0x02,
+      0x03,
+      0x04, // stream id
+      0x0a,
+      0x0b,
+      0x0c,
+      0x0d, // sequence
+      0x00,
+      0x00,
+      0x03,
+      0xc0, // timestamp 960
+      0xfc,
+      0xff, // Opus payload
     ]);
   });
 
   it('round-trips through a view at an offset inside a larger buffer', () => {
-    const frame = encodeFrame({ flags: 0, streamId: 7, sequence: 4_000_000_000, timestamp: 123_456 }, new Uint8Array([1, 2, 3]));
+    const frame = encodeFrame(
+      { flags: 0, streamId: 7, sequence: 4_000_000_000, timestamp: 123_456 },
+      new Uint8Array([1, 2, 3]),
+    );
     const pool = new Uint8Array(100);
     pool.set(frame, 37);
     const decoded = decodeFrame(pool.subarray(37, 37 + frame.length));
-    expect(decoded).toMatchObject({ flags: 0, streamId: 7, sequence: 4_000_000_000, timestamp: 123_456 });
+    expect(decoded).toMatchObject({
+      flags: 0,
+      streamId: 7,
+      sequence: 4_000_000_000,
+      timestamp: 123_456,
+    });
     expect([...decoded.payload]).toEqual([1, 2, 3]);
   });
 
@@ -55,13 +74,19 @@ describe('audio frame', () => {
   });
 
   it('rejects another frame version with FRAME_VERSION', () => {
-    const bytes = encodeFrame({ flags: 0, streamId: 1, sequence: 0, timestamp: 0 }, new Uint8Array([1]));
+    const bytes = encodeFrame(
+      { flags: 0, streamId: 1, sequence: 0, timestamp: 0 },
+      new Uint8Array([1]),
+    );
     bytes[0] = 2;
     expect(codeOf(() => decodeFrame(bytes))).toBe('FRAME_VERSION');
   });
 
   it('rejects unknown flags and reserved bits with FRAME_RESERVED_BITS', () => {
-    const bytes = encodeFrame({ flags: 0, streamId: 1, sequence: 0, timestamp: 0 }, new Uint8Array([1]));
+    const bytes = encodeFrame(
+      { flags: 0, streamId: 1, sequence: 0, timestamp: 0 },
+      new Uint8Array([1]),
+    );
     bytes[1] = 0x80;
     expect(codeOf(() => decodeFrame(bytes))).toBe('FRAME_RESERVED_BITS');
     bytes[1] = 0;
@@ -70,9 +95,15 @@ describe('audio frame', () => {
   });
 
   it('accepts an empty payload only on an END frame', () => {
-    const empty = encodeFrame({ flags: 0, streamId: 1, sequence: 0, timestamp: 0 }, new Uint8Array(0));
+    const empty = encodeFrame(
+      { flags: 0, streamId: 1, sequence: 0, timestamp: 0 },
+      new Uint8Array(0),
+    );
     expect(codeOf(() => decodeFrame(empty))).toBe('FRAME_EMPTY');
-    const end = encodeFrame({ flags: FLAG_END, streamId: 1, sequence: 5, timestamp: 4800 }, new Uint8Array(0));
+    const end = encodeFrame(
+      { flags: FLAG_END, streamId: 1, sequence: 5, timestamp: 4800 },
+      new Uint8Array(0),
+    );
     expect(decodeFrame(end).payload.length).toBe(0);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TEXT_BYTES, PROTOCOL_VERSION, ProtocolError, normalizeRoom, parseClientMessage } from '../src/index.js';
+import {
+  MAX_TEXT_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  normalizeRoom,
+  parseClientMessage,
+} from '../src/index.js';
 
 function codeOf(text: string): string {
   try {
@@ -13,13 +19,21 @@ function codeOf(text: string): string {
 
 describe('control messages', () => {
   it('parses a valid hello and join', () => {
-    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', name: ' Ana ' }))).toEqual({
+    expect(
+      parseClientMessage(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', name: ' Ana ' }),
+      ),
+    ).toEqual({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       client: 't',
       name: 'Ana',
     });
-    expect(parseClientMessage('{"type":"join","room":"crew","since":"all"}')).toEqual({ type: 'join', room: 'crew', since: 'all' });
+    expect(parseClientMessage('{"type":"join","room":"crew","since":"all"}')).toEqual({
+      type: 'join',
+      room: 'crew',
+      since: 'all',
+    });
   });
 
   it('tells bad JSON, unknown types, schema failures and oversize text apart', () => {
@@ -28,7 +42,9 @@ describe('control messages', () => {
     expect(codeOf('{"type":"dance"}')).toBe('UNKNOWN_TYPE');
     expect(codeOf('{"type":"join","room":"Not A Room!"}')).toBe('BAD_MESSAGE');
     expect(codeOf('{"type":"talk-start","streamId":-1}')).toBe('BAD_MESSAGE');
-    expect(codeOf(JSON.stringify({ type: 'hello', pad: 'x'.repeat(MAX_TEXT_BYTES) }))).toBe('TEXT_TOO_LARGE');
+    expect(codeOf(JSON.stringify({ type: 'hello', pad: 'x'.repeat(MAX_TEXT_BYTES) }))).toBe(
+      'TEXT_TOO_LARGE',
+    );
   });
 
   it('names the field at fault', () => {

@@ -20,7 +20,13 @@ import { writeFile, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildWeb, launchChromium, openHarness, startTestServer, takeRecording } from '../test/browser/helpers.js';
+import {
+  buildWeb,
+  launchChromium,
+  openHarness,
+  startTestServer,
+  takeRecording,
+} from '../test/browser/helpers.js';
 import type { Recording } from '../test/browser/helpers.js';
 import type { PlaybackStats } from '../src/audio/engine-messages.js';
 
@@ -46,12 +52,15 @@ function clickTrack(seconds: number, everyMs: number): Uint8Array {
   for (let start = every / 2; start + burst < n; start += every) {
     for (let i = 0; i < burst; i++) {
       const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / burst);
-      pcm[start + i] = Math.round(0.5 * 32767 * w * Math.sin((2 * Math.PI * 2000 * i) / SAMPLE_RATE));
+      pcm[start + i] = Math.round(
+        0.5 * 32767 * w * Math.sin((2 * Math.PI * 2000 * i) / SAMPLE_RATE),
+      );
     }
   }
   const out = new Uint8Array(44 + n * 2);
   const view = new DataView(out.buffer);
-  const ascii = (offset: number, s: string) => [...s].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
+  const ascii = (offset: number, s: string) =>
+    [...s].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
   ascii(0, 'RIFF');
   view.setUint32(4, 36 + n * 2, true);
   ascii(8, 'WAVE');
@@ -111,7 +120,13 @@ type PlaybackTotals = PlaybackStats['totals'];
  */
 function warnIfGapped(name: string, r: Recording): void {
   const bad = r.marks.filter(([endFrame]) => (endFrame - r.startFrame) % 4800 !== 0);
-  if (bad.length > 0) console.warn(`warning: the ${name} recording has holes (chunk ends ${bad.slice(0, 3).map(([f]) => f).join(', ')}...)`);
+  if (bad.length > 0)
+    console.warn(
+      `warning: the ${name} recording has holes (chunk ends ${bad
+        .slice(0, 3)
+        .map(([f]) => f)
+        .join(', ')}...)`,
+    );
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -127,7 +142,11 @@ async function main(): Promise<void> {
   const browser = await launchChromium({ fakeMic: wavPath, loop: true });
   try {
     // One page, one AudioContext: the talker client plus two listening clients (?listeners).
-    const page = await openHarness(browser, server.httpUrl, { room: 'bench', name: 'talker', listeners: ['adaptive', '0'] });
+    const page = await openHarness(browser, server.httpUrl, {
+      room: 'bench',
+      name: 'talker',
+      listeners: ['adaptive', '0'],
+    });
     await page.evaluate(() => Promise.all(window.imv.listeners.map((l) => l.client.connect())));
     const listeners = { engine: 0, baseline: 1 } as const;
     for (const i of Object.values(listeners)) await takeRecording(page, i);
@@ -140,8 +159,12 @@ async function main(): Promise<void> {
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 250));
       for (const [name, i] of Object.entries(listeners) as [keyof typeof listeners, number][]) {
-        const stats = await page.evaluate((n) => window.imv.listeners[n]!.client.getPlaybackStats(), i);
-        for (const s of stats.streams) depth[name].push({ depthMs: s.depthMs, targetMs: s.targetMs });
+        const stats = await page.evaluate(
+          (n) => window.imv.listeners[n]!.client.getPlaybackStats(),
+          i,
+        );
+        for (const s of stats.streams)
+          depth[name].push({ depthMs: s.depthMs, targetMs: s.targetMs });
       }
     }
     const stored = await page.evaluate(() => window.imv.client.stopTalking());
@@ -161,19 +184,30 @@ async function main(): Promise<void> {
       const inOrder = latencies(captured, heard).map((frames) => (frames * 1000) / SAMPLE_RATE);
       if (values.verbose) console.log(`${name}: ${inOrder.map((x) => x.toFixed(0)).join(' ')}`);
       results[name] = inOrder.sort((x, y) => x - y);
-      totals[name] = (await page.evaluate((n) => window.imv.listeners[n]!.client.getPlaybackStats(), i)).totals;
+      totals[name] = (
+        await page.evaluate((n) => window.imv.listeners[n]!.client.getPlaybackStats(), i)
+      ).totals;
     }
     const longTasks = (await page.evaluate(() => window.imv.longTasks)).slice(longTasksBefore);
 
     const e = results.engine!;
     const b = results.baseline!;
-    console.log(`\nclicks captured: ${captured.length}, heard: engine ${e.length}, baseline ${b.length}; message ${stored?.id ?? 'not stored'} (${stored?.frameCount ?? 0} frames)`);
+    console.log(
+      `\nclicks captured: ${captured.length}, heard: engine ${e.length}, baseline ${b.length}; message ${stored?.id ?? 'not stored'} (${stored?.frameCount ?? 0} frames)`,
+    );
     console.log('\nmouth-to-ear (capture render -> playback render, one AudioContext), ms');
     console.log('              p50     p95     p99     max');
-    for (const [name, xs] of [['engine', e], ['baseline', b]] as const) {
-      console.log(`${name.padEnd(10)} ${[50, 95, 99, 100].map((p) => fmt(percentile(xs, p)).padStart(7)).join(' ')}`);
+    for (const [name, xs] of [
+      ['engine', e],
+      ['baseline', b],
+    ] as const) {
+      console.log(
+        `${name.padEnd(10)} ${[50, 95, 99, 100].map((p) => fmt(percentile(xs, p)).padStart(7)).join(' ')}`,
+      );
     }
-    console.log(`ratio      ${[50, 95, 99, 100].map((p) => (percentile(e, p) / percentile(b, p)).toFixed(2).padStart(7)).join(' ')}`);
+    console.log(
+      `ratio      ${[50, 95, 99, 100].map((p) => (percentile(e, p) / percentile(b, p)).toFixed(2).padStart(7)).join(' ')}`,
+    );
     console.log('\njitter buffer (sampled every 250 ms while streaming)');
     for (const name of ['engine', 'baseline'] as const) {
       const d = depth[name];
@@ -185,7 +219,9 @@ async function main(): Promise<void> {
       );
     }
     const totalMs = longTasks.reduce((a, t) => a + t.durationMs, 0);
-    console.log(`\nmain-thread long tasks (> 50 ms) while streaming: ${longTasks.length} (${fmt(totalMs)} ms)`);
+    console.log(
+      `\nmain-thread long tasks (> 50 ms) while streaming: ${longTasks.length} (${fmt(totalMs)} ms)`,
+    );
     const goal = percentile(e, 50) <= 50 && percentile(e, 99) <= 80;
     console.log(`\ngoal p50 <= 50 ms and p99 <= 80 ms: ${goal ? 'met' : 'NOT met'}`);
   } finally {

@@ -99,13 +99,24 @@ const client = createVoiceClient({
 const events: Harness['events'] = [];
 const epochNow = () => performance.timeOrigin + performance.now();
 const eventNames: (keyof EngineEvents)[] = [
-  'state', 'joined', 'presence', 'talk-started', 'talk-stopped', 'message-stored', 'history', 'error',
-  'talk-ended', 'stream-playing', 'stream-finished', 'talk-stream', 'codec',
+  'state',
+  'joined',
+  'presence',
+  'talk-started',
+  'talk-stopped',
+  'message-stored',
+  'history',
+  'error',
+  'talk-ended',
+  'stream-playing',
+  'stream-finished',
+  'talk-stream',
+  'codec',
 ];
 for (const name of eventNames) {
-  client.on(name, ((...args: unknown[]) => {
+  client.on(name, (...args: unknown[]) => {
     events.push([name, epochNow(), ...(JSON.parse(JSON.stringify(args)) as unknown[])]);
-  }));
+  });
 }
 
 function newTap(node: AudioWorkletNode): HarnessTap {
@@ -131,7 +142,12 @@ function newTap(node: AudioWorkletNode): HarnessTap {
         all.set(c, offset);
         offset += c.length;
       }
-      return { startFrame: r.startFrame, base64: toBase64(new Uint8Array(all.buffer)), length: r.length, marks: m };
+      return {
+        startFrame: r.startFrame,
+        base64: toBase64(new Uint8Array(all.buffer)),
+        length: r.length,
+        marks: m,
+      };
     },
   };
 }
@@ -139,7 +155,8 @@ function newTap(node: AudioWorkletNode): HarnessTap {
 function toBase64(bytes: Uint8Array): string {
   let binary = '';
   const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) binary += String.fromCharCode(...bytes.subarray(i, i + step));
+  for (let i = 0; i < bytes.length; i += step)
+    binary += String.fromCharCode(...bytes.subarray(i, i + step));
   return btoa(binary);
 }
 
@@ -156,7 +173,11 @@ client.on('live-level', (_streamId, level) => {
 const longTasks: Harness['longTasks'] = [];
 try {
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) longTasks.push({ startEpochMs: performance.timeOrigin + e.startTime, durationMs: e.duration });
+    for (const e of list.getEntries())
+      longTasks.push({
+        startEpochMs: performance.timeOrigin + e.startTime,
+        durationMs: e.duration,
+      });
   }).observe({ type: 'longtask', buffered: true });
 } catch {
   // no Long Tasks API: the list stays empty
@@ -166,14 +187,26 @@ const emptyTap: HarnessTap = { take: () => ({ startFrame: -1, base64: '', length
 
 async function setUp(): Promise<void> {
   const context = client.audio.context;
-  const base = { client, events, levels, longTasks, clock: () => ({ contextFrame: 0, epochMs: epochNow() }) };
+  const base = {
+    client,
+    events,
+    levels,
+    longTasks,
+    clock: () => ({ contextFrame: 0, epochMs: epochNow() }),
+  };
   // An insecure page has no AudioWorklet: the page still loads, so a test can see how the engine fails.
   if (!window.isSecureContext || context.audioWorklet === undefined) {
     window.imv = { ...base, output: emptyTap, mic: emptyTap, listeners: [] };
     return;
   }
   await context.audioWorklet.addModule(recorderWorkletUrl);
-  const recorder = () => new AudioWorkletNode(context, 'imv-recorder', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
+  const recorder = () =>
+    new AudioWorkletNode(context, 'imv-recorder', {
+      numberOfInputs: 1,
+      numberOfOutputs: 0,
+      channelCount: 1,
+      channelCountMode: 'explicit',
+    });
   const outputRecorder = recorder();
   client.audio.output.connect(outputRecorder);
   const micRecorder = recorder();
@@ -206,7 +239,10 @@ async function setUp(): Promise<void> {
       const ts = context.getOutputTimestamp();
       const contextTime = ts.contextTime ?? context.currentTime;
       const perf = ts.performanceTime ?? performance.now();
-      return { contextFrame: contextTime * context.sampleRate, epochMs: performance.timeOrigin + perf };
+      return {
+        contextFrame: contextTime * context.sampleRate,
+        epochMs: performance.timeOrigin + perf,
+      };
     },
   };
 }

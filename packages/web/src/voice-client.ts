@@ -6,7 +6,14 @@
  *                 worklets/playback-worklet.ts (jitter buffers, mix) -> output GainNode -> speakers
  * Audio never passes through the main thread: the worklets and the worker talk over MessagePorts.
  */
-import { PROTOCOL_VERSION, ProtocolError, SAMPLE_RATE_HZ, WS_PATH, deriveRoomKey, parseServerMessage } from '@imv/protocol';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  SAMPLE_RATE_HZ,
+  WS_PATH,
+  deriveRoomKey,
+  parseServerMessage,
+} from '@imv/protocol';
 import type { ClientMessage, RoomKey, ServerMessage, VoiceMessage } from '@imv/protocol';
 import type {
   CodecChoice,
@@ -23,7 +30,12 @@ import { openMicrophone } from './capture/microphone.js';
 import { decryptFramesToOgg } from './net/decrypt-message.js';
 import type { JitterBufferOptions, JitterBufferStats } from './playback/jitter-buffer.js';
 import { MicError } from './voice-client-api.js';
-import type { ConnectionState, VoiceClient, VoiceClientEvents, VoiceClientOptions } from './voice-client-api.js';
+import type {
+  ConnectionState,
+  VoiceClient,
+  VoiceClientEvents,
+  VoiceClientOptions,
+} from './voice-client-api.js';
 import captureWorkletUrl from './worklets/capture-worklet.ts?worker&url';
 import playbackWorkletUrl from './worklets/playback-worklet.ts?worker&url';
 
@@ -61,7 +73,10 @@ export interface EngineEvents extends VoiceClientEvents {
   'mic-open': (source: MediaStreamAudioSourceNode) => void;
   /** Our own stream started: talk-start and the first frames go out under this id. */
   'talk-stream': (streamId: number) => void;
-  codec: (info: { encoder: 'webcodecs' | 'wasm' | 'none'; decoder: 'webcodecs' | 'wasm' | 'none' }) => void;
+  codec: (info: {
+    encoder: 'webcodecs' | 'wasm' | 'none';
+    decoder: 'webcodecs' | 'wasm' | 'none';
+  }) => void;
 }
 
 export interface EngineClient extends VoiceClient {
@@ -69,7 +84,10 @@ export interface EngineClient extends VoiceClient {
   /** Jitter-buffer figures of the live streams and totals since the page opened. */
   getPlaybackStats(): Promise<PlaybackStats>;
   /** Which Opus implementation each direction uses, once the worker has checked. */
-  readonly codecInfo: Promise<{ encoder: 'webcodecs' | 'wasm' | 'none'; decoder: 'webcodecs' | 'wasm' | 'none' }>;
+  readonly codecInfo: Promise<{
+    encoder: 'webcodecs' | 'wasm' | 'none';
+    decoder: 'webcodecs' | 'wasm' | 'none';
+  }>;
   /** The id of the stream being talked now, if any. */
   readonly talkStreamId: number | undefined;
 }
@@ -141,7 +159,10 @@ class VoiceClientEngine implements EngineClient {
   private micStream: MediaStream | null = null;
   private micSource: MediaStreamAudioSourceNode | null = null;
   private talk: { streamId: number } | null = null;
-  private pendingStops = new Map<number, { deferred: Deferred<VoiceMessage | undefined>; timer: ReturnType<typeof setTimeout> }>();
+  private pendingStops = new Map<
+    number,
+    { deferred: Deferred<VoiceMessage | undefined>; timer: ReturnType<typeof setTimeout> }
+  >();
   /** Streams whose first sample this page played, until their message-stored arrives. */
   private readonly playedLive = new Set<number>();
   /** Live streams (talk-started .. message-stored) and those of them that were muted for a while. */
@@ -161,7 +182,9 @@ class VoiceClientEngine implements EngineClient {
     this.roomKey = options.roomKey;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.codecInfo = this.codecDeferred.promise;
-    this.context = options.context ?? new AudioContext({ sampleRate: SAMPLE_RATE_HZ, latencyHint: 'interactive' });
+    this.context =
+      options.context ??
+      new AudioContext({ sampleRate: SAMPLE_RATE_HZ, latencyHint: 'interactive' });
     this.output = this.context.createGain();
     this.output.connect(this.context.destination);
     const context = this.context;
@@ -180,9 +203,13 @@ class VoiceClientEngine implements EngineClient {
         return context.state === 'running';
       },
     };
-    this.worker = new Worker(new URL('./net/engine-worker.ts', import.meta.url), { type: 'module', name: 'imv-engine' });
+    this.worker = new Worker(new URL('./net/engine-worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'imv-engine',
+    });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.onWorker(event.data);
-    this.worker.onerror = (event) => this.emit('error', { code: 'CONNECTION', message: `engine worker failed: ${event.message}` });
+    this.worker.onerror = (event) =>
+      this.emit('error', { code: 'CONNECTION', message: `engine worker failed: ${event.message}` });
     this.engineReady = this.startEngine();
     this.useE2eRoom(this.room);
     // An engine that cannot start (no AudioWorklet in an insecure page) surfaces in startTalking/connect.
@@ -275,24 +302,39 @@ class VoiceClientEngine implements EngineClient {
   async startTalking(): Promise<void> {
     if (this.talk !== null) return;
     if (!window.isSecureContext || navigator.mediaDevices === undefined) {
-      throw new MicError('insecure-context', 'the microphone needs a secure page: open imv over https:// (or on localhost)');
+      throw new MicError(
+        'insecure-context',
+        'the microphone needs a secure page: open imv over https:// (or on localhost)',
+      );
     }
     let capture: AudioWorkletNode;
     try {
       capture = (await this.engineReady).capture;
     } catch (e) {
-      throw new MicError('unsupported', `this browser cannot run imv's audio engine: ${(e as Error).message}`);
+      throw new MicError(
+        'unsupported',
+        `this browser cannot run imv's audio engine: ${(e as Error).message}`,
+      );
     }
     const codecs = await this.codecInfo;
     if (codecs.encoder === 'none') {
-      throw new MicError('unsupported', 'this browser has no Opus encoder (neither WebCodecs nor WebAssembly)');
+      throw new MicError(
+        'unsupported',
+        'this browser has no Opus encoder (neither WebCodecs nor WebAssembly)',
+      );
     }
-    if (this.stateValue !== 'open') throw new Error(`cannot talk while the connection is ${this.stateValue}`);
+    if (this.stateValue !== 'open')
+      throw new Error(`cannot talk while the connection is ${this.stateValue}`);
     if (this.endToEnd && (await this.e2eKey.catch(() => null)) === null) {
-      throw new Error('the end-to-end passphrase could not be turned into a key; talking would not be encrypted');
+      throw new Error(
+        'the end-to-end passphrase could not be turned into a key; talking would not be encrypted',
+      );
     }
     void this.audio.unlock(); // startTalking comes from a user gesture: a good moment to resume
-    if (this.micStream === null || !this.micStream.getAudioTracks().some((t) => t.readyState === 'live')) {
+    if (
+      this.micStream === null ||
+      !this.micStream.getAudioTracks().some((t) => t.readyState === 'live')
+    ) {
       this.micStream = await openMicrophone({ processing: this.options.micProcessing ?? true });
       this.micSource?.disconnect();
       this.micSource = this.context.createMediaStreamSource(this.micStream);
@@ -312,7 +354,10 @@ class VoiceClientEngine implements EngineClient {
     if (talk === null) return undefined;
     this.talk = null;
     const pending = deferred<VoiceMessage | undefined>();
-    const timer = setTimeout(() => this.settleStop(talk.streamId, undefined), this.options.stopAckTimeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => this.settleStop(talk.streamId, undefined),
+      this.options.stopAckTimeoutMs ?? 10_000,
+    );
     this.pendingStops.set(talk.streamId, { deferred: pending, timer });
     // The worklet posts 'end' to the worker after its last block; the worker then flushes the
     // encoder and sends talk-stop.
@@ -325,7 +370,9 @@ class VoiceClientEngine implements EngineClient {
     this.liveMuted = muted;
     // A stream muted for any part of its playout was not heard live (CONTRACT-CHANGES item 1).
     if (muted) for (const id of this.liveStreams) this.mutedStreams.add(id);
-    void this.engineReady.then(({ playback }) => this.postPlayback(playback, { type: 'mute', muted }));
+    void this.engineReady.then(({ playback }) =>
+      this.postPlayback(playback, { type: 'mute', muted }),
+    );
   }
 
   // ---- extras -------------------------------------------------------------------------------
@@ -342,7 +389,8 @@ class VoiceClientEngine implements EngineClient {
   // ---- internals ----------------------------------------------------------------------------
 
   private async startEngine(): Promise<{ capture: AudioWorkletNode; playback: AudioWorkletNode }> {
-    if (this.context.audioWorklet === undefined) throw new Error('AudioWorklet is not available (insecure page?)');
+    if (this.context.audioWorklet === undefined)
+      throw new Error('AudioWorklet is not available (insecure page?)');
     await loadWorklets(this.context);
     const capture = new AudioWorkletNode(this.context, 'imv-capture', {
       numberOfInputs: 1,
@@ -351,7 +399,9 @@ class VoiceClientEngine implements EngineClient {
       channelCountMode: 'explicit', // downmix the (often stereo) device to mono before the worklet
       channelInterpretation: 'speakers',
     });
-    const processorOptions: PlaybackWorkletOptions = { ...(this.options.jitter ? { jitter: this.options.jitter } : {}) };
+    const processorOptions: PlaybackWorkletOptions = {
+      ...(this.options.jitter ? { jitter: this.options.jitter } : {}),
+    };
     const playback = new AudioWorkletNode(this.context, 'imv-playback', {
       numberOfInputs: 0,
       numberOfOutputs: 1,
@@ -362,13 +412,21 @@ class VoiceClientEngine implements EngineClient {
     capture.port.onmessage = (event: MessageEvent<FromCaptureWorkletToMain>) => {
       if (this.talk !== null) this.emit('mic-level', event.data.level);
     };
-    playback.port.onmessage = (event: MessageEvent<FromPlaybackWorklet>) => this.onPlayback(event.data);
+    playback.port.onmessage = (event: MessageEvent<FromPlaybackWorklet>) =>
+      this.onPlayback(event.data);
     const toCapture = new MessageChannel();
     const toPlayback = new MessageChannel();
     this.postCapture(capture, { type: 'connect-worker', port: toCapture.port2 }, [toCapture.port2]);
-    this.postPlayback(playback, { type: 'connect-worker', port: toPlayback.port2 }, [toPlayback.port2]);
+    this.postPlayback(playback, { type: 'connect-worker', port: toPlayback.port2 }, [
+      toPlayback.port2,
+    ]);
     this.postWorker(
-      { type: 'init', capturePort: toCapture.port1, playbackPort: toPlayback.port1, codec: this.options.codec ?? 'auto' },
+      {
+        type: 'init',
+        capturePort: toCapture.port1,
+        playbackPort: toPlayback.port1,
+        codec: this.options.codec ?? 'auto',
+      },
       [toCapture.port1, toPlayback.port1],
     );
     return { capture, playback };
@@ -381,7 +439,11 @@ class VoiceClientEngine implements EngineClient {
     this.e2eKey = passphrase === '' ? Promise.resolve(null) : deriveRoomKey(passphrase, room);
     this.e2eKey.then(
       (roomKey) => this.postWorker({ type: 'e2e-key', roomKey }),
-      (e: unknown) => this.emit('error', { code: 'CONNECTION', message: `cannot derive the end-to-end key: ${(e as Error).message}` }),
+      (e: unknown) =>
+        this.emit('error', {
+          code: 'CONNECTION',
+          message: `cannot derive the end-to-end key: ${(e as Error).message}`,
+        }),
     );
   }
 
@@ -396,10 +458,17 @@ class VoiceClientEngine implements EngineClient {
       case 'codec':
         this.codecDeferred.resolve({ encoder: msg.encoder, decoder: msg.decoder });
         this.emit('codec', { encoder: msg.encoder, decoder: msg.decoder });
-        if (msg.detail !== undefined) this.emit('error', { code: 'CONNECTION', message: msg.detail });
+        if (msg.detail !== undefined)
+          this.emit('error', { code: 'CONNECTION', message: msg.detail });
         break;
       case 'socket-open':
-        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: CLIENT_NAME, name: this.options.name, clientId: this.options.clientId });
+        this.send({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          client: CLIENT_NAME,
+          name: this.options.name,
+          clientId: this.options.clientId,
+        });
         break;
       case 'socket-closed':
         this.onSocketClosed(msg.code, msg.reason);
@@ -443,7 +512,8 @@ class VoiceClientEngine implements EngineClient {
         this.liveStreams.clear();
         for (const s of msg.live) this.noteLive(s.streamId);
         // Muted marks of streams that ended while we were away would never be read again.
-        for (const id of this.mutedStreams) if (!this.liveStreams.has(id)) this.mutedStreams.delete(id);
+        for (const id of this.mutedStreams)
+          if (!this.liveStreams.has(id)) this.mutedStreams.delete(id);
         this.emit('joined', { you: msg.you, members: msg.members, live: msg.live });
         this.connectDeferred?.resolve();
         this.connectDeferred = null;
@@ -481,7 +551,10 @@ class VoiceClientEngine implements EngineClient {
         break;
       case 'error':
         this.emit('error', { code: msg.code, message: msg.message });
-        if (this.talk !== null && (msg.streamId === this.talk.streamId || msg.ref === 'talk-start')) {
+        if (
+          this.talk !== null &&
+          (msg.streamId === this.talk.streamId || msg.ref === 'talk-start')
+        ) {
           this.endTalkLocally(this.talk.streamId, `${msg.code}: ${msg.message}`, true);
         }
         break;
@@ -542,7 +615,9 @@ class VoiceClientEngine implements EngineClient {
     if (this.talk?.streamId === streamId) {
       this.talk = null;
       if (byServer) this.postWorker({ type: 'talk-abort', streamId });
-      void this.engineReady.then(({ capture }) => this.postCapture(capture, { type: 'capture', on: false }));
+      void this.engineReady.then(({ capture }) =>
+        this.postCapture(capture, { type: 'capture', on: false }),
+      );
       this.emit('talk-ended', reason);
     }
     this.settleStop(streamId, undefined);
@@ -558,7 +633,8 @@ class VoiceClientEngine implements EngineClient {
 
   private joinMessage(): ClientMessage {
     const key = this.roomKey !== undefined ? { key: this.roomKey } : {};
-    if (this.lastSeenId !== undefined) return { type: 'join', room: this.room, since: this.lastSeenId, ...key };
+    if (this.lastSeenId !== undefined)
+      return { type: 'join', room: this.room, since: this.lastSeenId, ...key };
     // A re-join after a drop must replay what was stored meanwhile; having seen no message at all,
     // that is everything after id 0 (the UI de-duplicates by message id).
     if (this.joinedRoom === this.room) return { type: 'join', room: this.room, since: 0, ...key };
@@ -587,7 +663,7 @@ class VoiceClientEngine implements EngineClient {
   private emit<E extends keyof EngineEvents>(event: E, ...args: Parameters<EngineEvents[E]>): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {
-        (listener)(...args);
+        listener(...args);
       } catch (e) {
         console.error(`imv: a '${event}' listener threw`, e);
       }
@@ -598,11 +674,19 @@ class VoiceClientEngine implements EngineClient {
     this.worker.postMessage(msg, transfer);
   }
 
-  private postCapture(node: AudioWorkletNode, msg: ToCaptureWorklet, transfer: Transferable[] = []): void {
+  private postCapture(
+    node: AudioWorkletNode,
+    msg: ToCaptureWorklet,
+    transfer: Transferable[] = [],
+  ): void {
     node.port.postMessage(msg, transfer);
   }
 
-  private postPlayback(node: AudioWorkletNode, msg: ToPlaybackWorklet, transfer: Transferable[] = []): void {
+  private postPlayback(
+    node: AudioWorkletNode,
+    msg: ToPlaybackWorklet,
+    transfer: Transferable[] = [],
+  ): void {
     node.port.postMessage(msg, transfer);
   }
 }

@@ -18,8 +18,13 @@ export class ImvClientError extends Error {
 
   static unreachable(url: string, cause: unknown): ImvClientError {
     const sysCode = (cause as { code?: unknown } | undefined)?.code;
-    const detail = typeof sysCode === 'string' ? sysCode : (cause as Error | undefined)?.message ?? 'unknown error';
-    return new ImvClientError('UNREACHABLE', `cannot reach imv server at ${url} (${detail})`, { cause });
+    const detail =
+      typeof sysCode === 'string'
+        ? sysCode
+        : ((cause as Error | undefined)?.message ?? 'unknown error');
+    return new ImvClientError('UNREACHABLE', `cannot reach imv server at ${url} (${detail})`, {
+      cause,
+    });
   }
 
   static notImv(url: string, statusCode: number | undefined): ImvClientError {
@@ -31,17 +36,29 @@ export class ImvClientError extends Error {
 
   static connectionLost(url: string, closeCode: number, reason: string): ImvClientError {
     if (closeCode === CLOSE_CODES.VERSION_MISMATCH) {
-      return new ImvClientError('VERSION_MISMATCH', reason || 'the server speaks another protocol version');
+      return new ImvClientError(
+        'VERSION_MISMATCH',
+        reason || 'the server speaks another protocol version',
+      );
     }
     if (closeCode === 1001) {
-      return new ImvClientError('SERVER_SHUTTING_DOWN', `the imv server at ${url} is shutting down`);
+      return new ImvClientError(
+        'SERVER_SHUTTING_DOWN',
+        `the imv server at ${url} is shutting down`,
+      );
     }
     const why = reason ? `: ${reason}` : '';
-    return new ImvClientError('CONNECTION_LOST', `lost the connection to the imv server at ${url} (close ${closeCode}${why})`);
+    return new ImvClientError(
+      'CONNECTION_LOST',
+      `lost the connection to the imv server at ${url} (close ${closeCode}${why})`,
+    );
   }
 
   static timeout(what: string, ms: number): ImvClientError {
-    return new ImvClientError('TIMEOUT', `no ${what} from the server within ${(ms / 1000).toFixed(1)} s`);
+    return new ImvClientError(
+      'TIMEOUT',
+      `no ${what} from the server within ${(ms / 1000).toFixed(1)} s`,
+    );
   }
 
   static closed(): ImvClientError {

@@ -1,12 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import WebSocket from 'ws';
-import {
-  PROTOCOL_VERSION,
-  ProtocolError,
-  decodeFrame,
-  parseServerMessage,
-} from '@imv/protocol';
+import { PROTOCOL_VERSION, ProtocolError, decodeFrame, parseServerMessage } from '@imv/protocol';
 import type {
   ErrorMessage,
   Frame,
@@ -126,7 +121,12 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
         } catch (cause) {
           cleanup();
           ws.terminate();
-          reject(new ImvClientError('BAD_MESSAGE', `the server's first message does not parse: ${(cause as Error).message}`));
+          reject(
+            new ImvClientError(
+              'BAD_MESSAGE',
+              `the server's first message does not parse: ${(cause as Error).message}`,
+            ),
+          );
           return;
         }
         if (message.type === 'welcome') {
@@ -183,7 +183,9 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     const failOn = (e: ErrorMessage): boolean => e.ref === 'join';
     const joined = this.expect('joined', { where: (m) => m.room === room, failOn });
     const history =
-      since !== undefined ? this.expect('history', { where: (m) => m.room === room, failOn }) : undefined;
+      since !== undefined
+        ? this.expect('history', { where: (m) => m.room === room, failOn })
+        : undefined;
     this.sendControl({
       type: 'join',
       room,
@@ -191,7 +193,9 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       ...(options.key !== undefined ? { key: options.key } : {}),
     });
     const [joinedMessage, historyMessage] = await Promise.all([joined, history]);
-    return historyMessage !== undefined ? { joined: joinedMessage, history: historyMessage } : { joined: joinedMessage };
+    return historyMessage !== undefined
+      ? { joined: joinedMessage, history: historyMessage }
+      : { joined: joinedMessage };
   }
 
   /** Asks for a page of the current room's stored messages (oldest first). */
@@ -235,7 +239,8 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     }
     return new Promise((resolve, reject) => {
       this.ws.send(bytes, { binary: true }, (err) => {
-        if (err) reject(this.closedError ?? ImvClientError.connectionLost(this.server, 1006, err.message));
+        if (err)
+          reject(this.closedError ?? ImvClientError.connectionLost(this.server, 1006, err.message));
         else resolve();
       });
     });
@@ -246,7 +251,10 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
    * that passes `failOn`, on timeout, on abort, or when the connection ends. Register before sending
    * the request so the reply cannot slip past.
    */
-  expect<T extends ServerMessage['type']>(type: T, options: ExpectOptions<T> = {}): Promise<ServerMessageOf<T>> {
+  expect<T extends ServerMessage['type']>(
+    type: T,
+    options: ExpectOptions<T> = {},
+  ): Promise<ServerMessageOf<T>> {
     if (this.closedError !== undefined) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -276,7 +284,9 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       };
       const onAbort = (): void => {
         done();
-        reject(options.signal?.reason instanceof Error ? options.signal.reason : ImvClientError.closed());
+        reject(
+          options.signal?.reason instanceof Error ? options.signal.reason : ImvClientError.closed(),
+        );
       };
       if (options.timeoutMs !== undefined) {
         const ms = options.timeoutMs;
@@ -304,7 +314,9 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       else this.onText(rawToString(data));
     });
     this.ws.on('close', (code, reason) => {
-      const error = this.closing ? undefined : ImvClientError.connectionLost(this.server, code, reason.toString());
+      const error = this.closing
+        ? undefined
+        : ImvClientError.connectionLost(this.server, code, reason.toString());
       this.closedError = error ?? ImvClientError.closed();
       for (const waiter of [...this.waiters]) waiter.fail(this.closedError);
       this.emit('close', error);
@@ -316,7 +328,8 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     try {
       message = parseServerMessage(text);
     } catch (cause) {
-      const error = cause instanceof ProtocolError ? cause : new ProtocolError('BAD_MESSAGE', String(cause));
+      const error =
+        cause instanceof ProtocolError ? cause : new ProtocolError('BAD_MESSAGE', String(cause));
       this.emit('protocol-error', error);
       return;
     }
@@ -349,7 +362,8 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
 
   private assertOpen(): void {
     if (this.closedError !== undefined) throw this.closedError;
-    if (this.ws.readyState !== WebSocket.OPEN) throw ImvClientError.connectionLost(this.server, 1006, 'socket is not open');
+    if (this.ws.readyState !== WebSocket.OPEN)
+      throw ImvClientError.connectionLost(this.server, 1006, 'socket is not open');
   }
 }
 

@@ -64,7 +64,10 @@ export class OutgoingTalk {
    * Sends one 20 ms Opus packet. `timestamp` defaults to sequence × 960 samples; `end` marks the
    * last frame. Throws the server's error if it refused this stream.
    */
-  async sendFrame(payload: Uint8Array, options: { end?: boolean; timestamp?: number } = {}): Promise<void> {
+  async sendFrame(
+    payload: Uint8Array,
+    options: { end?: boolean; timestamp?: number } = {},
+  ): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.ended) throw new Error(`stream ${this.streamId} has already ended`);
     const sequence = this.sequence++;
@@ -91,7 +94,10 @@ export class OutgoingTalk {
 
   /** Waits for the server's `message-stored` ack for this stream. */
   async stored(timeoutMs = 10_000): Promise<MessageStored> {
-    const timer = setTimeout(() => this.abortStored.abort(ImvClientError.timeout('message-stored ack', timeoutMs)), timeoutMs);
+    const timer = setTimeout(
+      () => this.abortStored.abort(ImvClientError.timeout('message-stored ack', timeoutMs)),
+      timeoutMs,
+    );
     try {
       return await this.storedAck;
     } finally {
@@ -102,7 +108,12 @@ export class OutgoingTalk {
   }
 
   private noteFailure(error: unknown): void {
-    if (this.failure === undefined && error instanceof ImvClientError && error.code !== 'TIMEOUT' && error.code !== 'CLOSED') {
+    if (
+      this.failure === undefined &&
+      error instanceof ImvClientError &&
+      error.code !== 'TIMEOUT' &&
+      error.code !== 'CLOSED'
+    ) {
       this.failure = error;
     }
   }

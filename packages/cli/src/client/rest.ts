@@ -49,7 +49,11 @@ function send(url: URL, request: RestRequest): Promise<RestResponse> {
   return new Promise((resolve, reject) => {
     const req = client.request(
       url,
-      { method: request.method ?? 'GET', headers, ...(request.agent !== undefined ? { agent: request.agent } : {}) },
+      {
+        method: request.method ?? 'GET',
+        headers,
+        ...(request.agent !== undefined ? { agent: request.agent } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -73,7 +77,11 @@ function statusCode(status: number): ErrorCode {
 }
 
 /** Sends a request to the server's REST API; a non-2xx answer becomes an ImvClientError with the server's code. */
-export async function restRequest(server: string, path: string, request: RestRequest = {}): Promise<RestResponse> {
+export async function restRequest(
+  server: string,
+  path: string,
+  request: RestRequest = {},
+): Promise<RestResponse> {
   const base = toHttpBase(server);
   let response: RestResponse;
   try {
@@ -89,7 +97,10 @@ export async function restRequest(server: string, path: string, request: RestReq
     } catch {
       // Not our JSON error shape; the status says enough.
     }
-    const code = typeof body.code === 'string' && KNOWN_CODES.has(body.code) ? (body.code as ErrorCode) : statusCode(response.status);
+    const code =
+      typeof body.code === 'string' && KNOWN_CODES.has(body.code)
+        ? (body.code as ErrorCode)
+        : statusCode(response.status);
     const message = typeof body.message === 'string' ? body.message : `HTTP ${response.status}`;
     throw new ImvClientError(code, `${message} (${code})`, { cause: { status: response.status } });
   }
@@ -107,7 +118,10 @@ function parseJson(response: RestResponse, server: string): unknown {
   try {
     return JSON.parse(response.body.toString('utf8'));
   } catch {
-    throw new ImvClientError('BAD_MESSAGE', `the server's reply is not JSON: is ${server} an imv server?`);
+    throw new ImvClientError(
+      'BAD_MESSAGE',
+      `the server's reply is not JSON: is ${server} an imv server?`,
+    );
   }
 }
 
@@ -119,22 +133,42 @@ export async function fetchHistory(
   options: RestOptions = {},
 ): Promise<History> {
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined) params.set(key, String(value));
   const qs = params.size > 0 ? `?${params.toString()}` : '';
-  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages${qs}`, roomRequest(options));
+  const response = await restRequest(
+    server,
+    `/api/rooms/${encodeURIComponent(room)}/messages${qs}`,
+    roomRequest(options),
+  );
   const parsed = historySchema.omit({ type: true }).safeParse(parseJson(response, server));
   if (!parsed.success) {
-    throw new ImvClientError('BAD_MESSAGE', `the server's history reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
+    throw new ImvClientError(
+      'BAD_MESSAGE',
+      `the server's history reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
   }
   return { type: 'history', ...parsed.data };
 }
 
 /** One stored message's metadata. */
-export async function fetchMessage(server: string, room: string, id: number, options: RestOptions = {}): Promise<VoiceMessage> {
-  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}`, roomRequest(options));
+export async function fetchMessage(
+  server: string,
+  room: string,
+  id: number,
+  options: RestOptions = {},
+): Promise<VoiceMessage> {
+  const response = await restRequest(
+    server,
+    `/api/rooms/${encodeURIComponent(room)}/messages/${id}`,
+    roomRequest(options),
+  );
   const parsed = voiceMessageSchema.safeParse(parseJson(response, server));
   if (!parsed.success) {
-    throw new ImvClientError('BAD_MESSAGE', `the server's message reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
+    throw new ImvClientError(
+      'BAD_MESSAGE',
+      `the server's message reply does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
   }
   return parsed.data;
 }
@@ -146,7 +180,11 @@ export async function downloadMessage(
   id: number,
   options: RestOptions = {},
 ): Promise<Uint8Array> {
-  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`, roomRequest(options));
+  const response = await restRequest(
+    server,
+    `/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`,
+    roomRequest(options),
+  );
   return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
 }
 
@@ -161,7 +199,11 @@ export async function downloadFrames(
   id: number,
   options: RestOptions = {},
 ): Promise<Uint8Array[]> {
-  const response = await restRequest(server, `/api/rooms/${encodeURIComponent(room)}/messages/${id}.frames`, roomRequest(options));
+  const response = await restRequest(
+    server,
+    `/api/rooms/${encodeURIComponent(room)}/messages/${id}.frames`,
+    roomRequest(options),
+  );
   return splitFrames(response.body);
 }
 
@@ -171,11 +213,18 @@ export function splitFrames(body: Uint8Array): Uint8Array[] {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let offset = 0;
   while (offset < body.byteLength) {
-    if (offset + 2 > body.byteLength) throw new ImvClientError('BAD_MESSAGE', `.frames body ends inside a length at byte ${offset}`);
+    if (offset + 2 > body.byteLength)
+      throw new ImvClientError(
+        'BAD_MESSAGE',
+        `.frames body ends inside a length at byte ${offset}`,
+      );
     const length = view.getUint16(offset);
     offset += 2;
     if (offset + length > body.byteLength) {
-      throw new ImvClientError('BAD_MESSAGE', `.frames body ends inside a ${length}-byte frame at byte ${offset}`);
+      throw new ImvClientError(
+        'BAD_MESSAGE',
+        `.frames body ends inside a ${length}-byte frame at byte ${offset}`,
+      );
     }
     frames.push(body.subarray(offset, offset + length));
     offset += length;

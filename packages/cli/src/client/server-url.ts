@@ -4,8 +4,14 @@ import { WS_PATH } from '@imv/protocol';
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8080';
 
 /** The server URL the user asked for: --server wins over IMV_SERVER, which wins over the default. */
-export function pickServerUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? (env.IMV_SERVER !== undefined && env.IMV_SERVER !== '' ? env.IMV_SERVER : DEFAULT_SERVER_URL);
+export function pickServerUrl(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return (
+    flag ??
+    (env.IMV_SERVER !== undefined && env.IMV_SERVER !== '' ? env.IMV_SERVER : DEFAULT_SERVER_URL)
+  );
 }
 
 function parseUrl(input: string): URL {
@@ -14,7 +20,9 @@ function parseUrl(input: string): URL {
   try {
     return new URL(withScheme);
   } catch {
-    throw new TypeError(`server URL "${input}" is not a valid URL (expected e.g. http://127.0.0.1:8080)`);
+    throw new TypeError(
+      `server URL "${input}" is not a valid URL (expected e.g. http://127.0.0.1:8080)`,
+    );
   }
 }
 
@@ -23,7 +31,9 @@ export function toWebSocketUrl(server: string): string {
   const url = parseUrl(server);
   if (url.protocol === 'ws:' || url.protocol === 'wss:') return url.toString();
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`server URL "${server}" must start with http://, https://, ws:// or wss://`);
+    throw new TypeError(
+      `server URL "${server}" must start with http://, https://, ws:// or wss://`,
+    );
   }
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.pathname = url.pathname.replace(/\/+$/, '') + WS_PATH;
@@ -38,7 +48,9 @@ export function toHttpBase(server: string): string {
   if (url.protocol === 'ws:') url.protocol = 'http:';
   else if (url.protocol === 'wss:') url.protocol = 'https:';
   else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`server URL "${server}" must start with http://, https://, ws:// or wss://`);
+    throw new TypeError(
+      `server URL "${server}" must start with http://, https://, ws:// or wss://`,
+    );
   }
   let path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith(WS_PATH)) path = path.slice(0, -WS_PATH.length);

@@ -28,7 +28,10 @@ interface AdminRoom {
 }
 
 /** --token, else IMV_ADMIN_TOKEN, else `<--data>/admin-token`. */
-export function resolveAdminToken(options: AdminOptions, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveAdminToken(
+  options: AdminOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (options.token !== undefined && options.token !== '') return options.token;
   if (env.IMV_ADMIN_TOKEN !== undefined && env.IMV_ADMIN_TOKEN !== '') return env.IMV_ADMIN_TOKEN;
   if (options.data !== undefined) {
@@ -40,7 +43,7 @@ export function resolveAdminToken(options: AdminOptions, env: NodeJS.ProcessEnv 
     }
   }
   throw CliError.usage(
-    'admin commands need the admin token: pass --token <token>, set IMV_ADMIN_TOKEN, or --data <the server\'s data dir>',
+    "admin commands need the admin token: pass --token <token>, set IMV_ADMIN_TOKEN, or --data <the server's data dir>",
   );
 }
 
@@ -48,7 +51,11 @@ export function resolveAdminToken(options: AdminOptions, env: NodeJS.ProcessEnv 
 function adminError(error: unknown): unknown {
   if (!(error instanceof ImvClientError)) return error;
   if (error.code === 'UNAUTHORIZED') {
-    return new CliError('the server asked for the admin token (401): pass --token, IMV_ADMIN_TOKEN or --data', undefined, { cause: error });
+    return new CliError(
+      'the server asked for the admin token (401): pass --token, IMV_ADMIN_TOKEN or --data',
+      undefined,
+      { cause: error },
+    );
   }
   if (error.code === 'FORBIDDEN') {
     return new CliError(
@@ -60,7 +67,11 @@ function adminError(error: unknown): unknown {
   return error;
 }
 
-async function call(command: Command, path: string, request: Omit<RestRequest, 'headers' | 'agent'> = {}): Promise<unknown> {
+async function call(
+  command: Command,
+  path: string,
+  request: Omit<RestRequest, 'headers' | 'agent'> = {},
+): Promise<unknown> {
   const all = command.optsWithGlobals<GlobalOptions & AdminOptions>();
   const token = resolveAdminToken(all);
   const globals: Globals = resolveGlobals(await discoverIfAsked(all));
@@ -71,7 +82,9 @@ async function call(command: Command, path: string, request: Omit<RestRequest, '
       headers: { authorization: `Bearer ${token}` },
       ...(agent !== undefined ? { agent } : {}),
     });
-    return response.body.byteLength > 0 ? (JSON.parse(response.body.toString('utf8')) as unknown) : undefined;
+    return response.body.byteLength > 0
+      ? (JSON.parse(response.body.toString('utf8')) as unknown)
+      : undefined;
   } catch (error) {
     throw adminError(error);
   }
@@ -79,7 +92,8 @@ async function call(command: Command, path: string, request: Omit<RestRequest, '
 
 function parseRoomKey(value: string): string {
   const parsed = roomKeySchema.safeParse(value);
-  if (!parsed.success) throw CliError.usage(`<key>: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
+  if (!parsed.success)
+    throw CliError.usage(`<key>: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
   return parsed.data;
 }
 
@@ -91,9 +105,14 @@ function roomPath(room: string): string {
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer a server: list rooms, delete messages or rooms, set or clear room keys')
+    .description(
+      'administer a server: list rooms, delete messages or rooms, set or clear room keys',
+    )
     .option('--token <token>', 'admin token (default: $IMV_ADMIN_TOKEN)')
-    .option('-d, --data <dir>', "read the admin token from the server's data directory (<dir>/admin-token)")
+    .option(
+      '-d, --data <dir>',
+      "read the admin token from the server's data directory (<dir>/admin-token)",
+    )
     .addHelpText(
       'after',
       `
@@ -128,7 +147,9 @@ Examples:
         String(r.online ?? 0),
         r.lastMessageAt !== undefined ? formatLocalTime(r.lastMessageAt) : '',
       ]);
-      process.stdout.write(`${formatTable(['ROOM', 'MESSAGES', 'KEY', 'ONLINE', 'LAST MESSAGE'], rows, new Set([1, 3]))}\n`);
+      process.stdout.write(
+        `${formatTable(['ROOM', 'MESSAGES', 'KEY', 'ONLINE', 'LAST MESSAGE'], rows, new Set([1, 3]))}\n`,
+      );
     });
 
   admin
@@ -142,7 +163,9 @@ Examples:
         process.stdout.write(`deleted message ${id} of room ${room}\n`);
         return;
       }
-      const result = (await call(command, roomPath(room), { method: 'DELETE' })) as { deletedMessages?: number };
+      const result = (await call(command, roomPath(room), { method: 'DELETE' })) as {
+        deletedMessages?: number;
+      };
       process.stdout.write(`deleted room ${room} (${result.deletedMessages ?? 0} messages)\n`);
     });
 

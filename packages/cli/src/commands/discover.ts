@@ -33,7 +33,8 @@ Examples:
     .action(async (options: DiscoverOptions) => {
       const found = await findServers(options.timeout * 1000);
       if (options.json === true) {
-        for (const s of found) process.stdout.write(`${JSON.stringify({ ...s, url: serverUrl(s) })}\n`);
+        for (const s of found)
+          process.stdout.write(`${JSON.stringify({ ...s, url: serverUrl(s) })}\n`);
         return;
       }
       if (found.length === 0) {

@@ -20,18 +20,30 @@ export function registerHistory(program: Command): void {
     .command('history')
     .description('list the voice messages stored in a room (newest last)')
     .requiredOption('-r, --room <room>', 'room to list', parseRoom)
-    .option('-l, --limit <n>', `how many of the most recent messages (1-${MAX_HISTORY_LIMIT})`, intIn(1, MAX_HISTORY_LIMIT), 50)
+    .option(
+      '-l, --limit <n>',
+      `how many of the most recent messages (1-${MAX_HISTORY_LIMIT})`,
+      intIn(1, MAX_HISTORY_LIMIT),
+      50,
+    )
     .option('--json', 'one JSON object per line instead of a table')
     .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
     .addHelpText('after', '\nExample:\n  $ imv history --room crew --limit 10\n')
     .action(async (options: HistoryOptions, command: Command) => {
-      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
+      const globals = resolveGlobals(
+        await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()),
+      );
       const roomKey = resolveRoomKey(options.key);
       const agent = globals.agentFor(toHttpBase(globals.server));
-      const page = await fetchHistory(globals.server, options.room, { limit: options.limit }, {
-        ...(agent !== undefined ? { agent } : {}),
-        ...(roomKey !== undefined ? { roomKey } : {}),
-      }).catch((error: unknown) => {
+      const page = await fetchHistory(
+        globals.server,
+        options.room,
+        { limit: options.limit },
+        {
+          ...(agent !== undefined ? { agent } : {}),
+          ...(roomKey !== undefined ? { roomKey } : {}),
+        },
+      ).catch((error: unknown) => {
         throw roomAccessError(options.room, error);
       });
       const messages = page.messages.slice(-options.limit);

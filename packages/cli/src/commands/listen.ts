@@ -35,13 +35,23 @@ export function registerListen(program: Command): void {
     .description('print each voice message of a room as it arrives; save or play it')
     .requiredOption('-r, --room <room>', 'room to listen to', parseRoom)
     .option('-o, --out <dir>', 'save each message as <dir>/<id>.ogg (Ogg Opus)')
-    .option('--since <all|id>', 'first replay stored messages: all, or those after message <id>', parseSince)
+    .option(
+      '--since <all|id>',
+      'first replay stored messages: all, or those after message <id>',
+      parseSince,
+    )
     .option('-c, --count <n>', 'exit after n messages', intIn(1, Number.MAX_SAFE_INTEGER))
     .option('--play', 'play each message through a system audio player')
     .option('--json', 'one JSON object per message instead of text')
-    .option('--reconnect', 'when the connection drops, retry every second and replay what was missed')
+    .option(
+      '--reconnect',
+      'when the connection drops, retry every second and replay what was missed',
+    )
     .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
-    .option('--passphrase <passphrase>', 'end-to-end passphrase: decrypt the room\'s audio here (default: $IMV_PASSPHRASE)')
+    .option(
+      '--passphrase <passphrase>',
+      "end-to-end passphrase: decrypt the room's audio here (default: $IMV_PASSPHRASE)",
+    )
     .option('--passphrase-file <file>', 'read the end-to-end passphrase from a file')
     .addHelpText(
       'after',
@@ -55,7 +65,9 @@ Examples:
   $ imv listen --room crew --key 's3cret-door' --passphrase 'correct horse' --out ./inbox`,
     )
     .action(async (options: ListenOptions, command: Command) => {
-      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
+      const globals = resolveGlobals(
+        await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()),
+      );
       try {
         process.exitCode = await listen(options, globals);
       } catch (error) {
@@ -85,7 +97,10 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     }
   }
   // Playing without --out needs the file somewhere: a temp dir removed on exit.
-  const playDir = player !== undefined && outDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-')) : undefined;
+  const playDir =
+    player !== undefined && outDir === undefined
+      ? await mkdtemp(path.join(os.tmpdir(), 'imv-play-'))
+      : undefined;
   // PBKDF2 runs once here (about 0.1-0.3 s), not per message.
   let e2eKey: RoomKey | undefined;
   if (passphrase !== undefined) {
@@ -150,18 +165,24 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
       else enqueue(message, false, liveFrames);
     });
     client.on('talk-started', (m) => {
-      if (m.room === options.room && m.encrypted && e2eKey !== undefined) capturing.set(m.streamId, []);
+      if (m.room === options.room && m.encrypted && e2eKey !== undefined)
+        capturing.set(m.streamId, []);
       if (process.stderr.isTTY && options.json !== true) {
         process.stderr.write(`… ${m.from.name} is talking (message #${m.messageId})\n`);
       }
     });
     // Listeners are attached before the join: live traffic may follow the reply in the same read.
-    const { history } = await client.join(options.room, since, roomKey !== undefined ? { key: roomKey } : {});
+    const { history } = await client.join(
+      options.room,
+      since,
+      roomKey !== undefined ? { key: roomKey } : {},
+    );
     let page = history;
     while (page !== undefined) {
       for (const message of page.messages) enqueue(message, true);
       const last = page.messages.at(-1);
-      page = page.more && last !== undefined ? await client.getHistory({ after: last.id }) : undefined;
+      page =
+        page.more && last !== undefined ? await client.getHistory({ after: last.id }) : undefined;
     }
     if (since === undefined) {
       // Remember where the room stood, so a reconnect replays exactly what was stored meanwhile.
@@ -202,7 +223,12 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
         lostWith = end;
       } catch (error) {
         // The connection can also drop in the middle of the join.
-        if (!(error instanceof ImvClientError) || options.reconnect !== true || !isConnectionLoss(error)) throw error;
+        if (
+          !(error instanceof ImvClientError) ||
+          options.reconnect !== true ||
+          !isConnectionLoss(error)
+        )
+          throw error;
         lostWith = error;
       }
       if (options.reconnect !== true) throw lostWith;
@@ -225,11 +251,16 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
 const RECONNECT_DELAY_MS = 1000;
 
 function connectTo(globals: Globals): Promise<ImvClient> {
-  return ImvClient.connect(globals.server, { name: globals.name, agent: globals.agentFor(toWebSocketUrl(globals.server)) });
+  return ImvClient.connect(globals.server, {
+    name: globals.name,
+    agent: globals.agentFor(toWebSocketUrl(globals.server)),
+  });
 }
 
 function isConnectionLoss(error: ImvClientError): boolean {
-  return ['UNREACHABLE', 'CONNECTION_LOST', 'SERVER_SHUTTING_DOWN', 'TIMEOUT', 'NOT_IMV'].includes(error.code);
+  return ['UNREACHABLE', 'CONNECTION_LOST', 'SERVER_SHUTTING_DOWN', 'TIMEOUT', 'NOT_IMV'].includes(
+    error.code,
+  );
 }
 
 /** Connects again, once a second, until it works or `signal` aborts (then undefined). */

@@ -32,12 +32,18 @@ export function registerSend(program: Command): void {
   program
     .command('send')
     .description('talk an audio file into a room, live, and print the stored message id')
-    .argument('<file>', 'WAV (PCM 8-32 bit or float, any rate, any channels) or Ogg Opus file; "-" reads stdin')
+    .argument(
+      '<file>',
+      'WAV (PCM 8-32 bit or float, any rate, any channels) or Ogg Opus file; "-" reads stdin',
+    )
     .requiredOption('-r, --room <room>', 'room to talk into', parseRoom)
     .option('--fast', 'send as fast as the connection takes it instead of in real time')
     .option('--json', 'print the result as one JSON object')
     .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
-    .option('--passphrase <passphrase>', 'end-to-end passphrase: seal every frame so the server cannot hear it (default: $IMV_PASSPHRASE)')
+    .option(
+      '--passphrase <passphrase>',
+      'end-to-end passphrase: seal every frame so the server cannot hear it (default: $IMV_PASSPHRASE)',
+    )
     .option('--passphrase-file <file>', 'read the end-to-end passphrase from a file')
     .addHelpText(
       'after',
@@ -49,7 +55,9 @@ Examples:
   $ imv send hello.wav --room crew --key 's3cret-door' --passphrase 'correct horse'`,
     )
     .action(async (file: string, options: SendOptions, command: Command) => {
-      const globals = resolveGlobals(await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()));
+      const globals = resolveGlobals(
+        await discoverIfAsked(command.optsWithGlobals<GlobalOptions>()),
+      );
       try {
         process.exitCode = await send(file, options, globals);
       } finally {
@@ -65,20 +73,27 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   const passphrase = resolvePassphrase(options);
   // Everything is read and encoded before connecting: a file that cannot be read sends nothing. A WAV on stdin
   // is the exception: its header is checked now, and its audio is encoded and sent as it arrives.
-  const input = file === '-' ? await openStdin(label) : { kind: 'bytes' as const, bytes: await readInput(file) };
+  const input =
+    file === '-'
+      ? await openStdin(label)
+      : { kind: 'bytes' as const, bytes: await readInput(file) };
   let audio: PreparedAudio | undefined;
   if (input.kind === 'bytes') {
     // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
     const { prepareAudio } = await import('../outgoing/prepare-audio.js');
     audio = await prepareAudio(input.bytes, label);
-    for (const warning of audio.warnings) process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
+    for (const warning of audio.warnings)
+      process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
   }
   // The passphrase is stretched (PBKDF2) before connecting, like the file is read: nothing waits on the socket.
   let encryption: TalkEncryption | undefined;
   if (passphrase !== undefined) {
     const { deriveRoomKey, deriveStreamKey, newStreamSalt } = await import('@imv/protocol');
     const e2eKey = await deriveRoomKey(passphrase, options.room);
-    encryption = { streamKey: await deriveStreamKey(e2eKey, newStreamSalt()), keyCheck: e2eKey.keyCheck };
+    encryption = {
+      streamKey: await deriveStreamKey(e2eKey, newStreamSalt()),
+      keyCheck: e2eKey.keyCheck,
+    };
   }
 
   const client = await ImvClient.connect(globals.server, {
@@ -102,10 +117,13 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
     let interrupted = false;
     // A person watching a real-time send sees where it is; pipes and scripts get no progress noise.
     const progress = process.stderr.isTTY && options.fast !== true && options.json !== true;
-    const totalS = audio !== undefined ? ` / ${((audio.packets.length * FRAME_MS) / 1000).toFixed(1)}` : '';
+    const totalS =
+      audio !== undefined ? ` / ${((audio.packets.length * FRAME_MS) / 1000).toFixed(1)}` : '';
     const showProgress = (i: number): void => {
       if (progress && i % PROGRESS_EVERY_FRAMES === 0) {
-        process.stderr.write(`\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)}${totalS} s `);
+        process.stderr.write(
+          `\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)}${totalS} s `,
+        );
       }
     };
     // The server may end the stream itself (MESSAGE_TOO_LONG); it stores what it got, and sending stops.
@@ -167,7 +185,8 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
     }
     return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
   } catch (error) {
-    if (error instanceof ImvClientError) throw new CliError(`send to ${options.room} failed: ${error.message}`);
+    if (error instanceof ImvClientError)
+      throw new CliError(`send to ${options.room} failed: ${error.message}`);
     throw error;
   } finally {
     process.off('SIGINT', onSignal);
@@ -186,7 +205,10 @@ const FAST_RATE_SHARE = 0.9;
 function fastPace(welcome: Welcome): { frameMs?: number; burstFrames?: number } {
   const { framesPerSecond, frameBurst } = welcome.limits;
   if (framesPerSecond === undefined || framesPerSecond <= 0) return {};
-  return { frameMs: 1000 / (framesPerSecond * FAST_RATE_SHARE), burstFrames: Math.floor((frameBurst ?? 0) / 2) };
+  return {
+    frameMs: 1000 / (framesPerSecond * FAST_RATE_SHARE),
+    burstFrames: Math.floor((frameBurst ?? 0) / 2),
+  };
 }
 
 function report(
@@ -198,7 +220,9 @@ function report(
 ): void {
   const m = stored.message;
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify({ ...messageJson(m), file: label, source, interrupted })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...messageJson(m), file: label, source, interrupted })}\n`,
+    );
     return;
   }
   const note = interrupted ? ', interrupted' : m.status !== 'complete' ? `, ${m.status}` : '';

@@ -28,15 +28,43 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the imv server (web page, WebSocket relay, message store)')
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .option('-p, --port <port>', 'TCP port of plain http (0 picks a free one)', intIn(0, 65535), 8080)
-    .option('--https-port <port>', 'TCP port of https/wss (default 8443; 0 picks a free one, and is the default with --port 0)', intIn(0, 65535))
-    .option('--no-https', 'plain http only (browsers on other devices then cannot use the microphone)')
-    .option('--cert <file>', "your own certificate chain (PEM) for https, instead of the server's generated local CA")
+    .option(
+      '-p, --port <port>',
+      'TCP port of plain http (0 picks a free one)',
+      intIn(0, 65535),
+      8080,
+    )
+    .option(
+      '--https-port <port>',
+      'TCP port of https/wss (default 8443; 0 picks a free one, and is the default with --port 0)',
+      intIn(0, 65535),
+    )
+    .option(
+      '--no-https',
+      'plain http only (browsers on other devices then cannot use the microphone)',
+    )
+    .option(
+      '--cert <file>',
+      "your own certificate chain (PEM) for https, instead of the server's generated local CA",
+    )
     .option('--key-file <file>', 'the private key (PEM) of --cert')
     .option('--no-mdns', 'do not announce the server on the local network (mDNS)')
-    .option('-d, --data <dir>', 'directory for the message store, certificates and admin token', './data')
-    .option('--max-message <seconds>', 'longest voice message; a talker is stopped there', intIn(1, 24 * 3600), 300)
-    .addOption(new Option('--log-level <level>', 'JSON log lines on stdout from this level up').choices(LOG_LEVELS).default('info'))
+    .option(
+      '-d, --data <dir>',
+      'directory for the message store, certificates and admin token',
+      './data',
+    )
+    .option(
+      '--max-message <seconds>',
+      'longest voice message; a talker is stopped there',
+      intIn(1, 24 * 3600),
+      300,
+    )
+    .addOption(
+      new Option('--log-level <level>', 'JSON log lines on stdout from this level up')
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
     .addHelpText(
       'after',
       `
@@ -51,7 +79,9 @@ Examples:
         throw CliError.usage('--cert and --key-file go together');
       }
       if (!options.https && (options.httpsPort !== undefined || options.cert !== undefined)) {
-        throw CliError.usage('--no-https cannot be combined with --https-port, --cert or --key-file');
+        throw CliError.usage(
+          '--no-https cannot be combined with --https-port, --cert or --key-file',
+        );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
       const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
@@ -61,8 +91,14 @@ Examples:
         dataDir: options.data,
         logLevel: options.logLevel,
         maxMessageMs: options.maxMessage * 1000,
-        ...(options.https ? (options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}) : { httpsPort: false }),
-        ...(options.cert !== undefined && options.keyFile !== undefined ? { certFile: options.cert, keyFile: options.keyFile } : {}),
+        ...(options.https
+          ? options.httpsPort !== undefined
+            ? { httpsPort: options.httpsPort }
+            : {}
+          : { httpsPort: false }),
+        ...(options.cert !== undefined && options.keyFile !== undefined
+          ? { certFile: options.cert, keyFile: options.keyFile }
+          : {}),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
       });

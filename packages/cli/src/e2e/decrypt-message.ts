@@ -1,4 +1,11 @@
-import { FRAME_SAMPLES, OPUS_PRE_SKIP, ProtocolError, decodeFrameHeader, deriveStreamKey, openFrame } from '@imv/protocol';
+import {
+  FRAME_SAMPLES,
+  OPUS_PRE_SKIP,
+  ProtocolError,
+  decodeFrameHeader,
+  deriveStreamKey,
+  openFrame,
+} from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { writeOggOpus } from '@imv/media';
 import { CliError } from '../cli-error.js';
@@ -15,7 +22,11 @@ export class UndecryptableError extends CliError {
     readonly reason: 'DECRYPT_FAILED' | 'PASSPHRASE_REQUIRED',
     options?: { cause?: unknown },
   ) {
-    super(`message ${messageId}: ${reason === 'DECRYPT_FAILED' ? CANNOT_DECRYPT : NEEDS_PASSPHRASE}`, undefined, options);
+    super(
+      `message ${messageId}: ${reason === 'DECRYPT_FAILED' ? CANNOT_DECRYPT : NEEDS_PASSPHRASE}`,
+      undefined,
+      options,
+    );
   }
 }
 
@@ -24,19 +35,26 @@ export class UndecryptableError extends CliError {
  * Ogg Opus file. Throws UndecryptableError before writing anything when the talker's keyCheck is
  * not ours or any frame fails to open.
  */
-export async function decryptMessageToOgg(roomKey: RoomKey, message: VoiceMessage, frames: readonly Uint8Array[]): Promise<Uint8Array> {
+export async function decryptMessageToOgg(
+  roomKey: RoomKey,
+  message: VoiceMessage,
+  frames: readonly Uint8Array[],
+): Promise<Uint8Array> {
   if (message.keyCheck !== roomKey.keyCheck || message.e2eSalt === undefined) {
     throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
   }
   const streamKey = await deriveStreamKey(roomKey, message.e2eSalt);
-  const ordered = [...frames].sort((a, b) => decodeFrameHeader(a).sequence - decodeFrameHeader(b).sequence);
+  const ordered = [...frames].sort(
+    (a, b) => decodeFrameHeader(a).sequence - decodeFrameHeader(b).sequence,
+  );
   const packets: Uint8Array[] = [];
   for (const frame of ordered) {
     let packet: Uint8Array;
     try {
       packet = await openFrame(streamKey, frame);
     } catch (error) {
-      if (error instanceof ProtocolError) throw new UndecryptableError(message.id, 'DECRYPT_FAILED', { cause: error });
+      if (error instanceof ProtocolError)
+        throw new UndecryptableError(message.id, 'DECRYPT_FAILED', { cause: error });
       throw error;
     }
     // An END frame may carry no audio.

@@ -4,7 +4,13 @@ import type { Agent } from 'node:http';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { ImvClientError } from '../client/client-error.js';
 import { downloadFrames, downloadMessage } from '../client/rest.js';
-import { CANNOT_DECRYPT, NEEDS_PASSPHRASE, UndecryptableError, decryptMessageToOgg, isCompleteCapture } from '../e2e/decrypt-message.js';
+import {
+  CANNOT_DECRYPT,
+  NEEDS_PASSPHRASE,
+  UndecryptableError,
+  decryptMessageToOgg,
+  isCompleteCapture,
+} from '../e2e/decrypt-message.js';
 import { CliError } from '../cli-error.js';
 import { formatDuration, formatLocalTime, messageJson } from '../format.js';
 import { playFile } from '../player.js';
@@ -76,7 +82,11 @@ export class MessageSink {
     this.chain = this.chain
       .then(() => this.handle(message, replayed, liveFrames))
       .catch((error: unknown) => {
-        if (this.options.retryUnreachable && error instanceof ImvClientError && error.code === 'UNREACHABLE') {
+        if (
+          this.options.retryUnreachable &&
+          error instanceof ImvClientError &&
+          error.code === 'UNREACHABLE'
+        ) {
           // The server went away mid-download: forget the message so the replay after reconnecting fetches it.
           this.seen.delete(message.id);
           this.retryFromId = Math.min(this.retryFromId, message.id);
@@ -86,7 +96,11 @@ export class MessageSink {
       });
   }
 
-  private async handle(message: VoiceMessage, replayed: boolean, liveFrames: Uint8Array[] | undefined): Promise<void> {
+  private async handle(
+    message: VoiceMessage,
+    replayed: boolean,
+    liveFrames: Uint8Array[] | undefined,
+  ): Promise<void> {
     const { count, outDir, playDir, player } = this.options;
     if (count !== undefined && this.handled >= count) return;
     let file: string | undefined;
@@ -99,7 +113,10 @@ export class MessageSink {
     }
     this.print(message, replayed, outDir !== undefined ? file : undefined, problem);
     // Listing an encrypted message without a passphrase is fine; failing to save or open one is not.
-    if (problem !== undefined && (problem.reason === 'DECRYPT_FAILED' || (outDir ?? playDir) !== undefined)) {
+    if (
+      problem !== undefined &&
+      (problem.reason === 'DECRYPT_FAILED' || (outDir ?? playDir) !== undefined)
+    ) {
       this.undecryptable++;
       process.stderr.write(`imv: ${problem.message}\n`);
     }
@@ -110,15 +127,22 @@ export class MessageSink {
       try {
         await playFile(player, file);
       } catch (error) {
-        process.stderr.write(`imv: could not play message ${message.id}: ${(error as Error).message}\n`);
+        process.stderr.write(
+          `imv: could not play message ${message.id}: ${(error as Error).message}\n`,
+        );
       }
       if (playDir !== undefined) await rm(file, { force: true });
     }
     if (count !== undefined && this.handled >= count) this.options.onDone();
   }
 
-  private async save(message: VoiceMessage, dir: string | undefined, liveFrames: Uint8Array[] | undefined): Promise<string | undefined> {
-    if (message.encrypted && this.options.e2eKey === undefined) throw new UndecryptableError(message.id, 'PASSPHRASE_REQUIRED');
+  private async save(
+    message: VoiceMessage,
+    dir: string | undefined,
+    liveFrames: Uint8Array[] | undefined,
+  ): Promise<string | undefined> {
+    if (message.encrypted && this.options.e2eKey === undefined)
+      throw new UndecryptableError(message.id, 'PASSPHRASE_REQUIRED');
     if (dir === undefined) {
       // Nothing to write, but a wrong passphrase should still be said.
       if (message.encrypted && message.keyCheck !== this.options.e2eKey?.keyCheck) {
@@ -126,14 +150,18 @@ export class MessageSink {
       }
       return undefined;
     }
-    const bytes = message.encrypted ? await this.decrypt(message, liveFrames) : await this.download(message);
+    const bytes = message.encrypted
+      ? await this.decrypt(message, liveFrames)
+      : await this.download(message);
     const file = path.join(dir, `${message.id}.ogg`);
     try {
       // Write then rename, so a reader of the folder never sees half a file.
       await writeFile(`${file}.part`, bytes);
       await rename(`${file}.part`, file);
     } catch (error) {
-      throw new CliError(`cannot save message ${message.id} to ${file}: ${(error as Error).message}`);
+      throw new CliError(
+        `cannot save message ${message.id} to ${file}: ${(error as Error).message}`,
+      );
     }
     return file;
   }
@@ -143,9 +171,13 @@ export class MessageSink {
   }
 
   /** Decrypts from the frames heard live when they are all there, else from the server's stored frames. */
-  private async decrypt(message: VoiceMessage, liveFrames: Uint8Array[] | undefined): Promise<Uint8Array> {
+  private async decrypt(
+    message: VoiceMessage,
+    liveFrames: Uint8Array[] | undefined,
+  ): Promise<Uint8Array> {
     const key = this.options.e2eKey!;
-    if (message.keyCheck !== key.keyCheck) throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
+    if (message.keyCheck !== key.keyCheck)
+      throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
     const frames =
       liveFrames !== undefined && isCompleteCapture(liveFrames, message.frameCount)
         ? liveFrames
@@ -160,7 +192,12 @@ export class MessageSink {
     };
   }
 
-  private print(message: VoiceMessage, replayed: boolean, savedPath: string | undefined, problem?: UndecryptableError): void {
+  private print(
+    message: VoiceMessage,
+    replayed: boolean,
+    savedPath: string | undefined,
+    problem?: UndecryptableError,
+  ): void {
     if (this.options.json) {
       const line = {
         ...messageJson(message),
@@ -179,7 +216,8 @@ export class MessageSink {
       message.status + (message.encrypted ? ' e2e' : ''),
     ];
     if (savedPath !== undefined) parts.push(`saved ${displayPath(savedPath)}`);
-    if (problem !== undefined) parts.push(problem.reason === 'DECRYPT_FAILED' ? CANNOT_DECRYPT : NEEDS_PASSPHRASE);
+    if (problem !== undefined)
+      parts.push(problem.reason === 'DECRYPT_FAILED' ? CANNOT_DECRYPT : NEEDS_PASSPHRASE);
     process.stdout.write(`${parts.join('  ')}\n`);
   }
 }
@@ -187,5 +225,7 @@ export class MessageSink {
 /** Relative to the current directory when the file is below it, else absolute. */
 function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+    ? relative
+    : file;
 }

@@ -30,7 +30,8 @@ export async function sendPaced(
     options.signal?.throwIfAborted();
     if (options.frameMs !== undefined) {
       const burst = options.burstFrames ?? 0;
-      const waitMs = startMs + (i < burst ? 0 : i - burst + (burst > 0 ? 1 : 0)) * options.frameMs - clock.now();
+      const waitMs =
+        startMs + (i < burst ? 0 : i - burst + (burst > 0 ? 1 : 0)) * options.frameMs - clock.now();
       if (waitMs > 1) await clock.sleep(waitMs, options.signal);
     }
     await send(i);
@@ -39,7 +40,8 @@ export async function sendPaced(
 
 /** Rejects with the signal's reason when it aborts; never settles otherwise. */
 function abortion(signal: AbortSignal | undefined): Promise<never> {
-  const reason = (s: AbortSignal): Error => (s.reason instanceof Error ? s.reason : new Error('aborted'));
+  const reason = (s: AbortSignal): Error =>
+    s.reason instanceof Error ? s.reason : new Error('aborted');
   return new Promise((_, reject) => {
     if (signal === undefined) return;
     if (signal.aborted) reject(reason(signal));
@@ -57,7 +59,13 @@ function abortion(signal: AbortSignal | undefined): Promise<never> {
 export async function sendPacedStream(
   packets: AsyncIterable<Uint8Array>,
   send: (packet: Uint8Array, index: number, last: boolean) => Promise<void>,
-  options: { frameMs?: number; burstFrames?: number; maxLagFrames?: number; signal?: AbortSignal; clock?: PaceClock } = {},
+  options: {
+    frameMs?: number;
+    burstFrames?: number;
+    maxLagFrames?: number;
+    signal?: AbortSignal;
+    clock?: PaceClock;
+  } = {},
 ): Promise<number> {
   const clock = options.clock ?? realClock;
   const aborted = abortion(options.signal);

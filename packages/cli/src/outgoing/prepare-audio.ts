@@ -38,7 +38,8 @@ export async function prepareAudio(bytes: Uint8Array, label: string): Promise<Pr
   try {
     file = await readAudioFile(bytes);
   } catch (error) {
-    if (error instanceof MediaError) throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
+    if (error instanceof MediaError)
+      throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
     throw error;
   }
 
@@ -46,7 +47,8 @@ export async function prepareAudio(bytes: Uint8Array, label: string): Promise<Pr
   let source: PreparedAudio['source'];
   try {
     if (file.kind === 'pcm') {
-      if (file.samples48k.length === 0) throw new CliError(`cannot read ${label}: it holds no audio samples`);
+      if (file.samples48k.length === 0)
+        throw new CliError(`cannot read ${label}: it holds no audio samples`);
       packets = new OpusFrameEncoder().encode(file.samples48k);
       source = 'encoded';
     } else if (canForward(file)) {
@@ -59,7 +61,8 @@ export async function prepareAudio(bytes: Uint8Array, label: string): Promise<Pr
       source = 're-encoded';
     }
   } catch (error) {
-    if (error instanceof MediaError) throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
+    if (error instanceof MediaError)
+      throw new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error });
     throw error;
   }
   if (packets.length === 0) throw new CliError(`cannot read ${label}: it holds no audio packets`);

@@ -12,7 +12,8 @@ function plainBytes(buffer: Buffer): Uint8Array {
 /** Reads a whole file, or all of stdin for "-"; errors name the file and say what went wrong. */
 export async function readInput(file: string): Promise<Uint8Array> {
   if (file === '-') {
-    if (process.stdin.isTTY) throw new CliError('cannot read stdin: it is a terminal; pipe audio in or give a file');
+    if (process.stdin.isTTY)
+      throw new CliError('cannot read stdin: it is a terminal; pipe audio in or give a file');
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return plainBytes(Buffer.concat(chunks));

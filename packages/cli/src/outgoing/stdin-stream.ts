@@ -3,7 +3,8 @@ import { OpusFrameEncoder } from '@imv/media/node';
 import { CliError } from '../cli-error.js';
 
 /** What `imv send -` found on stdin: a WAV to stream as it arrives, or all the bytes of anything else. */
-export type StdinInput = { kind: 'bytes'; bytes: Uint8Array } | { kind: 'wav-stream'; stream: WavStdinStream };
+export type StdinInput =
+  { kind: 'bytes'; bytes: Uint8Array } | { kind: 'wav-stream'; stream: WavStdinStream };
 
 function toBytes(chunk: Buffer | string): Uint8Array {
   const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -15,7 +16,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 function mediaToCli(label: string, error: unknown): unknown {
-  return error instanceof MediaError ? new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error }) : error;
+  return error instanceof MediaError
+    ? new CliError(`cannot read ${label}: ${error.message}`, undefined, { cause: error })
+    : error;
 }
 
 /**
@@ -24,7 +27,8 @@ function mediaToCli(label: string, error: unknown): unknown {
  * (Ogg Opus) is read to its end, as a file would be.
  */
 export async function openStdin(label = 'stdin'): Promise<StdinInput> {
-  if (process.stdin.isTTY) throw new CliError('cannot read stdin: it is a terminal; pipe audio in or give a file');
+  if (process.stdin.isTTY)
+    throw new CliError('cannot read stdin: it is a terminal; pipe audio in or give a file');
   const iterator = (process.stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLength = 0;
@@ -59,7 +63,11 @@ export class WavStdinStream {
   ) {}
 
   /** Reads until the WAV header is complete and valid; throws CliError "cannot read stdin: …" otherwise. */
-  static async open(first: Uint8Array, iterator: AsyncIterator<Buffer | string>, label: string): Promise<WavStdinStream> {
+  static async open(
+    first: Uint8Array,
+    iterator: AsyncIterator<Buffer | string>,
+    label: string,
+  ): Promise<WavStdinStream> {
     const decoder = new WavStreamDecoder();
     try {
       let samples = decoder.push(first);
@@ -98,7 +106,8 @@ export class WavStdinStream {
       if (next.done === true) break;
       pcm = this.decoder.push(toBytes(next.value));
     }
-    if (inputSamples === 0) throw new CliError(`cannot read ${this.label}: it holds no audio samples`);
+    if (inputSamples === 0)
+      throw new CliError(`cannot read ${this.label}: it holds no audio samples`);
     yield* encoder.push(this.resampler.end());
     yield* encoder.flush();
   }

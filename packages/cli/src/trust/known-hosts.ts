@@ -169,7 +169,11 @@ async function checkPin(socket: TLSSocket, url: URL, options: PinOptions): Promi
 
   if (pinned === undefined) {
     const announced = options.announcedFingerprint;
-    if (announced !== undefined && announced.toUpperCase() !== presented.fingerprintSha256 && options.trustNew !== true) {
+    if (
+      announced !== undefined &&
+      announced.toUpperCase() !== presented.fingerprintSha256 &&
+      options.trustNew !== true
+    ) {
       throw new CliError(
         [
           `the certificate of ${origin} is not the one its mDNS announcement named.`,

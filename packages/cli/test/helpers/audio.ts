@@ -12,7 +12,9 @@ export function sox(args: string[]): void {
  * The references come from sox, not from the code under test.
  */
 export function soxSamples(file: string, effects: string[] = []): Float32Array {
-  const out = execFileSync('sox', [file, '-t', 'f32', '-c', '1', '-', ...effects], { maxBuffer: 64 * 1024 * 1024 });
+  const out = execFileSync('sox', [file, '-t', 'f32', '-c', '1', '-', ...effects], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return new Float32Array(out.buffer, out.byteOffset, out.byteLength / 4);
 }
 

@@ -3,11 +3,12 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixturePath, type FixtureName } from '@imv/test-support';
 
 /** The repo root (/work/main in development, the CI checkout elsewhere). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-/** Shared audio fixtures live beside the repo. */
-export const fixture = (name: string): string => path.resolve(repoRoot, '../shared/fixtures', name);
+/** Audio fixtures of the repository (packages/test-support/fixtures). */
+export const fixture = (name: FixtureName): string => fixturePath(name);
 const bin = path.join(repoRoot, 'packages/cli/bin/imv.js');
 
 export interface CliResult {
@@ -22,7 +23,11 @@ export class CliProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<CliResult>;
-  private readonly lineWaiters: { stream: 'stdout' | 'stderr'; re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  private readonly lineWaiters: {
+    stream: 'stdout' | 'stderr';
+    re: RegExp;
+    resolve: (m: RegExpMatchArray) => void;
+  }[] = [];
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.setEncoding('utf8');
@@ -53,12 +58,21 @@ export class CliProcess {
     return this.waitFor('stderr', re, timeoutMs);
   }
 
-  private waitFor(stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  private waitFor(
+    stream: 'stdout' | 'stderr',
+    re: RegExp,
+    timeoutMs: number,
+  ): Promise<RegExpMatchArray> {
     const now = this[stream].match(re);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${stream} never matched ${re}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`)),
+        () =>
+          reject(
+            new Error(
+              `${stream} never matched ${re}; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+            ),
+          ),
         timeoutMs,
       );
       this.lineWaiters.push({
@@ -96,7 +110,11 @@ export class CliProcess {
 /** Starts `node packages/cli/bin/imv.js ...args`. */
 export function spawnCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: Uint8Array; /** Leave stdin open for the test to write. */ openStdin?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    input?: Uint8Array;
+    /** Leave stdin open for the test to write. */ openStdin?: boolean;
+  } = {},
 ): CliProcess {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: repoRoot,
@@ -109,6 +127,9 @@ export function spawnCli(
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {},
+): Promise<CliResult> {
   return spawnCli(args, options).exited;
 }

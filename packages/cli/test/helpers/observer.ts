@@ -1,7 +1,12 @@
 import { ImvClient } from '../../src/client/imv-client.js';
 
 /** Resolves once a member named `name` is in `room`, seen through a separate protocol client. */
-export async function waitForMember(server: string, room: string, name: string, timeoutMs = 15_000): Promise<void> {
+export async function waitForMember(
+  server: string,
+  room: string,
+  name: string,
+  timeoutMs = 15_000,
+): Promise<void> {
   const client = await ImvClient.connect(server, { name: 'test-observer' });
   try {
     const present = new Promise<void>((resolve, reject) => {

@@ -10,7 +10,10 @@ export interface ServeProcess {
 }
 
 /** Starts `imv serve` on a free port (or `port`) with `dataDir` and waits for its banner. */
-export async function startServe(dataDir: string, options: { port?: number; args?: string[] } = {}): Promise<ServeProcess> {
+export async function startServe(
+  dataDir: string,
+  options: { port?: number; args?: string[] } = {},
+): Promise<ServeProcess> {
   const port = options.port ?? 0;
   const proc = spawnCli([
     'serve',
@@ -25,10 +28,15 @@ export async function startServe(dataDir: string, options: { port?: number; args
     ...(options.args ?? []),
   ]);
   const exitedEarly = proc.exited.then((r) => {
-    throw new Error(`imv serve exited (${r.code ?? r.signal}) before its banner:\n${r.stdout}\n${r.stderr}`);
+    throw new Error(
+      `imv serve exited (${r.code ?? r.signal}) before its banner:\n${r.stdout}\n${r.stderr}`,
+    );
   });
   // The banner: "imv server listening" then one URL per line.
-  const match = await Promise.race([proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/), exitedEarly]);
+  const match = await Promise.race([
+    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/),
+    exitedEarly,
+  ]);
   exitedEarly.catch(() => undefined);
   const boundPort = Number(match[1]);
   return {

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixturePath, type FixtureName } from '@imv/test-support';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const fixturePath = (name: string): string =>
-  path.resolve(repoRoot, '../shared/fixtures', name);
+export { fixturePath };
 
 /** Splits an Ogg stream into its packets (RFC 3533 §6 lacing), page by page. */
 function oggPackets(file: Uint8Array): Uint8Array[] {
@@ -33,7 +33,7 @@ function oggPackets(file: Uint8Array): Uint8Array[] {
 const cache = new Map<string, Uint8Array[]>();
 
 /** Real 20 ms Opus packets of a fixture at 24 kbps, from opusenc (OpusHead and OpusTags removed). */
-export function opusPacketsOf(fixture: string): Uint8Array[] {
+export function opusPacketsOf(fixture: FixtureName): Uint8Array[] {
   const cached = cache.get(fixture);
   if (cached !== undefined) return cached;
   const dir = mkdtempSync(path.join(tmpdir(), 'imv-opus-'));

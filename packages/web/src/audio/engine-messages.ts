@@ -71,7 +71,12 @@ export type ToWorker =
   | { type: 'e2e-key'; roomKey: RoomKey | null };
 
 export type FromWorker =
-  | { type: 'codec'; encoder: 'webcodecs' | 'wasm' | 'none'; decoder: 'webcodecs' | 'wasm' | 'none'; detail?: string }
+  | {
+      type: 'codec';
+      encoder: 'webcodecs' | 'wasm' | 'none';
+      decoder: 'webcodecs' | 'wasm' | 'none';
+      detail?: string;
+    }
   | { type: 'socket-open' }
   | { type: 'socket-closed'; code: number; reason: string }
   | { type: 'text'; text: string }

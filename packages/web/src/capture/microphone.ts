@@ -34,14 +34,23 @@ export function micErrorFrom(error: unknown): MicError {
   switch (name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return new MicError('denied', `microphone access was refused (${detail}); allow it in the browser's site settings`);
+      return new MicError(
+        'denied',
+        `microphone access was refused (${detail}); allow it in the browser's site settings`,
+      );
     case 'NotFoundError':
     case 'OverconstrainedError':
       return new MicError('not-found', `no microphone was found (${detail})`);
     case 'NotReadableError':
     case 'AbortError':
-      return new MicError('busy', `the microphone is in use by another application or failed to start (${detail})`);
+      return new MicError(
+        'busy',
+        `the microphone is in use by another application or failed to start (${detail})`,
+      );
     default:
-      return new MicError('unsupported', `the microphone could not be opened: ${name || 'Error'}: ${detail}`);
+      return new MicError(
+        'unsupported',
+        `the microphone could not be opened: ${name || 'Error'}: ${detail}`,
+      );
   }
 }

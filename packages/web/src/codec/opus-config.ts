@@ -28,9 +28,11 @@ export const FRAME_US = FRAME_MS * 1000;
 export async function detectWebCodecsOpus(): Promise<{ encoder: boolean; decoder: boolean }> {
   const encoder =
     typeof AudioEncoder !== 'undefined' &&
-    (await AudioEncoder.isConfigSupported(ENCODER_CONFIG).catch(() => ({ supported: false }))).supported === true;
+    (await AudioEncoder.isConfigSupported(ENCODER_CONFIG).catch(() => ({ supported: false })))
+      .supported === true;
   const decoder =
     typeof AudioDecoder !== 'undefined' &&
-    (await AudioDecoder.isConfigSupported(DECODER_CONFIG).catch(() => ({ supported: false }))).supported === true;
+    (await AudioDecoder.isConfigSupported(DECODER_CONFIG).catch(() => ({ supported: false })))
+      .supported === true;
   return { encoder, decoder };
 }

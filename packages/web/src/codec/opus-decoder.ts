@@ -16,7 +16,10 @@ export interface FrameDecoder {
   close(): void;
 }
 
-export function createWebCodecsDecoder(onPcm: PcmSink, onError: (error: Error) => void): FrameDecoder {
+export function createWebCodecsDecoder(
+  onPcm: PcmSink,
+  onError: (error: Error) => void,
+): FrameDecoder {
   const decoder = new AudioDecoder({
     output: (data) => {
       // The chunk's timestamp carries the sequence through the decoder.
@@ -34,7 +37,9 @@ export function createWebCodecsDecoder(onPcm: PcmSink, onError: (error: Error) =
     decode(sequence, packet) {
       if (decoder.state !== 'configured') return;
       // Every Opus packet decodes on its own (no inter-frame dependencies beyond decoder state).
-      decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: sequence * FRAME_US, data: packet }));
+      decoder.decode(
+        new EncodedAudioChunk({ type: 'key', timestamp: sequence * FRAME_US, data: packet }),
+      );
     },
     async flush() {
       if (decoder.state === 'configured') await decoder.flush();
@@ -45,7 +50,11 @@ export function createWebCodecsDecoder(onPcm: PcmSink, onError: (error: Error) =
   };
 }
 
-export function createWasmDecoder(wasm: OpusWasm, onPcm: PcmSink, onError: (error: Error) => void): FrameDecoder {
+export function createWasmDecoder(
+  wasm: OpusWasm,
+  onPcm: PcmSink,
+  onError: (error: Error) => void,
+): FrameDecoder {
   const decoder = wasm.createDecoder({ sampleRateHz: SAMPLE_RATE_HZ, frameSamples: FRAME_SAMPLES });
   let closed = false;
   return {

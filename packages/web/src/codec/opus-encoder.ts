@@ -17,7 +17,10 @@ export interface FrameEncoder {
   close(): void;
 }
 
-export function createWebCodecsEncoder(onPacket: PacketSink, onError: (error: Error) => void): FrameEncoder {
+export function createWebCodecsEncoder(
+  onPacket: PacketSink,
+  onError: (error: Error) => void,
+): FrameEncoder {
   const encoder = new AudioEncoder({
     output: (chunk) => {
       const packet = new Uint8Array(chunk.byteLength);
@@ -53,7 +56,10 @@ export function createWebCodecsEncoder(onPacket: PacketSink, onError: (error: Er
 }
 
 export function createWasmEncoder(wasm: OpusWasm, onPacket: PacketSink): FrameEncoder {
-  const encoder = wasm.createEncoder({ sampleRateHz: SAMPLE_RATE_HZ, bitrateBps: DEFAULT_BITRATE_BPS });
+  const encoder = wasm.createEncoder({
+    sampleRateHz: SAMPLE_RATE_HZ,
+    bitrateBps: DEFAULT_BITRATE_BPS,
+  });
   let closed = false;
   return {
     kind: 'wasm',

@@ -24,7 +24,14 @@ interface OpusExports {
   opus_encode(st: number, pcm: number, frameSize: number, data: number, maxBytes: number): number;
   opus_decoder_get_size(channels: number): number;
   opus_decoder_init(st: number, rate: number, channels: number): number;
-  opus_decode(st: number, data: number, len: number, pcm: number, frameSize: number, fec: number): number;
+  opus_decode(
+    st: number,
+    data: number,
+    len: number,
+    pcm: number,
+    frameSize: number,
+    fec: number,
+  ): number;
 }
 
 export interface WasmOpusEncoder {
@@ -40,7 +47,11 @@ export interface WasmOpusDecoder {
 }
 
 export interface OpusWasm {
-  createEncoder(options: { sampleRateHz: number; bitrateBps: number; complexity?: number }): WasmOpusEncoder;
+  createEncoder(options: {
+    sampleRateHz: number;
+    bitrateBps: number;
+    complexity?: number;
+  }): WasmOpusEncoder;
   createDecoder(options: { sampleRateHz: number; frameSamples: number }): WasmOpusDecoder;
 }
 
@@ -48,7 +59,12 @@ export interface OpusWasm {
 export async function loadOpusWasm(bytes: BufferSource): Promise<OpusWasm> {
   const { instance } = await WebAssembly.instantiate(bytes, {
     // The module is built with emscripten's standalone WASI target; it only logs through these.
-    wasi_snapshot_preview1: { fd_seek: () => 0, fd_write: () => 0, fd_close: () => 0, proc_exit: () => undefined },
+    wasi_snapshot_preview1: {
+      fd_seek: () => 0,
+      fd_write: () => 0,
+      fd_close: () => 0,
+      proc_exit: () => undefined,
+    },
     env: { emscripten_notify_memory_growth: () => undefined },
   });
   return createOpusWasm(instance.exports as unknown as OpusExports);
@@ -74,7 +90,11 @@ function createOpusWasm(wasm: OpusExports): OpusWasm {
       const outPtr = wasm.malloc(MAX_PACKET_BYTES);
       check(wasm.opus_encoder_init(st, sampleRateHz, 1, OPUS_APPLICATION_AUDIO), 'encoder init');
       check(wasm.opus_encoder_ctl_set(st, OPUS_SET_BITRATE_REQUEST, bitrateBps), 'set bitrate');
-      if (complexity !== undefined) check(wasm.opus_encoder_ctl_set(st, OPUS_SET_COMPLEXITY_REQUEST, complexity), 'set complexity');
+      if (complexity !== undefined)
+        check(
+          wasm.opus_encoder_ctl_set(st, OPUS_SET_COMPLEXITY_REQUEST, complexity),
+          'set complexity',
+        );
       return {
         encode(pcm) {
           const samples = s16(pcmPtr, pcm.length);
@@ -82,7 +102,10 @@ function createOpusWasm(wasm: OpusExports): OpusWasm {
             const x = pcm[i]!;
             samples[i] = x >= 1 ? 32767 : x <= -1 ? -32768 : Math.round(x * 32767);
           }
-          const len = check(wasm.opus_encode(st, pcmPtr, pcm.length, outPtr, MAX_PACKET_BYTES), 'encode');
+          const len = check(
+            wasm.opus_encode(st, pcmPtr, pcm.length, outPtr, MAX_PACKET_BYTES),
+            'encode',
+          );
           return u8(outPtr, len).slice();
         },
         destroy() {
@@ -104,9 +127,13 @@ function createOpusWasm(wasm: OpusExports): OpusWasm {
             // RFC 6716 §4.4 / opus_decode(): len 0 means the packet was lost, conceal frameSamples.
             n = check(wasm.opus_decode(st, 0, 0, pcmPtr, frameSamples, 0), 'conceal');
           } else {
-            if (packet.length > MAX_PACKET_BYTES) throw new Error(`opus packet is ${packet.length} B, at most ${MAX_PACKET_BYTES} B`);
+            if (packet.length > MAX_PACKET_BYTES)
+              throw new Error(`opus packet is ${packet.length} B, at most ${MAX_PACKET_BYTES} B`);
             u8(inPtr, packet.length).set(packet);
-            n = check(wasm.opus_decode(st, inPtr, packet.length, pcmPtr, MAX_FRAME_SAMPLES, 0), 'decode');
+            n = check(
+              wasm.opus_decode(st, inPtr, packet.length, pcmPtr, MAX_FRAME_SAMPLES, 0),
+              'decode',
+            );
           }
           const samples = s16(pcmPtr, n);
           const out = new Float32Array(n);

@@ -78,7 +78,12 @@ export class AutoPlay {
       void this.player.play(resume, { auto: true });
       return;
     }
-    const next = nextUnheard(this.store.all(), (id) => this.heard.has(id), this.failed, this.playEncrypted);
+    const next = nextUnheard(
+      this.store.all(),
+      (id) => this.heard.has(id),
+      this.failed,
+      this.playEncrypted,
+    );
     if (next) void this.player.play(next, { auto: true });
   }
 }

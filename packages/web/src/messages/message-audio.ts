@@ -35,7 +35,9 @@ export class MessageAudio {
       this.files.set(id, cached);
       return cached;
     }
-    const file = message.encrypted ? this.decrypted(message) : this.download(message, 'ogg').then((res) => res.blob());
+    const file = message.encrypted
+      ? this.decrypted(message)
+      : this.download(message, 'ogg').then((res) => res.blob());
     file.catch(() => this.files.delete(id));
     this.files.set(id, file);
     while (this.files.size > MAX_CACHED_FILES) {

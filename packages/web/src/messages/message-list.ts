@@ -32,7 +32,10 @@ export class MessageList {
 
   constructor(private readonly options: MessageListOptions) {
     this.list = h('ol', { class: 'messages', 'aria-label': 'Voice messages' });
-    this.empty = h('p', { class: 'quiet empty', text: 'No messages yet. Hold the button and say hello.' });
+    this.empty = h('p', {
+      class: 'quiet empty',
+      text: 'No messages yet. Hold the button and say hello.',
+    });
     this.olderButton = h('button', {
       class: 'older',
       type: 'button',
@@ -112,8 +115,13 @@ export class MessageList {
   }
 
   private createRow(message: VoiceMessage): MessageRow {
-    const own = message.senderClientId !== undefined && message.senderClientId === this.options.clientId;
-    const e2e = !message.encrypted ? 'plain' : this.options.endToEnd ? 'openable' : 'needs-passphrase';
+    const own =
+      message.senderClientId !== undefined && message.senderClientId === this.options.clientId;
+    const e2e = !message.encrypted
+      ? 'plain'
+      : this.options.endToEnd
+        ? 'openable'
+        : 'needs-passphrase';
     const row = new MessageRow(
       message,
       own,

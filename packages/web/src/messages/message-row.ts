@@ -76,22 +76,25 @@ export class MessageRow {
     download.addEventListener('click', (event) => {
       if (!localDownload() && !message.encrypted) return; // a plain link to the server's .ogg
       if (this.blobUrl !== undefined) return; // the built file is the link now
-        event.preventDefault();
-        void actions.file(message).then(
-          (blob) => {
-            // A blob: link keeps the download filename and needs no header or key.
-            this.blobUrl = URL.createObjectURL(blob);
-            download.href = this.blobUrl;
-            download.click();
-          },
-          () => this.setE2e('undecryptable'),
-        );
+      event.preventDefault();
+      void actions.file(message).then(
+        (blob) => {
+          // A blob: link keeps the download filename and needs no header or key.
+          this.blobUrl = URL.createObjectURL(blob);
+          download.href = this.blobUrl;
+          download.click();
+        },
+        () => this.setE2e('undecryptable'),
+      );
     });
     this.e2eTag = h('span', { class: 'e2e-note' });
     const meta = h(
       'div',
       { class: 'meta' },
-      h('span', { class: 'sender', text: own ? `${message.senderName} (you)` : message.senderName }),
+      h('span', {
+        class: 'sender',
+        text: own ? `${message.senderName} (you)` : message.senderName,
+      }),
       h('time', {
         datetime: new Date(message.startedAt).toISOString(),
         text: formatTime(message.startedAt, Date.now()),
@@ -131,7 +134,11 @@ export class MessageRow {
       this.download.setAttribute('aria-disabled', 'true');
     }
     this.e2eTag.textContent =
-      state === 'needs-passphrase' ? NEEDS_PASSPHRASE_TEXT : state === 'undecryptable' ? CANNOT_DECRYPT_TEXT : '';
+      state === 'needs-passphrase'
+        ? NEEDS_PASSPHRASE_TEXT
+        : state === 'undecryptable'
+          ? CANNOT_DECRYPT_TEXT
+          : '';
   }
 
   dispose(): void {
@@ -143,7 +150,9 @@ export class MessageRow {
   update(state: RowState): void {
     const last = this.last;
     this.last = state;
-    const who = this.element.classList.contains('own') ? 'your message' : `message from ${this.message.senderName}`;
+    const who = this.element.classList.contains('own')
+      ? 'your message'
+      : `message from ${this.message.senderName}`;
     if (last?.playing !== state.playing) {
       this.playButton.replaceChildren(icon(state.playing ? 'pause' : 'play'));
       this.playButton.setAttribute('aria-label', `${state.playing ? 'Pause' : 'Play'} ${who}`);

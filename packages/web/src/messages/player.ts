@@ -85,13 +85,17 @@ export class MessagePlayer {
   progress(message: VoiceMessage): number {
     const durationSec = this.durationSec(message);
     const atSec =
-      message.id === this.message?.id ? this.element.currentTime : (this.positionsSec.get(message.id) ?? 0);
+      message.id === this.message?.id
+        ? this.element.currentTime
+        : (this.positionsSec.get(message.id) ?? 0);
     return durationSec > 0 ? Math.min(1, Math.max(0, atSec / durationSec)) : 0;
   }
 
   durationSec(message: VoiceMessage): number {
     const fromElement = message.id === this.message?.id ? this.element.duration : NaN;
-    return Number.isFinite(fromElement) && fromElement > 0 ? fromElement : message.durationMs / 1000;
+    return Number.isFinite(fromElement) && fromElement > 0
+      ? fromElement
+      : message.durationMs / 1000;
   }
 
   /** Starts (or resumes) a message; `auto` marks auto-play, which pauses for talking and chains on. */
@@ -153,7 +157,12 @@ export class MessagePlayer {
     } catch (error) {
       if (token === this.loadToken) {
         this.message = undefined;
-        this.emit('error', message, 'failed', error instanceof Error ? error.message : String(error));
+        this.emit(
+          'error',
+          message,
+          'failed',
+          error instanceof Error ? error.message : String(error),
+        );
         this.emit('change');
       }
       return false;

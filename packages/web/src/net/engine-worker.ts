@@ -17,7 +17,13 @@ import {
   sealFrame,
 } from '@imv/protocol';
 import type { ClientMessage, RoomKey, StreamKey } from '@imv/protocol';
-import type { CaptureBlock, CodecChoice, FromWorker, PlaybackInput, ToWorker } from '../audio/engine-messages.js';
+import type {
+  CaptureBlock,
+  CodecChoice,
+  FromWorker,
+  PlaybackInput,
+  ToWorker,
+} from '../audio/engine-messages.js';
 import { createWasmDecoder, createWebCodecsDecoder } from '../codec/opus-decoder.js';
 import type { FrameDecoder } from '../codec/opus-decoder.js';
 import { createWasmEncoder, createWebCodecsEncoder } from '../codec/opus-encoder.js';
@@ -50,7 +56,8 @@ interface RemoteStream {
 
 let socket: WebSocket | null = null;
 let playbackPort: MessagePort | null = null;
-let codecs: Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> | null = null;
+let codecs: Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> | null =
+  null;
 let talk: Talk | null = null;
 const decoders = new Map<number, FrameDecoder>();
 const remoteStreams = new Map<number, RemoteStream>();
@@ -64,8 +71,11 @@ function sendJson(msg: ClientMessage): void {
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
 }
 
-async function chooseCodecs(choice: CodecChoice): Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> {
-  const native = choice === 'wasm' ? { encoder: false, decoder: false } : await detectWebCodecsOpus();
+async function chooseCodecs(
+  choice: CodecChoice,
+): Promise<{ encoder: CodecKind; decoder: CodecKind; wasm: OpusWasm | null }> {
+  const native =
+    choice === 'wasm' ? { encoder: false, decoder: false } : await detectWebCodecsOpus();
   let wasm: OpusWasm | null = null;
   let detail: string | undefined;
   if (choice !== 'webcodecs' && (!native.encoder || !native.decoder)) {
@@ -76,9 +86,15 @@ async function chooseCodecs(choice: CodecChoice): Promise<{ encoder: CodecKind; 
       detail = `WASM Opus failed to load: ${(e as Error).message}`;
     }
   }
-  const pick = (nativeOk: boolean): CodecKind => (nativeOk ? 'webcodecs' : wasm !== null ? 'wasm' : 'none');
+  const pick = (nativeOk: boolean): CodecKind =>
+    nativeOk ? 'webcodecs' : wasm !== null ? 'wasm' : 'none';
   const result = { encoder: pick(native.encoder), decoder: pick(native.decoder), wasm };
-  post({ type: 'codec', encoder: result.encoder, decoder: result.decoder, ...(detail !== undefined ? { detail } : {}) });
+  post({
+    type: 'codec',
+    encoder: result.encoder,
+    decoder: result.decoder,
+    ...(detail !== undefined ? { detail } : {}),
+  });
   return result;
 }
 
@@ -119,11 +135,14 @@ async function startTalk(streamId: number): Promise<void> {
     streamKey = await deriveStreamKey(roomKey, e2eSalt);
     e2e = { encrypted: true, e2eSalt, keyCheck: roomKey.keyCheck };
     // Another press may have started meanwhile (TS narrowed `talk` to null above the await).
-    for (let t = talk as Talk | null; t !== null; t = talk as Talk | null) await finishTalk(t.streamId);
+    for (let t = talk as Talk | null; t !== null; t = talk as Talk | null)
+      await finishTalk(t.streamId);
   }
   let encoder: FrameEncoder;
-  if (c.encoder === 'webcodecs') encoder = createWebCodecsEncoder((p) => onPacket(streamId, p), onError);
-  else if (c.encoder === 'wasm' && c.wasm !== null) encoder = createWasmEncoder(c.wasm, (p) => onPacket(streamId, p));
+  if (c.encoder === 'webcodecs')
+    encoder = createWebCodecsEncoder((p) => onPacket(streamId, p), onError);
+  else if (c.encoder === 'wasm' && c.wasm !== null)
+    encoder = createWasmEncoder(c.wasm, (p) => onPacket(streamId, p));
   else {
     post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
     return;
@@ -181,14 +200,18 @@ function abortTalk(message: string): void {
 
 function onCapture(msg: CaptureBlock): void {
   if (msg.type === 'end') void finishTalk(msg.streamId);
-  else if (talk !== null && talk.streamId === msg.streamId && talk.finishing === null) talk.encoder.encode(msg.pcm);
+  else if (talk !== null && talk.streamId === msg.streamId && talk.finishing === null)
+    talk.encoder.encode(msg.pcm);
 }
 
 function postPlayback(msg: PlaybackInput, transfer: Transferable[] = []): void {
   playbackPort?.postMessage(msg, transfer);
 }
 
-function decoderFor(streamId: number, c: { decoder: CodecKind; wasm: OpusWasm | null }): FrameDecoder | null {
+function decoderFor(
+  streamId: number,
+  c: { decoder: CodecKind; wasm: OpusWasm | null },
+): FrameDecoder | null {
   let decoder = decoders.get(streamId);
   if (decoder !== undefined) return decoder;
   const onPcm = (sequence: number, pcm: Float32Array) =>
@@ -198,7 +221,8 @@ function decoderFor(streamId: number, c: { decoder: CodecKind; wasm: OpusWasm | 
     decoders.delete(streamId);
   };
   if (c.decoder === 'webcodecs') decoder = createWebCodecsDecoder(onPcm, onError);
-  else if (c.decoder === 'wasm' && c.wasm !== null) decoder = createWasmDecoder(c.wasm, onPcm, onError);
+  else if (c.decoder === 'wasm' && c.wasm !== null)
+    decoder = createWasmDecoder(c.wasm, onPcm, onError);
   else return null;
   decoders.set(streamId, decoder);
   return decoder;
@@ -220,7 +244,8 @@ function onFrame(bytes: Uint8Array): void {
     onSealedFrame(frame.streamId, frame.sequence, (frame.flags & FLAG_END) !== 0, bytes);
     return;
   }
-  if (frame.payload.byteLength > 0) decoderFor(frame.streamId, resolvedCodecs)?.decode(frame.sequence, frame.payload);
+  if (frame.payload.byteLength > 0)
+    decoderFor(frame.streamId, resolvedCodecs)?.decode(frame.sequence, frame.payload);
   if ((frame.flags & FLAG_END) !== 0) void endStream(frame.streamId);
 }
 
@@ -237,7 +262,8 @@ function noteStreams(text: string): void {
     return; // the main thread reports bad JSON
   }
   if (msg.type === 'talk-started') noteStream(msg as StreamInfo);
-  else if (msg.type === 'joined' && Array.isArray(msg.live)) for (const s of msg.live) noteStream(s as StreamInfo);
+  else if (msg.type === 'joined' && Array.isArray(msg.live))
+    for (const s of msg.live) noteStream(s as StreamInfo);
 }
 
 interface StreamInfo {
@@ -249,18 +275,28 @@ interface StreamInfo {
 
 function noteStream(info: StreamInfo): void {
   // Our own talk's echo needs no key here: the worker never plays its own stream.
-  if (typeof info.streamId !== 'number' || info.encrypted !== true || info.streamId === talk?.streamId) return;
+  if (
+    typeof info.streamId !== 'number' ||
+    info.encrypted !== true ||
+    info.streamId === talk?.streamId
+  )
+    return;
   const stream: RemoteStream = { key: null, refused: false, opening: Promise.resolve() };
   remoteStreams.set(info.streamId, stream);
   if (roomKey === null) refuse(info.streamId, stream, 'no-passphrase');
-  else if (info.e2eSalt === undefined || info.keyCheck !== roomKey.keyCheck) refuse(info.streamId, stream, 'wrong-passphrase');
+  else if (info.e2eSalt === undefined || info.keyCheck !== roomKey.keyCheck)
+    refuse(info.streamId, stream, 'wrong-passphrase');
   else {
     stream.key = deriveStreamKey(roomKey, info.e2eSalt);
     stream.key.catch(() => refuse(info.streamId, stream, 'wrong-passphrase'));
   }
 }
 
-function refuse(streamId: number, stream: RemoteStream, reason: 'no-passphrase' | 'wrong-passphrase'): void {
+function refuse(
+  streamId: number,
+  stream: RemoteStream,
+  reason: 'no-passphrase' | 'wrong-passphrase',
+): void {
   if (stream.refused) return;
   stream.refused = true;
   post({ type: 'undecryptable', streamId, reason });
@@ -282,7 +318,8 @@ function onSealedFrame(streamId: number, sequence: number, end: boolean, bytes: 
       if (s.refused) return;
       try {
         const packet = await openFrame(await key, bytes);
-        if (packet.byteLength > 0 && resolvedCodecs !== null) decoderFor(streamId, resolvedCodecs)?.decode(sequence, packet);
+        if (packet.byteLength > 0 && resolvedCodecs !== null)
+          decoderFor(streamId, resolvedCodecs)?.decode(sequence, packet);
       } catch {
         refuse(streamId, s, 'wrong-passphrase');
       }

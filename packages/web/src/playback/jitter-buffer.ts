@@ -197,7 +197,9 @@ export class JitterBuffer {
         this.state = 'playing';
         // Frames held up by a stall arrive together: start at once and drain the excess fast
         // rather than carry it as latency.
-        this.pendingDriftSamples = Math.round(((queuedMs - this.targetMs) * this.opts.sampleRateHz) / 1000);
+        this.pendingDriftSamples = Math.round(
+          ((queuedMs - this.targetMs) * this.opts.sampleRateHz) / 1000,
+        );
       }
     }
     return 'queued';
@@ -255,7 +257,12 @@ export class JitterBuffer {
     }
     this.playheadMoved = true;
     const frame = this.frames.get(seq);
-    if (frame !== undefined && this.pendingDriftSamples >= frame.length && this.frames.has(seq + 1) && isSilent(frame)) {
+    if (
+      frame !== undefined &&
+      this.pendingDriftSamples >= frame.length &&
+      this.frames.has(seq + 1) &&
+      isSilent(frame)
+    ) {
       // Too deep and this frame is a pause: skipping it costs nothing audible, unlike stretching.
       this.frames.delete(seq);
       this.nextSeq = seq + 1;
@@ -328,14 +335,16 @@ export class JitterBuffer {
     const sorted = this.sortedDelays;
     for (let i = 0; i < this.delayCount; i++) sorted[i] = this.delays[i]!;
     const view = sorted.subarray(0, this.delayCount).sort();
-    const high = view[Math.min(this.delayCount - 1, Math.floor(this.delayCount * JITTER_QUANTILE))]!;
+    const high =
+      view[Math.min(this.delayCount - 1, Math.floor(this.delayCount * JITTER_QUANTILE))]!;
     this.jitterMs = high - view[0]!;
     const wanted = clamp(
       this.frameMs + this.jitterMs + this.opts.safetyMarginMs,
       this.opts.minTargetMs,
       this.opts.maxTargetMs,
     );
-    this.targetMs = wanted >= this.targetMs ? wanted : Math.max(wanted, this.targetMs - TARGET_FALL_MS_PER_FRAME);
+    this.targetMs =
+      wanted >= this.targetMs ? wanted : Math.max(wanted, this.targetMs - TARGET_FALL_MS_PER_FRAME);
   }
 
   /** Samples queued contiguously from the playhead. */
@@ -351,7 +360,10 @@ export class JitterBuffer {
     if (this.nextSeq === undefined || this.frames.size === 0) return 0;
     let maxSeq = this.nextSeq;
     for (const s of this.frames.keys()) if (s > maxSeq) maxSeq = s;
-    const current = this.current !== null ? (this.currentLen - this.currentPos) / this.opts.sampleRateHz * 1000 : 0;
+    const current =
+      this.current !== null
+        ? ((this.currentLen - this.currentPos) / this.opts.sampleRateHz) * 1000
+        : 0;
     return (maxSeq - this.nextSeq + 1) * this.frameMs + current;
   }
 

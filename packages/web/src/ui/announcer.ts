@@ -7,7 +7,11 @@ export class Announcer {
   private readonly assertive: HTMLDivElement;
 
   constructor() {
-    this.polite = h('div', { 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'announce' });
+    this.polite = h('div', {
+      'aria-live': 'polite',
+      'aria-atomic': 'true',
+      'data-testid': 'announce',
+    });
     this.assertive = h('div', { 'aria-live': 'assertive', 'aria-atomic': 'true', role: 'alert' });
     this.element = h('div', { class: 'visually-hidden' }, this.polite, this.assertive);
   }

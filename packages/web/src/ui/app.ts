@@ -23,7 +23,14 @@ import { describeMicProblem } from './mic-problem.js';
 import { PeoplePanel } from './people.js';
 import { openInviteDialog } from './invite-dialog.js';
 import { showKeyPrompt } from './key-prompt.js';
-import { fragmentFor, readFragment, readSettings, saveChoice, type FragmentSecrets, type PageSettings } from './settings.js';
+import {
+  fragmentFor,
+  readFragment,
+  readSettings,
+  saveChoice,
+  type FragmentSecrets,
+  type PageSettings,
+} from './settings.js';
 import { StatusArea } from './status-area.js';
 import { TalkControl } from './talk-control.js';
 
@@ -48,7 +55,8 @@ export function startApp(root: HTMLElement, createClient: CreateVoiceClient): vo
   }
   if (!settings.embed) {
     saveChoice(localStorage, settings.storagePrefix, settings.name, settings.room);
-    if (!settings.roomFromUrl) history.replaceState(null, '', `?room=${settings.room}${location.hash}`);
+    if (!settings.roomFromUrl)
+      history.replaceState(null, '', `?room=${settings.room}${location.hash}`);
   }
   runRoom(root, settings as PageSettings & { name: string }, secrets, createClient);
 }
@@ -91,16 +99,13 @@ function runRoom(
   const files = new MessageAudio({
     urlFor: (message, kind) => roomUrl(message.id, kind),
     // REST routes of a keyed room need the key as a header (docs/protocol.md "Room keys").
-    headers: (): Record<string, string> => (roomKey !== undefined ? { 'X-Imv-Room-Key': roomKey } : {}),
+    headers: (): Record<string, string> =>
+      roomKey !== undefined ? { 'X-Imv-Room-Key': roomKey } : {},
     decrypt: (message, frames) => client.decryptMessage(message, frames),
   });
   const player = new MessagePlayer(client.audio.context, client.audio.output, files);
   player.rate = readRate(storagePrefix);
-  const waveforms = new WaveformLoader(
-    files,
-    new PeakCache(),
-    `${location.host}/${room}/`,
-  );
+  const waveforms = new WaveformLoader(files, new PeakCache(), `${location.host}/${room}/`);
   const announcer = new Announcer();
   const people = new PeoplePanel();
   const status = new StatusArea(location.host, () => void enableSound());
@@ -196,10 +201,21 @@ function runRoom(
         'header',
         { class: 'top' },
         h('h1', { class: 'brand', text: 'imv' }),
-        h('p', { class: 'where' }, h('strong', { text: `#${room}` }), h('span', { text: ` as ${name}` })),
+        h(
+          'p',
+          { class: 'where' },
+          h('strong', { text: `#${room}` }),
+          h('span', { text: ` as ${name}` }),
+        ),
         h(
           'button',
-          { class: 'ghost', type: 'button', 'aria-label': `Invite others to #${room}`, 'aria-haspopup': 'dialog', onclick: () => void invite() },
+          {
+            class: 'ghost',
+            type: 'button',
+            'aria-label': `Invite others to #${room}`,
+            'aria-haspopup': 'dialog',
+            onclick: () => void invite(),
+          },
           icon('link'),
           h('span', { class: 'ghost-text', text: 'Invite' }),
         ),
@@ -213,15 +229,7 @@ function runRoom(
       );
   const content = h('main', { class: 'content' }, people.element, list.element);
   root.replaceChildren(
-    h(
-      'div',
-      { class: 'app' },
-      header,
-      status.element,
-      content,
-      talk.element,
-      announcer.element,
-    ),
+    h('div', { class: 'app' }, header, status.element, content, talk.element, announcer.element),
   );
   document.body.append(player.element);
 
@@ -325,7 +333,8 @@ function runRoom(
       wantOlder = false;
       list.setMoreOlder(more);
     }
-    if (heard.firstVisit) heard.add(...oldOnFirstVisit(messages, Date.now(), FIRST_VISIT_UNHEARD_MS));
+    if (heard.firstVisit)
+      heard.add(...oldOnFirstVisit(messages, Date.now(), FIRST_VISIT_UNHEARD_MS));
     for (const m of messages) if (isOwn(m)) heard.add(m.id);
     const added = store.upsert(messages);
     list.render();
@@ -369,7 +378,10 @@ function runRoom(
   let keyPrompt: HTMLDialogElement | undefined;
   client.on('error', (error) => {
     if (error.code === 'CONNECTION') return; // the connection banner already says it
-    if ((error.code === 'ROOM_KEY_REQUIRED' || error.code === 'ROOM_KEY_WRONG') && !settings.embed) {
+    if (
+      (error.code === 'ROOM_KEY_REQUIRED' || error.code === 'ROOM_KEY_WRONG') &&
+      !settings.embed
+    ) {
       keyPrompt = showKeyPrompt({
         room,
         wrong: error.code === 'ROOM_KEY_WRONG',
@@ -378,7 +390,11 @@ function runRoom(
           roomKey = key;
           client.setRoomKey(key);
           // Keep the key in the fragment, so a reload and the invite link still carry it.
-          history.replaceState(null, '', `${location.search}${fragmentFor({ key, passphrase: secrets.passphrase })}`);
+          history.replaceState(
+            null,
+            '',
+            `${location.search}${fragmentFor({ key, passphrase: secrets.passphrase })}`,
+          );
           client.join(room, store.maxId > 0 ? store.maxId : undefined);
         },
       });
@@ -408,10 +424,13 @@ function runRoom(
   function changeRoom(): void {
     client.close();
     root.replaceChildren(
-      joinForm({ name, room, key: roomKey, passphrase: secrets.passphrase }, (newName, newRoom, chosen) => {
-        saveChoice(localStorage, storagePrefix, newName, newRoom);
-        openRoomPage(newRoom, chosen);
-      }),
+      joinForm(
+        { name, room, key: roomKey, passphrase: secrets.passphrase },
+        (newName, newRoom, chosen) => {
+          saveChoice(localStorage, storagePrefix, newName, newRoom);
+          openRoomPage(newRoom, chosen);
+        },
+      ),
     );
   }
 
@@ -440,7 +459,8 @@ function readRate(prefix: string): PlaybackRate {
   return PLAYBACK_RATES.find((r) => r === saved) ?? 1;
 }
 
-const NO_PASSPHRASE_LIVE = 'Someone is talking, end-to-end encrypted — enter the passphrase (Change) to hear the room.';
+const NO_PASSPHRASE_LIVE =
+  'Someone is talking, end-to-end encrypted — enter the passphrase (Change) to hear the room.';
 
 function serverErrorText(code: string, message: string): string {
   switch (code) {

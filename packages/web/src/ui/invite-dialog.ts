@@ -13,7 +13,8 @@ async function onboardingInfo(): Promise<OnboardingInfo | undefined> {
     const res = await fetch('/api/onboarding');
     if (!res.ok) return undefined;
     const info = (await res.json()) as Partial<OnboardingInfo>;
-    if (!Array.isArray(info.httpsUrls) || typeof info.fingerprintSha256 !== 'string') return undefined;
+    if (!Array.isArray(info.httpsUrls) || typeof info.fingerprintSha256 !== 'string')
+      return undefined;
     return { httpsUrls: info.httpsUrls, fingerprintSha256: info.fingerprintSha256 };
   } catch {
     return undefined;
@@ -34,10 +35,21 @@ export async function openInviteDialog(options: {
   const { room, secrets } = options;
   const info = await onboardingInfo();
   // On plain http the phone must come in over https: the server's first https URL (LAN address first).
-  const origin = location.protocol === 'https:' ? location.origin : (info?.httpsUrls[0] ?? location.origin);
+  const origin =
+    location.protocol === 'https:' ? location.origin : (info?.httpsUrls[0] ?? location.origin);
 
-  const qr = h('img', { class: 'qr', alt: `QR code of the invite link to #${room}`, width: 240, height: 240 });
-  const link = h('a', { class: 'invite-link', id: 'invite-link', target: '_blank', rel: 'noopener' });
+  const qr = h('img', {
+    class: 'qr',
+    alt: `QR code of the invite link to #${room}`,
+    width: 240,
+    height: 240,
+  });
+  const link = h('a', {
+    class: 'invite-link',
+    id: 'invite-link',
+    target: '_blank',
+    rel: 'noopener',
+  });
   const copied = h('span', { class: 'copied', role: 'status' });
   const copy = h('button', { class: 'primary', type: 'button', text: 'Copy link' });
   const includePass = h('input', { type: 'checkbox', id: 'invite-include-e2e' });
@@ -54,7 +66,9 @@ export async function openInviteDialog(options: {
     ? h(
         'div',
         { class: 'fingerprint' },
-        h('p', { text: 'Server certificate fingerprint (SHA-256). Check it matches what your browser shows for this site:' }),
+        h('p', {
+          text: 'Server certificate fingerprint (SHA-256). Check it matches what your browser shows for this site:',
+        }),
         h('code', { id: 'invite-fingerprint', text: info.fingerprintSha256 }),
       )
     : h('p', { class: 'help', text: 'This server has no HTTPS certificate to show.' });
@@ -74,7 +88,10 @@ export async function openInviteDialog(options: {
 
   let url = '';
   const render = async () => {
-    url = roomInviteUrl(origin, room, { key: secrets.key, ...(includePass.checked ? { passphrase: secrets.passphrase } : {}) });
+    url = roomInviteUrl(origin, room, {
+      key: secrets.key,
+      ...(includePass.checked ? { passphrase: secrets.passphrase } : {}),
+    });
     link.href = url;
     link.textContent = url;
     copied.textContent = '';

@@ -1,12 +1,22 @@
-import { DEFAULT_ROOM, MAX_NAME_LENGTH, MAX_ROOM_KEY_LENGTH, MIN_ROOM_KEY_LENGTH, ROOM_KEY_PATTERN, normalizeRoom } from '@imv/protocol';
+import {
+  DEFAULT_ROOM,
+  MAX_NAME_LENGTH,
+  MAX_ROOM_KEY_LENGTH,
+  MIN_ROOM_KEY_LENGTH,
+  ROOM_KEY_PATTERN,
+  normalizeRoom,
+} from '@imv/protocol';
 import { h } from './dom.js';
 import { cleanName, type FragmentSecrets } from './settings.js';
 
 /** Why a room key is not acceptable, or undefined when it is (the server's rule, messages.ts). */
 export function roomKeyProblem(key: string): string | undefined {
-  if (key.length < MIN_ROOM_KEY_LENGTH) return `The room key needs at least ${MIN_ROOM_KEY_LENGTH} characters.`;
-  if (key.length > MAX_ROOM_KEY_LENGTH) return `The room key can have at most ${MAX_ROOM_KEY_LENGTH} characters.`;
-  if (!ROOM_KEY_PATTERN.test(key)) return 'The room key can use letters, digits and punctuation (no accents, no spaces at the ends).';
+  if (key.length < MIN_ROOM_KEY_LENGTH)
+    return `The room key needs at least ${MIN_ROOM_KEY_LENGTH} characters.`;
+  if (key.length > MAX_ROOM_KEY_LENGTH)
+    return `The room key can have at most ${MAX_ROOM_KEY_LENGTH} characters.`;
+  if (!ROOM_KEY_PATTERN.test(key))
+    return 'The room key can use letters, digits and punctuation (no accents, no spaces at the ends).';
   return undefined;
 }
 
@@ -64,12 +74,19 @@ export function joinForm(
     'form',
     { class: 'join', 'aria-labelledby': 'join-title', novalidate: true },
     h('h1', { id: 'join-title', text: 'Join a voice room' }),
-    h('p', { class: 'lead', text: 'Hold a button to talk to everyone in the room. What you say is also kept as a voice message.' }),
+    h('p', {
+      class: 'lead',
+      text: 'Hold a button to talk to everyone in the room. What you say is also kept as a voice message.',
+    }),
     h('label', { for: 'join-name', text: 'Your name' }),
     nameInput,
     h('label', { for: 'join-room', text: 'Room' }),
     roomInput,
-    h('p', { id: 'join-room-help', class: 'help', text: 'Letters, digits, - and _. Share the page link to invite others.' }),
+    h('p', {
+      id: 'join-room-help',
+      class: 'help',
+      text: 'Letters, digits, - and _. Share the page link to invite others.',
+    }),
     h(
       'fieldset',
       { class: 'security' },

@@ -35,7 +35,11 @@ export function showKeyPrompt(options: {
     h('label', { for: 'key-prompt-input', text: 'Room key' }),
     input,
     error,
-    h('p', { class: 'actions end' }, h('button', { class: 'primary', type: 'submit', text: 'Join' })),
+    h(
+      'p',
+      { class: 'actions end' },
+      h('button', { class: 'primary', type: 'submit', text: 'Join' }),
+    ),
   );
   const dialog = h('dialog', { class: 'key-prompt', 'aria-labelledby': 'key-prompt-title' }, form);
   form.addEventListener('submit', (event) => {

@@ -11,7 +11,11 @@ export class LevelMeter {
 
   constructor(extraClass = '') {
     this.fill = h('div', { class: 'meter-fill' });
-    this.element = h('div', { class: `meter ${extraClass}`.trim(), 'aria-hidden': 'true' }, this.fill);
+    this.element = h(
+      'div',
+      { class: `meter ${extraClass}`.trim(), 'aria-hidden': 'true' },
+      this.fill,
+    );
   }
 
   set(level: number): void {

@@ -53,7 +53,10 @@ export class PeoplePanel {
           'li',
           { class: m.id === this.youId ? 'member you' : 'member', title: m.name },
           h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(m.name) }),
-          h('span', { class: 'member-name', text: m.id === this.youId ? `${m.name} (you)` : m.name }),
+          h('span', {
+            class: 'member-name',
+            text: m.id === this.youId ? `${m.name} (you)` : m.name,
+          }),
         ),
       ),
     );
@@ -100,6 +103,7 @@ export class PeoplePanel {
 
 function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
-  const letters = words.length > 1 ? [words[0]![0], words[1]![0]] : [...(words[0] ?? '?')].slice(0, 2);
+  const letters =
+    words.length > 1 ? [words[0]![0], words[1]![0]] : [...(words[0] ?? '?')].slice(0, 2);
   return letters.join('').toUpperCase();
 }

@@ -19,8 +19,11 @@ export interface PageSettings {
 
 /** Display names as the server accepts them: trimmed, no control characters, at most 40 chars. */
 export function cleanName(input: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  const name = input.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_LENGTH);
+  const name = input
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_NAME_LENGTH);
   return name.length > 0 ? name : undefined;
 }
 
@@ -56,7 +59,12 @@ export function readSettings(
 }
 
 /** Remembers the chosen name and room for the next visit. */
-export function saveChoice(storage: KeyValueStore, prefix: string, name: string, room: string): void {
+export function saveChoice(
+  storage: KeyValueStore,
+  prefix: string,
+  name: string,
+  room: string,
+): void {
   storage.setItem(`${prefix}name`, name);
   storage.setItem(`${prefix}room`, room);
 }
@@ -95,7 +103,11 @@ export function fragmentFor(secrets: Partial<FragmentSecrets>): string {
 }
 
 /** An invite link to `room` on `origin` (https for phones), with the key and, if asked, the passphrase. */
-export function roomInviteUrl(origin: string, room: string, secrets: Partial<FragmentSecrets>): string {
+export function roomInviteUrl(
+  origin: string,
+  room: string,
+  secrets: Partial<FragmentSecrets>,
+): string {
   const url = new URL('/', origin);
   url.searchParams.set('room', room);
   return url.toString() + fragmentFor(secrets);

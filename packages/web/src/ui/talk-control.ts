@@ -132,10 +132,16 @@ export class TalkControl {
     const win = this.options.keyTarget;
     let lastInputWasPointer = false;
     win.addEventListener('pointerdown', () => (lastInputWasPointer = true), { capture: true });
-    win.addEventListener('keydown', (e) => {
-      if (e.code !== 'Space') lastInputWasPointer = false;
-    }, { capture: true });
-    win.addEventListener('focusin', () => (this.focusedByPointer = lastInputWasPointer), { capture: true });
+    win.addEventListener(
+      'keydown',
+      (e) => {
+        if (e.code !== 'Space') lastInputWasPointer = false;
+      },
+      { capture: true },
+    );
+    win.addEventListener('focusin', () => (this.focusedByPointer = lastInputWasPointer), {
+      capture: true,
+    });
     win.addEventListener('keydown', (e) => {
       if (e.code !== 'Space' || !this.spaceIsForTalking(e)) return;
       e.preventDefault(); // no page scroll, no click on the focused button

@@ -7,7 +7,11 @@
 // FRAME_SAMPLES of @imv/protocol; importing the package would bundle zod into the audio thread.
 const FRAME_SAMPLES = 960;
 import { meterLevel, rms } from '../audio/levels.js';
-import type { CaptureBlock, FromCaptureWorkletToMain, ToCaptureWorklet } from '../audio/engine-messages.js';
+import type {
+  CaptureBlock,
+  FromCaptureWorkletToMain,
+  ToCaptureWorklet,
+} from '../audio/engine-messages.js';
 
 declare const currentFrame: number;
 
@@ -63,12 +67,18 @@ class CaptureProcessor extends AudioWorkletProcessor {
     const pcm = this.block;
     this.levelSum += rms(pcm) ** 2;
     if (++this.levelBlocks === BLOCKS_PER_LEVEL) {
-      const level: FromCaptureWorkletToMain = { type: 'level', level: meterLevel(Math.sqrt(this.levelSum / BLOCKS_PER_LEVEL)) };
+      const level: FromCaptureWorkletToMain = {
+        type: 'level',
+        level: meterLevel(Math.sqrt(this.levelSum / BLOCKS_PER_LEVEL)),
+      };
       this.port.postMessage(level);
       this.levelSum = 0;
       this.levelBlocks = 0;
     }
-    this.postToWorker({ type: 'block', streamId: this.streamId, pcm, frame: this.blockStartFrame }, [pcm.buffer]);
+    this.postToWorker(
+      { type: 'block', streamId: this.streamId, pcm, frame: this.blockStartFrame },
+      [pcm.buffer],
+    );
     this.block = new Float32Array(FRAME_SAMPLES);
     this.blockFill = 0;
   }

@@ -106,7 +106,12 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     if (msg.type === 'frame') {
       let stream = this.streams.get(msg.streamId);
       if (stream === undefined) {
-        stream = { buffer: new JitterBuffer(this.jitter), announced: false, levelSum: 0, levelSamples: 0 };
+        stream = {
+          buffer: new JitterBuffer(this.jitter),
+          announced: false,
+          levelSum: 0,
+          levelSamples: 0,
+        };
         this.streams.set(msg.streamId, stream);
       }
       stream.buffer.push(msg.sequence, msg.pcm, currentTime * 1000);
@@ -130,7 +135,8 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     const streams = [...this.streams].map(([streamId, s]) => ({ streamId, ...s.buffer.stats() }));
     const totals = { ...this.totals };
     for (const s of streams) {
-      for (const key of Object.keys(totals) as (keyof PlaybackStats['totals'])[]) totals[key] += s[key];
+      for (const key of Object.keys(totals) as (keyof PlaybackStats['totals'])[])
+        totals[key] += s[key];
     }
     return { streams, totals };
   }

@@ -28,21 +28,19 @@ import type { ImvServer } from '@imv/server';
 import type { Harness } from '../../src/harness.js';
 
 import { correlate, rms } from '@imv/media';
+import { fixturePath, type FixtureName } from '@imv/test-support';
 
 export { correlate, rms };
 
 /** packages/web */
 export const webDir = path.resolve(import.meta.dirname, '../..');
-/** The repository root (/work/main); shared/ sits beside it. */
+/** The repository root. */
 export const repoRoot = path.resolve(webDir, '../..');
 
-/** Absolute path of a shared fixture, e.g. fixturePath('speech-en-48k.wav'). */
-export function fixturePath(name: string): string {
-  return path.resolve(repoRoot, '../shared/fixtures', name);
-}
+export { fixturePath };
 
 /** A fixture WAV as mono float samples (the fixtures are 48 kHz). */
-export async function readFixture(name: string): Promise<Float32Array> {
+export async function readFixture(name: FixtureName): Promise<Float32Array> {
   const wav = readWav(new Uint8Array(await readFile(fixturePath(name))));
   if (wav.sampleRate !== 48_000) throw new Error(`${name} is ${wav.sampleRate} Hz, expected 48000`);
   return wav.samples;

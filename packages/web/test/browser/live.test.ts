@@ -1,5 +1,6 @@
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import type { Browser, Page } from 'playwright-core';
+import type { FixtureName } from '@imv/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildWeb,
@@ -35,14 +36,19 @@ afterAll(async () => {
   await web?.cleanup();
 });
 
-async function browserWith(fixture?: string): Promise<Browser> {
-  const browser = await launchChromium(fixture === undefined ? {} : { fakeMic: fixturePath(fixture), loop: false });
+async function browserWith(fixture?: FixtureName): Promise<Browser> {
+  const browser = await launchChromium(
+    fixture === undefined ? {} : { fakeMic: fixturePath(fixture), loop: false },
+  );
   browsers.push(browser);
   return browser;
 }
 
 /** Talks from `page` for `ms`, returns the stored message and when stopTalking was called (epoch ms). */
-async function talkFor(page: Page, ms: number): Promise<{ message: { id: number; frameCount: number } | undefined; stopAtMs: number }> {
+async function talkFor(
+  page: Page,
+  ms: number,
+): Promise<{ message: { id: number; frameCount: number } | undefined; stopAtMs: number }> {
   return page.evaluate(async (talkMs) => {
     await window.imv.client.startTalking();
     await new Promise((r) => setTimeout(r, talkMs));
@@ -54,14 +60,24 @@ async function talkFor(page: Page, ms: number): Promise<{ message: { id: number;
 
 describe('live push-to-talk between two pages', () => {
   it('plays a talker live in another page, before the talker stops, and stores the message', async () => {
-    const listener = await openHarness(await browserWith(), server.httpUrl, { room: 'live-1', name: 'bob' });
-    const talker = await openHarness(await browserWith('speech-en-48k.wav'), server.httpUrl, { room: 'live-1', name: 'alice' });
+    const listener = await openHarness(await browserWith(), server.httpUrl, {
+      room: 'live-1',
+      name: 'bob',
+    });
+    const talker = await openHarness(await browserWith('speech-en-48k.wav'), server.httpUrl, {
+      room: 'live-1',
+      name: 'alice',
+    });
     await takeRecording(listener, 'output'); // drop the silence recorded so far
 
     const { message, stopAtMs } = await talkFor(talker, SPEECH_EN_MS + 300);
     expect(message).toBeDefined();
     type Stored = [{ heardLive: boolean; streamId: number; message: { id: number } }];
-    const [storedArgs] = await waitForEvent<Stored>(listener, 'message-stored', ([m]) => m.message.id === message!.id);
+    const [storedArgs] = await waitForEvent<Stored>(
+      listener,
+      'message-stored',
+      ([m]) => m.message.id === message!.id,
+    );
     expect(storedArgs.heardLive).toBe(true);
     await waitForEvent(listener, 'stream-finished', ([id]) => id === storedArgs.streamId);
 
@@ -96,20 +112,32 @@ describe('live push-to-talk between two pages', () => {
     const decoded = await decoder.decodeFile(new Uint8Array(await response.arrayBuffer()));
     decoder.free();
     // Piecewise too: on a loaded machine the talker's own capture can glitch, which shifts the rest.
-    expect(piecewiseCorrelation(source, decoded.channelData[0]!).correlation).toBeGreaterThanOrEqual(0.9);
+    expect(
+      piecewiseCorrelation(source, decoded.channelData[0]!).correlation,
+    ).toBeGreaterThanOrEqual(0.9);
 
     await Promise.all([listener.context().close(), talker.context().close()]);
   });
 
   it('mixes two talkers who talk at the same time', async () => {
-    const listener = await openHarness(await browserWith(), server.httpUrl, { room: 'live-2', name: 'carol' });
+    const listener = await openHarness(await browserWith(), server.httpUrl, {
+      room: 'live-2',
+      name: 'carol',
+    });
     const [en, fr] = await Promise.all([
-      browserWith('speech-en-48k.wav').then((b) => openHarness(b, server.httpUrl, { room: 'live-2', name: 'dan' })),
-      browserWith('speech-fr-48k.wav').then((b) => openHarness(b, server.httpUrl, { room: 'live-2', name: 'eve' })),
+      browserWith('speech-en-48k.wav').then((b) =>
+        openHarness(b, server.httpUrl, { room: 'live-2', name: 'dan' }),
+      ),
+      browserWith('speech-fr-48k.wav').then((b) =>
+        openHarness(b, server.httpUrl, { room: 'live-2', name: 'eve' }),
+      ),
     ]);
     await takeRecording(listener, 'output');
 
-    const [enTalk, frTalk] = await Promise.all([talkFor(en, SPEECH_EN_MS + 300), talkFor(fr, SPEECH_FR_MS + 300)]);
+    const [enTalk, frTalk] = await Promise.all([
+      talkFor(en, SPEECH_EN_MS + 300),
+      talkFor(fr, SPEECH_FR_MS + 300),
+    ]);
     for (const t of [enTalk, frTalk]) {
       await waitForEvent<[{ heardLive: boolean; message: { id: number } }]>(
         listener,
@@ -119,7 +147,8 @@ describe('live push-to-talk between two pages', () => {
     }
     const playing = await eventsOf(listener, 'stream-playing');
     expect(playing).toHaveLength(2);
-    for (const [, streamId] of playing) await waitForEvent(listener, 'stream-finished', ([id]) => id === streamId);
+    for (const [, streamId] of playing)
+      await waitForEvent(listener, 'stream-finished', ([id]) => id === streamId);
     const finished = await eventsOf(listener, 'stream-finished');
     // Both streams were live at once: each started before the other finished.
     const latestStart = Math.max(playing[0]![0], playing[1]![0]);

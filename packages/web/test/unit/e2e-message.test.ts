@@ -1,4 +1,12 @@
-import { FRAME_SAMPLES, OPUS_PRE_SKIP, ProtocolError, deriveRoomKey, deriveStreamKey, newStreamSalt, sealFrame } from '@imv/protocol';
+import {
+  FRAME_SAMPLES,
+  OPUS_PRE_SKIP,
+  ProtocolError,
+  deriveRoomKey,
+  deriveStreamKey,
+  newStreamSalt,
+  sealFrame,
+} from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { readOggOpus } from '@imv/media';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +23,10 @@ let roomKey: RoomKey;
 let otherKey: RoomKey;
 
 beforeAll(async () => {
-  [roomKey, otherKey] = await Promise.all([deriveRoomKey('correct horse', ROOM), deriveRoomKey('wrong horse', ROOM)]);
+  [roomKey, otherKey] = await Promise.all([
+    deriveRoomKey('correct horse', ROOM),
+    deriveRoomKey('wrong horse', ROOM),
+  ]);
 });
 
 /** 20 ms CELT fullband mono packets (TOC 0xF8: config 31, code 0) with distinct bodies. */
@@ -35,12 +46,21 @@ function framesBody(frames: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function sealedMessage(key: RoomKey, opus: Uint8Array[]): Promise<{ message: VoiceMessage; body: Uint8Array; frames: Uint8Array[] }> {
+async function sealedMessage(
+  key: RoomKey,
+  opus: Uint8Array[],
+): Promise<{ message: VoiceMessage; body: Uint8Array; frames: Uint8Array[] }> {
   const e2eSalt = newStreamSalt();
   const streamKey = await deriveStreamKey(key, e2eSalt);
   const frames: Uint8Array[] = [];
   for (const [sequence, packet] of opus.entries()) {
-    frames.push(await sealFrame(streamKey, { flags: 0, streamId: 77, sequence, timestamp: sequence * FRAME_SAMPLES }, packet));
+    frames.push(
+      await sealFrame(
+        streamKey,
+        { flags: 0, streamId: 77, sequence, timestamp: sequence * FRAME_SAMPLES },
+        packet,
+      ),
+    );
   }
   const message: VoiceMessage = {
     id: 5,
@@ -71,7 +91,11 @@ describe('decryptFramesToOgg', () => {
 
   it('refuses without a passphrase, with another passphrase, and when a frame was altered', async () => {
     const { message, body } = await sealedMessage(roomKey, packets(4));
-    const code = (p: Promise<unknown>) => p.then(() => 'opened', (e: unknown) => (e instanceof ProtocolError ? e.code : String(e)));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'opened',
+        (e: unknown) => (e instanceof ProtocolError ? e.code : String(e)),
+      );
     expect(await code(decryptFramesToOgg(null, message, body))).toBe('DECRYPT_FAILED');
     expect(await code(decryptFramesToOgg(otherKey, message, body))).toBe('DECRYPT_FAILED');
     const altered = body.slice();
@@ -79,7 +103,11 @@ describe('decryptFramesToOgg', () => {
     expect(await code(decryptFramesToOgg(roomKey, message, altered))).toBe('DECRYPT_FAILED');
     // A talker who claims our keyCheck but sealed with another key still fails to open.
     const forged = await sealedMessage(otherKey, packets(2));
-    expect(await code(decryptFramesToOgg(roomKey, { ...forged.message, keyCheck: roomKey.keyCheck }, forged.body))).toBe('DECRYPT_FAILED');
+    expect(
+      await code(
+        decryptFramesToOgg(roomKey, { ...forged.message, keyCheck: roomKey.keyCheck }, forged.body),
+      ),
+    ).toBe('DECRYPT_FAILED');
   });
 
   it('splits a .frames body and rejects one cut inside a frame', () => {
@@ -91,10 +119,16 @@ describe('decryptFramesToOgg', () => {
 
 describe('invite fragments', () => {
   it('reads #key= and #e2e= percent-decoded, and writes them back only into the fragment', () => {
-    expect(readFragment('#key=door%20key%2F1&e2e=correct+horse')).toEqual({ key: 'door key/1', passphrase: 'correct horse' });
+    expect(readFragment('#key=door%20key%2F1&e2e=correct+horse')).toEqual({
+      key: 'door key/1',
+      passphrase: 'correct horse',
+    });
     expect(readFragment('')).toEqual({ key: undefined, passphrase: undefined });
     expect(fragmentFor({})).toBe('');
-    const url = roomInviteUrl('https://10.0.0.5:8443', 'crew', { key: 'door key/1', passphrase: 'p&q' });
+    const url = roomInviteUrl('https://10.0.0.5:8443', 'crew', {
+      key: 'door key/1',
+      passphrase: 'p&q',
+    });
     expect(url.startsWith('https://10.0.0.5:8443/?room=crew#')).toBe(true);
     expect(readFragment(new URL(url).hash)).toEqual({ key: 'door key/1', passphrase: 'p&q' });
   });

@@ -179,7 +179,10 @@ describe('JitterBuffer', () => {
   it('drains depth left over from a burst once the network is steady again', () => {
     const jb = new JitterBuffer({ initialTargetMs: 20, minTargetMs: 20 });
     // 200 ms stall at 1 s: ten frames arrive at once, then the stream is steady.
-    const { depthMs } = simulate(jb, { durationMs: 30_000, delayMs: (seq) => (seq >= 50 && seq < 60 ? (60 - seq) * 20 : 0) });
+    const { depthMs } = simulate(jb, {
+      durationMs: 30_000,
+      delayMs: (seq) => (seq >= 50 && seq < 60 ? (60 - seq) * 20 : 0),
+    });
     expect(jb.stats().driftDroppedSamples).toBeGreaterThan(0);
     expect(mean(depthMs.slice(-375 - 190, -190))).toBeLessThan(60);
   });

@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { correlate, readWav } from '@imv/media';
+import { FIXTURES_DIR as fixtures } from '@imv/test-support';
 import { describe, expect, it } from 'vitest';
 import { loadOpusWasm } from '../../src/codec/opus-wasm.js';
 
 const require = createRequire(import.meta.url);
-const fixtures = path.resolve(import.meta.dirname, '../../../../../shared/fixtures');
 
 async function opus() {
   return loadOpusWasm(await readFile(require.resolve('@evan/opus/wasm/opus.wasm')));
@@ -15,7 +15,9 @@ async function opus() {
 describe('WASM Opus fallback (libopus from @evan/opus, our loader)', () => {
   it('round-trips speech through 20 ms packets at 24 kbps', async () => {
     const wasm = await opus();
-    const source = readWav(new Uint8Array(await readFile(path.join(fixtures, 'speech-en-48k.wav')))).samples;
+    const source = readWav(
+      new Uint8Array(await readFile(path.join(fixtures, 'speech-en-48k.wav'))),
+    ).samples;
     const encoder = wasm.createEncoder({ sampleRateHz: 48_000, bitrateBps: 24_000 });
     const decoder = wasm.createDecoder({ sampleRateHz: 48_000, frameSamples: 960 });
     const frames = Math.floor(source.length / 960);
@@ -44,7 +46,10 @@ describe('WASM Opus fallback (libopus from @evan/opus, our loader)', () => {
     const encoder = wasm.createEncoder({ sampleRateHz: 48_000, bitrateBps: 24_000 });
     const decoder = wasm.createDecoder({ sampleRateHz: 48_000, frameSamples: 960 });
     const tone = (i: number) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 48_000);
-    for (let f = 0; f < 10; f++) decoder.decode(encoder.encode(Float32Array.from({ length: 960 }, (_, i) => tone(f * 960 + i))));
+    for (let f = 0; f < 10; f++)
+      decoder.decode(
+        encoder.encode(Float32Array.from({ length: 960 }, (_, i) => tone(f * 960 + i))),
+      );
     const concealed = decoder.decode(null);
     expect(concealed.length).toBe(960);
     const rmsOf = (x: Float32Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
@@ -53,6 +58,8 @@ describe('WASM Opus fallback (libopus from @evan/opus, our loader)', () => {
 
   it('rejects an oversized packet with a clear error', async () => {
     const decoder = (await opus()).createDecoder({ sampleRateHz: 48_000, frameSamples: 960 });
-    expect(() => decoder.decode(new Uint8Array(5000))).toThrow('opus packet is 5000 B, at most 4000 B');
+    expect(() => decoder.decode(new Uint8Array(5000))).toThrow(
+      'opus packet is 5000 B, at most 4000 B',
+    );
   });
 });

@@ -107,7 +107,10 @@ describe('HeardStore', () => {
     const storage = memoryStorage();
     const heard = new HeardStore(storage, 'imv.', 'crew');
     heard.add(...Array.from({ length: MAX_HEARD_IDS + 10 }, (_, i) => i + 1));
-    const saved = JSON.parse(storage.data.get('imv.heard.crew')!) as { floor: number; ids: number[] };
+    const saved = JSON.parse(storage.data.get('imv.heard.crew')!) as {
+      floor: number;
+      ids: number[];
+    };
     expect(saved.ids).toHaveLength(MAX_HEARD_IDS);
     expect(saved.floor).toBe(10);
     expect(new HeardStore(storage, 'imv.', 'crew').has(1)).toBe(true);
@@ -126,7 +129,9 @@ describe('MessageStore and auto-play order', () => {
   it('merges pages by id, oldest first, and skips messages still recording', () => {
     const store = new MessageStore();
     expect(store.upsert([message(5), message(2)]).map((m) => m.id)).toEqual([5, 2]);
-    expect(store.upsert([message(2), message(9, { status: 'recording' }), message(7)]).map((m) => m.id)).toEqual([7]);
+    expect(
+      store.upsert([message(2), message(9, { status: 'recording' }), message(7)]).map((m) => m.id),
+    ).toEqual([7]);
     expect(store.all().map((m) => m.id)).toEqual([2, 5, 7]);
     expect([store.minId, store.maxId]).toEqual([2, 7]);
   });

@@ -8,7 +8,8 @@ let currentRoom;
 async function api(method, path) {
   const response = await fetch(path, { method, headers: { Authorization: `Bearer ${token}` } });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(`${body.code ?? response.status}: ${body.message ?? response.statusText}`);
+  if (!response.ok)
+    throw new Error(`${body.code ?? response.status}: ${body.message ?? response.statusText}`);
   return body;
 }
 
@@ -41,7 +42,12 @@ async function showRooms() {
     cell(row, String(r.online));
     cell(row, '').append(
       button('Messages', `Messages of room ${r.room}`, () => run(() => showMessages(r.room))),
-      button('Delete room', `Delete room ${r.room} with all its messages`, () => run(() => deleteRoom(r.room)), true),
+      button(
+        'Delete room',
+        `Delete room ${r.room} with all its messages`,
+        () => run(() => deleteRoom(r.room)),
+        true,
+      ),
     );
     body.append(row);
   }
@@ -63,7 +69,12 @@ async function showMessages(room) {
     cell(row, `${(m.durationMs / 1000).toFixed(1)} s`);
     cell(row, m.encrypted ? `${m.status}, encrypted` : m.status);
     cell(row, '').append(
-      button('Delete', `Delete message ${m.id} from ${m.senderName}`, () => run(() => deleteMessage(room, m.id)), true),
+      button(
+        'Delete',
+        `Delete message ${m.id} from ${m.senderName}`,
+        () => run(() => deleteMessage(room, m.id)),
+        true,
+      ),
     );
     body.append(row);
   }
