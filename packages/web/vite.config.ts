@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 const root = import.meta.dirname;
 
@@ -7,6 +7,8 @@ const root = import.meta.dirname;
 export default defineConfig({
   root,
   base: './',
+  // The workspace packages (@imv/protocol, @imv/media) are bundled from their TypeScript sources.
+  resolve: { conditions: ['imv-source', ...defaultClientConditions] },
   build: {
     outDir: resolve(root, 'dist'),
     emptyOutDir: true,

@@ -1,7 +1,21 @@
 #!/usr/bin/env node
-// The imv command. Sources are TypeScript run through tsx, so there is no build step between
-// `npm ci` and a working `imv`.
-import { register } from 'tsx/esm/api';
+// The imv command: the CLI compiled to plain JavaScript (dist/, built by `npm ci` through the root
+// prepare script, and by `npm run build` / `npm start`), so a start compiles nothing.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const dist = new URL('../dist/', import.meta.url);
+if (!existsSync(new URL('main.js', dist))) {
+  process.stderr.write(
+    'imv: not built yet: run `npm run build` (or `npm ci`) in the imv checkout\n',
+  );
+  process.exit(1);
+}
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // Scripts probe `imv --version`; answer it (as commander would) without loading the commands,
+  // zod, ws and Opus, so it costs little more than starting Node.
+  const { CLI_VERSION } = await import(new URL('version.js', dist).href);
+  process.stdout.write(`${CLI_VERSION}\n`);
+} else {
+  await import(new URL('main.js', dist).href);
+}

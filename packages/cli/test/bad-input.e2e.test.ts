@@ -1,32 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir } from '@imv/test-support/cli';
 
 describe('imv send with files it cannot read', () => {
-  let tmp: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-bad-');
   let clip: string;
 
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-bad-'));
-    server = await startServe(path.join(tmp, 'data'));
-    clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '2']);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
+  beforeAll(() => {
+    clip = path.join(served.tmp, 'clip.wav');
+    sox([fixturePath('speech-en-48k.wav'), clip, 'trim', '0.5', '2']);
   });
 
   async function storedIds(): Promise<number[]> {
-    const response = await fetch(`${server.url}/api/rooms/bad/messages?limit=200`);
+    const response = await fetch(`${served.server.url}/api/rooms/bad/messages?limit=200`);
     const body = (await response.json()) as { messages: { id: number }[] };
     return body.messages.map((m) => m.id);
   }
@@ -64,10 +54,10 @@ describe('imv send with files it cannot read', () => {
   it.each(cases)(
     'refuses $name with one clear line, exit 1, and stores nothing',
     async ({ name, make, error }) => {
-      const file = path.join(tmp, `${name.replace(/\W+/g, '-')}.wav`);
+      const file = path.join(served.tmp, `${name.replace(/\W+/g, '-')}.wav`);
       await make(file);
       const before = await storedIds();
-      const result = await runCli(['send', file, '--room', 'bad', '--server', server.url]);
+      const result = await runCli(['send', file, '--room', 'bad', '--server', served.server.url]);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(error);
@@ -79,7 +69,7 @@ describe('imv send with files it cannot read', () => {
 
   it('sends what a truncated WAV holds, with a warning on stderr', async () => {
     const whole = await readFile(clip);
-    const file = path.join(tmp, 'truncated.wav');
+    const file = path.join(served.tmp, 'truncated.wav');
     // The 44-byte header and the first 0.75 s of the 2 s clip.
     const keptBytes = 44 + 48_000 * 2 * 0.75;
     await writeFile(file, whole.subarray(0, keptBytes));
@@ -91,14 +81,14 @@ describe('imv send with files it cannot read', () => {
       '--fast',
       '--json',
       '--server',
-      server.url,
+      served.server.url,
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^imv: warning: \S+truncated\.wav: .*truncated.*\n$/);
     const stored = JSON.parse(result.stdout) as { id: number; durationMs: number };
     expect(stored.durationMs).toBeGreaterThanOrEqual(700);
     expect(stored.durationMs).toBeLessThanOrEqual(820);
-    const response = await fetch(`${server.url}/api/rooms/bad/messages/${stored.id}.ogg`);
+    const response = await fetch(`${served.server.url}/api/rooms/bad/messages/${stored.id}.ogg`);
     const reference = soxSamples(clip).subarray(0, 48_000 * 0.75);
     expect(
       compareOgg(reference, new Uint8Array(await response.arrayBuffer())).correlation,
@@ -107,7 +97,15 @@ describe('imv send with files it cannot read', () => {
 
   it('still sends a valid file after the refusals', async () => {
     const before = await storedIds();
-    const result = await runCli(['send', clip, '--room', 'bad', '--fast', '--server', server.url]);
+    const result = await runCli([
+      'send',
+      clip,
+      '--room',
+      'bad',
+      '--fast',
+      '--server',
+      served.server.url,
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const id = Number(/^sent message (\d+) to bad/.exec(result.stdout)?.[1]);
     expect(await storedIds()).toEqual([...before, id]);
@@ -122,7 +120,14 @@ describe('imv send with files it cannot read', () => {
   });
 
   it('rejects an invalid room name as a usage error, exit 2', async () => {
-    const result = await runCli(['send', clip, '--room', 'Not A Room', '--server', server.url]);
+    const result = await runCli([
+      'send',
+      clip,
+      '--room',
+      'Not A Room',
+      '--server',
+      served.server.url,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/option '-r, --room <room>' argument 'Not A Room' is invalid/);
   });

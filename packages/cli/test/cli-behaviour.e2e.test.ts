@@ -1,35 +1,28 @@
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ImvClient } from '../src/client/imv-client.js';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli, spawnCli } from './helpers/cli.js';
 import { waitForMember } from './helpers/observer.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir, spawnCli, startServe } from '@imv/test-support/cli';
 
 describe('imv command-line behaviour', () => {
-  let tmp: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-misc-');
   let clip: string;
 
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-misc-'));
-    server = await startServe(path.join(tmp, 'data'));
-    clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-fr-48k.wav'), clip, 'trim', '0', '1']);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
+  beforeAll(() => {
+    clip = path.join(served.tmp, 'clip.wav');
+    sox([fixturePath('speech-fr-48k.wav'), clip, 'trim', '0', '1']);
   });
 
   it('sends a WAV read from stdin with "-"', async () => {
-    const result = await runCli(['send', '-', '--room', 'misc', '--fast', '--server', server.url], {
-      input: await readFile(clip),
-    });
+    const result = await runCli(
+      ['send', '-', '--room', 'misc', '--fast', '--server', served.server.url],
+      {
+        input: await readFile(clip),
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^sent message \d+ to misc \(1\.0\d s, \d+ frames\)\n$/);
   });
@@ -47,10 +40,10 @@ describe('imv command-line behaviour', () => {
         '1',
         '--play',
         '--server',
-        server.url,
+        served.server.url,
       ],
       {
-        env: { PATH: path.join(tmp, 'no-bin') },
+        env: { PATH: path.join(served.tmp, 'no-bin') },
       },
     );
     expect(result.code, result.stderr).toBe(0);
@@ -62,7 +55,7 @@ describe('imv command-line behaviour', () => {
 
   it('plays each message with the IMV_PLAYER command, given the saved Ogg file', async () => {
     // "cp -t DIR" stands in for a player: it leaves behind exactly the file it was given.
-    const played = path.join(tmp, 'played');
+    const played = path.join(served.tmp, 'played');
     await mkdir(played);
     const result = await runCli(
       [
@@ -76,7 +69,7 @@ describe('imv command-line behaviour', () => {
         '--play',
         '--json',
         '--server',
-        server.url,
+        served.server.url,
       ],
       {
         env: { IMV_PLAYER: `cp -t ${played}` },
@@ -98,16 +91,16 @@ describe('imv command-line behaviour', () => {
       '--room',
       'misc',
       '--server',
-      server.url,
+      served.server.url,
     ]);
-    await waitForMember(server.url, 'misc', 'ctrl-c');
+    await waitForMember(served.server.url, 'misc', 'ctrl-c');
     const result = await listener.stop('SIGINT');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
   });
 
   it('stops a real-time send on Ctrl-C, exits 130, and the server keeps what was sent', async () => {
-    const observer = await ImvClient.connect(server.url, { name: 'observer' });
+    const observer = await ImvClient.connect(served.server.url, { name: 'observer' });
     try {
       await observer.join('interrupt');
       const firstFrames = new Promise<void>((resolve) => {
@@ -118,11 +111,11 @@ describe('imv command-line behaviour', () => {
       });
       const sender = spawnCli([
         'send',
-        fixture('speech-en-48k.wav'),
+        fixturePath('speech-en-48k.wav'),
         '--room',
         'interrupt',
         '--server',
-        server.url,
+        served.server.url,
       ]);
       await firstFrames;
       const result = await sender.stop('SIGINT');
@@ -141,7 +134,7 @@ describe('imv command-line behaviour', () => {
         'interrupt',
         '--json',
         '--server',
-        server.url,
+        served.server.url,
       ]);
       expect(JSON.parse(listed.stdout)).toMatchObject({
         id: Number(id![1]),
@@ -154,12 +147,12 @@ describe('imv command-line behaviour', () => {
   });
 
   it('says so and exits 1 when the server cuts a message at its length limit, which stays stored', async () => {
-    const strict = await startServe(path.join(tmp, 'data-strict'), {
+    const strict = await startServe(path.join(served.tmp, 'data-strict'), {
       args: ['--max-message', '1'],
     });
     try {
-      const long = path.join(tmp, 'long.wav');
-      sox([fixture('speech-en-48k.wav'), long, 'trim', '0', '2']);
+      const long = path.join(served.tmp, 'long.wav');
+      sox([fixturePath('speech-en-48k.wav'), long, 'trim', '0', '2']);
       const result = await runCli(['send', long, '--room', 'misc', '--server', strict.url]);
       expect(result.code).toBe(1);
       const id = /^sent message (\d+) to misc \(1\.00 s, 50 frames\)\n$/.exec(result.stdout)?.[1];
@@ -188,7 +181,7 @@ describe('imv command-line behaviour', () => {
       '--room',
       'misc',
       '--server',
-      server.url,
+      served.server.url,
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('imv: --name: name must be at most 40 characters\n');

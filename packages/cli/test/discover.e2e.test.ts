@@ -1,12 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sox } from './helpers/audio.js';
-import { CliProcess, fixture, repoRoot } from './helpers/cli.js';
-import type { CliResult } from './helpers/cli.js';
+import { fixturePath, repoRoot } from '@imv/test-support';
+import { CliProcess, imvBin } from '@imv/test-support/cli';
+import { createNamespacePair, spawnIn } from '@imv/test-support/netns';
+import type { NamespacePair } from '@imv/test-support/netns';
+import type { CliResult } from '@imv/test-support/cli';
 
 /*
  * Real mDNS between two network namespaces joined by a veth pair (as in
@@ -14,58 +15,20 @@ import type { CliResult } from './helpers/cli.js';
  * `imv discover` / `imv --discover …` run in namespace B. Needs root / CAP_NET_ADMIN and iproute2.
  */
 
-const run = promisify(execFile);
-const bin = path.join(repoRoot, 'packages/cli/bin/imv.js');
-const suffix = String(process.pid);
-const NS_A = `imvc-a-${suffix}`;
-const NS_B = `imvc-b-${suffix}`;
-const IF_A = `imvca${suffix}`;
-const IF_B = `imvcb${suffix}`;
 const ADDRESS_A = '10.78.0.1';
-const ADDRESS_B = '10.78.0.2';
-
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
-
-async function createNamespaces(): Promise<void> {
-  try {
-    await ip('netns', 'add', NS_A);
-    await ip('netns', 'add', NS_B);
-  } catch (err) {
-    throw new Error(
-      `cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`,
-      { cause: err },
-    );
-  }
-  await ip('link', 'add', IF_A, 'type', 'veth', 'peer', 'name', IF_B);
-  for (const [ns, iface, address] of [
-    [NS_A, IF_A, ADDRESS_A],
-    [NS_B, IF_B, ADDRESS_B],
-  ] as const) {
-    await ip('link', 'set', iface, 'netns', ns);
-    await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', iface);
-    await ip('-n', ns, 'link', 'set', iface, 'up', 'multicast', 'on');
-    await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    // Like a LAN with a router: the default route is how 224.0.0.251 finds the interface.
-    await ip('-n', ns, 'route', 'add', 'default', 'dev', iface);
-  }
-}
+let link: NamespacePair | undefined;
 
 /** Runs `imv …args` inside a namespace; `hostname` gives it its own UTS namespace and host name (its mDNS name). */
-function spawnIn(
+function spawnImvIn(
   ns: string,
   args: string[],
   options: { env?: NodeJS.ProcessEnv; hostname?: string } = {},
 ): CliProcess {
-  const command = [process.execPath, bin, ...args];
+  const command = [process.execPath, imvBin, ...args];
   const argv =
     options.hostname === undefined
-      ? ['netns', 'exec', ns, ...command]
+      ? command
       : [
-          'netns',
-          'exec',
-          ns,
           'unshare',
           '--uts',
           'sh',
@@ -74,10 +37,9 @@ function spawnIn(
           'sh',
           ...command,
         ];
-  const child = spawn('ip', argv, {
+  const child = spawnIn(ns, argv, {
     cwd: repoRoot,
     env: { ...process.env, IMV_SERVER: '', ...options.env },
-    stdio: 'pipe',
   });
   child.stdin.end();
   return new CliProcess(child);
@@ -95,8 +57,8 @@ describe('imv discover and --discover over real mDNS', () => {
   const servers: Served[] = [];
 
   async function serve(name: string, port: number, httpsPort: number): Promise<Served> {
-    const proc = spawnIn(
-      NS_A,
+    const proc = spawnImvIn(
+      link!.a.ns,
       [
         'serve',
         '--port',
@@ -117,20 +79,20 @@ describe('imv discover and --discover over real mDNS', () => {
     return served;
   }
 
-  const imvInB = (args: string[]): Promise<CliResult> => spawnIn(NS_B, args, { env }).exited;
+  const imvInB = (args: string[]): Promise<CliResult> =>
+    spawnImvIn(link!.b.ns, args, { env }).exited;
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-discover-'));
     clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '0.6']);
+    sox([fixturePath('speech-en-48k.wav'), clip, 'trim', '0.5', '0.6']);
     env = { IMV_CONFIG_DIR: path.join(tmp, 'config') };
-    await createNamespaces();
+    link = await createNamespacePair({ tag: 'c', subnet: '10.78.0' });
   });
 
   afterAll(async () => {
     for (const s of servers) await s.process.stop();
-    // Deleting a namespace also deletes the veth end inside it, and so the pair.
-    for (const ns of [NS_A, NS_B]) await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
+    await link?.remove();
     await rm(tmp, { recursive: true, force: true });
   });
 

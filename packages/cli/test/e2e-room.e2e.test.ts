@@ -8,13 +8,12 @@ import { readOggOpus } from '@imv/media';
 import { OpusFrameDecoder } from '@imv/media/node';
 import { splitFrames } from '../src/client/rest.js';
 import { compareOgg, compareSamples, soxSamples } from './helpers/audio.js';
-import { fixture, runCli, spawnCli } from './helpers/cli.js';
-import type { CliProcess } from './helpers/cli.js';
 import { waitForMember } from './helpers/observer.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, spawnCli, startServe } from '@imv/test-support/cli';
+import type { CliProcess, ServeProcess } from '@imv/test-support/cli';
 
-const speechEn = fixture('speech-en-48k.wav');
+const speechEn = fixturePath('speech-en-48k.wav');
 const PASSPHRASE = 'correct horse battery staple';
 
 /**

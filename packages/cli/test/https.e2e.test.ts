@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, startServe } from '@imv/test-support/cli';
+import type { ServeProcess } from '@imv/test-support/cli';
 
 /** imv serve with its own HTTPS listener and generated local CA; its https port and fingerprint from the banner. */
 async function serveHttps(
@@ -29,7 +29,7 @@ describe("imv over the server's own https, with a pinned certificate", () => {
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-https-'));
     clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '1']);
+    sox([fixturePath('speech-en-48k.wav'), clip, 'trim', '0.5', '1']);
     env = { IMV_CONFIG_DIR: path.join(tmp, 'config') };
   });
 

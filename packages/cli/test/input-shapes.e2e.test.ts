@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readOggOpus } from '@imv/media';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir } from '@imv/test-support/cli';
 
 /**
  * Each shape is made by sox from a 2.5 s speech excerpt. The reference is what an honest
@@ -25,20 +23,12 @@ const SHAPES: { name: string; soxOut: string[]; reference: string[] }[] = [
 ];
 
 describe('imv send with WAV shapes and Ogg Opus', () => {
-  let tmp: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-shapes-');
   let excerpt: string;
 
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-shapes-'));
-    server = await startServe(path.join(tmp, 'data'));
-    excerpt = path.join(tmp, 'excerpt.wav');
-    sox([fixture('speech-en-48k.wav'), excerpt, 'trim', '0.5', '2.5']);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
+  beforeAll(() => {
+    excerpt = path.join(served.tmp, 'excerpt.wav');
+    sox([fixturePath('speech-en-48k.wav'), excerpt, 'trim', '0.5', '2.5']);
   });
 
   async function sendAndDownload(
@@ -52,19 +42,19 @@ describe('imv send with WAV shapes and Ogg Opus', () => {
       '--fast',
       '--json',
       '--server',
-      server.url,
+      served.server.url,
     ]);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stderr).toBe('');
     const stored = JSON.parse(sent.stdout) as { id: number; source: string; status: string };
     expect(stored.status).toBe('complete');
-    const response = await fetch(`${server.url}/api/rooms/shapes/messages/${stored.id}.ogg`);
+    const response = await fetch(`${served.server.url}/api/rooms/shapes/messages/${stored.id}.ogg`);
     expect(response.status).toBe(200);
     return { stored, ogg: new Uint8Array(await response.arrayBuffer()) };
   }
 
   it.each(SHAPES)('sends a $name WAV that arrives correlated with the source', async (shape) => {
-    const file = path.join(tmp, `${shape.name.replace(/\W+/g, '-')}.wav`);
+    const file = path.join(served.tmp, `${shape.name.replace(/\W+/g, '-')}.wav`);
     sox([excerpt, ...shape.soxOut, file]);
     const { stored, ogg } = await sendAndDownload(file);
     expect(stored.source).toBe('encoded');
@@ -74,7 +64,7 @@ describe('imv send with WAV shapes and Ogg Opus', () => {
   });
 
   it('forwards the packets of a 20 ms mono Ogg Opus file unchanged', async () => {
-    const file = path.join(tmp, 'excerpt.opus');
+    const file = path.join(served.tmp, 'excerpt.opus');
     execFileSync('opusenc', ['--quiet', '--bitrate', '24', excerpt, file]);
     const { stored, ogg } = await sendAndDownload(file);
     expect(stored.source).toBe('forwarded');
@@ -87,7 +77,7 @@ describe('imv send with WAV shapes and Ogg Opus', () => {
   });
 
   it('re-encodes an Ogg Opus file with 60 ms packets into 20 ms frames', async () => {
-    const file = path.join(tmp, 'excerpt-60ms.opus');
+    const file = path.join(served.tmp, 'excerpt-60ms.opus');
     execFileSync('opusenc', ['--quiet', '--bitrate', '24', '--framesize', '60', excerpt, file]);
     const { stored, ogg } = await sendAndDownload(file);
     expect(stored.source).toBe('re-encoded');

@@ -1,34 +1,21 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir } from '@imv/test-support/cli';
 
 describe('imv listen --since all (late joiner)', () => {
-  let tmp: string;
-  let server: ServeProcess;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-late-'));
-    server = await startServe(path.join(tmp, 'data'));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
-  });
+  const served = servedTempDir('imv-cli-late-');
 
   it('replays three messages sent before it joined, in order, saves them and exits 0', async () => {
     // Three different 1 s clips, so a mix-up between files would show in the correlation.
     const clips = [
-      [fixture('speech-en-48k.wav'), '0.5'],
-      [fixture('speech-fr-48k.wav'), '1'],
-      [fixture('speech-en-48k.wav'), '4'],
+      [fixturePath('speech-en-48k.wav'), '0.5'],
+      [fixturePath('speech-fr-48k.wav'), '1'],
+      [fixturePath('speech-en-48k.wav'), '4'],
     ].map(([source, start], i) => {
-      const clip = path.join(tmp, `clip-${i}.wav`);
+      const clip = path.join(served.tmp, `clip-${i}.wav`);
       sox([source!, clip, 'trim', start!, '1']);
       return clip;
     });
@@ -43,17 +30,17 @@ describe('imv listen --since all (late joiner)', () => {
         'late',
         '--fast',
         '--server',
-        server.url,
+        served.server.url,
       ]);
       expect(sent.code, sent.stderr).toBe(0);
       ids.push(Number(/^sent message (\d+)/.exec(sent.stdout)![1]));
     }
 
-    const outDir = path.join(tmp, 'inbox');
+    const outDir = path.join(served.tmp, 'inbox');
     const heard = await runCli(
       ['listen', '--room', 'late', '--since', 'all', '--count', '3', '--out', outDir],
       {
-        env: { IMV_SERVER: server.url },
+        env: { IMV_SERVER: served.server.url },
       },
     );
     expect(heard.code, heard.stderr).toBe(0);

@@ -1,34 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPUS_PRE_SKIP } from '@imv/protocol';
 import { OpusFrameDecoder } from '@imv/media/node';
 import { ImvClient } from '../src/client/imv-client.js';
 import { compareSamples, sox, soxSamples } from './helpers/audio.js';
-import { fixture, spawnCli } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { servedTempDir, spawnCli } from '@imv/test-support/cli';
 
 describe('imv send at real-time pace', () => {
-  let tmp: string;
-  let server: ServeProcess;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-live-'));
-    server = await startServe(path.join(tmp, 'data'));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
-  });
+  const served = servedTempDir('imv-cli-live-');
 
   it('relays audio frames to a listener while the send is still running, not after it is stored', async () => {
-    const excerpt = path.join(tmp, 'excerpt.wav');
-    sox([fixture('speech-fr-48k.wav'), excerpt, 'trim', '0', '2']);
-    const listener = await ImvClient.connect(server.url, { name: 'live-ear' });
+    const excerpt = path.join(served.tmp, 'excerpt.wav');
+    sox([fixturePath('speech-fr-48k.wav'), excerpt, 'trim', '0', '2']);
+    const listener = await ImvClient.connect(served.server.url, { name: 'live-ear' });
     try {
       await listener.join('live');
       const packets: Uint8Array[] = [];
@@ -40,7 +26,7 @@ describe('imv send at real-time pace', () => {
         framesBeforeStored = packets.length;
       });
 
-      const sender = spawnCli(['send', excerpt, '--room', 'live', '--server', server.url]);
+      const sender = spawnCli(['send', excerpt, '--room', 'live', '--server', served.server.url]);
       const arrivalsMs: number[] = [];
       listener.on('frame', (frame) => {
         arrivalsMs.push(performance.now());

@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, runCli, spawnCli } from './helpers/cli.js';
-import type { CliProcess } from './helpers/cli.js';
 import { waitForMember } from './helpers/observer.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, spawnCli, startServe } from '@imv/test-support/cli';
+import type { CliProcess, ServeProcess } from '@imv/test-support/cli';
 
 describe('messages survive server restarts', () => {
   let tmp: string;
@@ -20,7 +19,7 @@ describe('messages survive server restarts', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-restart-'));
     dataDir = path.join(tmp, 'data');
     clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '1.5']);
+    sox([fixturePath('speech-en-48k.wav'), clip, 'trim', '0.5', '1.5']);
   });
 
   afterEach(async () => {

@@ -1,44 +1,33 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sox } from './helpers/audio.js';
-import { fixture, runCli } from './helpers/cli.js';
-import type { CliResult } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir } from '@imv/test-support/cli';
+import type { CliResult } from '@imv/test-support/cli';
 
 describe('room keys and admin commands against imv serve', () => {
-  let tmp: string;
-  let dataDir: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-access-');
+  const dataDir = (): string => path.join(served.tmp, 'data');
   let clip: string;
   let token: string;
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-access-'));
-    dataDir = path.join(tmp, 'data');
-    server = await startServe(dataDir);
-    clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '0.6']);
-    token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
+    clip = path.join(served.tmp, 'clip.wav');
+    sox([fixturePath('speech-en-48k.wav'), clip, 'trim', '0.5', '0.6']);
+    token = (await readFile(path.join(dataDir(), 'admin-token'), 'utf8')).trim();
   });
 
   const imv = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
-    runCli(['--server', server.url, '--name', 'keeper', ...args], { env });
+    runCli(['--server', served.server.url, '--name', 'keeper', ...args], { env });
 
   it('prints the admin token once in the serve banner', () => {
-    const lines = server.process.stdout.split('\n').filter((l) => l.includes(token));
+    const lines = served.server.process.stdout.split('\n').filter((l) => l.includes(token));
     expect(lines).toEqual([expect.stringMatching(/^Admin token: /)]);
   });
 
   it('sets a room key with imv admin; joins without it or with a wrong one fail with one clear line', async () => {
-    const set = await imv(['admin', 'set-key', 'crew', 'door-key-1', '--data', dataDir]);
+    const set = await imv(['admin', 'set-key', 'crew', 'door-key-1', '--data', dataDir()]);
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toBe('room crew now needs a key\n');
 
@@ -71,7 +60,7 @@ describe('room keys and admin commands against imv serve', () => {
     const sent = await imv(['send', clip, '--room', 'crew', '--fast', '--key', 'door-key-1']);
     expect(sent.code, sent.stderr).toBe(0);
     const id = Number(/^sent message (\d+)/.exec(sent.stdout)![1]);
-    const out = path.join(tmp, 'inbox');
+    const out = path.join(served.tmp, 'inbox');
     const heard = await imv(
       ['listen', '--room', 'crew', '--since', 'all', '--count', '1', '--out', out],
       { IMV_ROOM_KEY: 'door-key-1' },
@@ -109,9 +98,9 @@ describe('room keys and admin commands against imv serve', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
 
-    const room = await imv(['admin', 'delete', 'crew', '--data', dataDir]);
+    const room = await imv(['admin', 'delete', 'crew', '--data', dataDir()]);
     expect(room).toMatchObject({ code: 0, stdout: 'deleted room crew (1 messages)\n' });
-    const cleared = await imv(['admin', 'clear-key', 'crew', '--data', dataDir]);
+    const cleared = await imv(['admin', 'clear-key', 'crew', '--data', dataDir()]);
     expect(cleared).toMatchObject({ code: 0, stdout: 'room crew is open (no key)\n' });
     const open = await imv(['history', '--room', 'crew']);
     expect(open).toMatchObject({ code: 0, stdout: 'no messages in room crew\n' });

@@ -1,51 +1,38 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareOgg, compareSamples, soxSamples } from './helpers/audio.js';
-import { fixture, runCli, spawnCli } from './helpers/cli.js';
 import { waitForMember } from './helpers/observer.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { runCli, servedTempDir, spawnCli } from '@imv/test-support/cli';
 
 const execFileAsync = promisify(execFile);
-const speechEn = fixture('speech-en-48k.wav');
+const speechEn = fixturePath('speech-en-48k.wav');
 
 describe('imv send to a running imv listen', () => {
-  let tmp: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-e2e-');
   let messageId: number;
   let listenerFile: string;
 
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-e2e-'));
-    server = await startServe(path.join(tmp, 'data'));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
-  });
-
   it('delivers the message to the listener, which saves an Ogg Opus file that decodes to the source', async () => {
-    const outDir = path.join(tmp, 'inbox');
+    const outDir = path.join(served.tmp, 'inbox');
     const listener = spawnCli(
       ['--name', 'ears', 'listen', '--room', 'crew', '--out', outDir, '--count', '1', '--json'],
       {
-        env: { IMV_SERVER: server.url },
+        env: { IMV_SERVER: served.server.url },
       },
     );
     try {
-      await waitForMember(server.url, 'crew', 'ears');
+      await waitForMember(served.server.url, 'crew', 'ears');
     } catch (error) {
       await listener.stop();
       throw error;
     }
     const sent = await runCli([
       '--server',
-      server.url,
+      served.server.url,
       '--name',
       'alice',
       'send',
@@ -88,7 +75,7 @@ describe('imv send to a running imv listen', () => {
   });
 
   it('serves the same message over REST as Ogg Opus that decodes to the source', async () => {
-    const response = await fetch(`${server.url}/api/rooms/crew/messages/${messageId}.ogg`);
+    const response = await fetch(`${served.server.url}/api/rooms/crew/messages/${messageId}.ogg`);
     expect(response.status).toBe(200);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const result = compareOgg(soxSamples(speechEn), bytes);
@@ -100,7 +87,7 @@ describe('imv send to a running imv listen', () => {
     const info = await execFileAsync('opusinfo', [listenerFile]);
     expect(`${info.stdout}${info.stderr}`).not.toMatch(/WARNING/i);
     expect(info.stdout).toMatch(/Channels: 1/);
-    const wavOut = path.join(tmp, 'opusdec.wav');
+    const wavOut = path.join(served.tmp, 'opusdec.wav');
     await execFileAsync('opusdec', ['--quiet', '--rate', '48000', listenerFile, wavOut]);
     const result = compareSamples(soxSamples(speechEn), soxSamples(wavOut));
     expect(result.correlation).toBeGreaterThanOrEqual(0.9);
@@ -108,7 +95,7 @@ describe('imv send to a running imv listen', () => {
   });
 
   it('lists the message in imv history with id, sender, duration and status', async () => {
-    const table = await runCli(['history', '--room', 'crew', '--server', server.url]);
+    const table = await runCli(['history', '--room', 'crew', '--server', served.server.url]);
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ID\s+SENDER\s+STARTED\s+DURATION\s+STATUS$/);
@@ -119,7 +106,14 @@ describe('imv send to a running imv listen', () => {
       ),
     );
 
-    const json = await runCli(['history', '--room', 'crew', '--json', '--server', server.url]);
+    const json = await runCli([
+      'history',
+      '--room',
+      'crew',
+      '--json',
+      '--server',
+      served.server.url,
+    ]);
     expect(JSON.parse(json.stdout)).toMatchObject({
       id: messageId,
       sender: 'alice',

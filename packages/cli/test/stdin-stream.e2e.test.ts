@@ -1,14 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ImvClient } from '../src/client/imv-client.js';
 import { compareOgg, sox, soxSamples } from './helpers/audio.js';
-import { fixture, spawnCli } from './helpers/cli.js';
-import type { CliProcess } from './helpers/cli.js';
-import { startServe } from './helpers/server.js';
-import type { ServeProcess } from './helpers/server.js';
+import { fixturePath } from '@imv/test-support';
+import { servedTempDir, spawnCli } from '@imv/test-support/cli';
+import type { CliProcess } from '@imv/test-support/cli';
 
 /** A 44-byte PCM WAV header as a streaming writer (arecord, sox to a pipe) leaves it: sizes unknown. */
 function streamingWavHeader(
@@ -40,29 +38,18 @@ async function history(server: string, room: string): Promise<unknown[]> {
 }
 
 describe('imv send - streams a WAV from stdin as it arrives', () => {
-  let tmp: string;
-  let server: ServeProcess;
+  const served = servedTempDir('imv-cli-stdin-');
   const running: CliProcess[] = [];
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cli-stdin-'));
-    server = await startServe(path.join(tmp, 'data'));
-  });
 
   afterEach(async () => {
     for (const p of running.splice(0)) await p.stop('SIGKILL');
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await rm(tmp, { recursive: true, force: true });
-  });
-
   it('sends the first frame before stdin is closed, and stores the whole stream (44.1 kHz, data size 0xFFFFFFFF)', async () => {
     const rateHz = 44_100;
-    const raw = path.join(tmp, 'speech-44k.raw');
+    const raw = path.join(served.tmp, 'speech-44k.raw');
     sox([
-      fixture('speech-en-48k.wav'),
+      fixturePath('speech-en-48k.wav'),
       '-t',
       's16',
       '-r',
@@ -75,9 +62,9 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
       '3',
     ]);
     const pcm = await readFile(raw);
-    const fed48k = soxSamples(fixture('speech-en-48k.wav'), ['trim', '0', '3']);
+    const fed48k = soxSamples(fixturePath('speech-en-48k.wav'), ['trim', '0', '3']);
 
-    const observer = await ImvClient.connect(server.url, { name: 'observer' });
+    const observer = await ImvClient.connect(served.server.url, { name: 'observer' });
     try {
       await observer.join('stream');
       let chunksWritten = 0;
@@ -94,7 +81,7 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
         });
       });
 
-      const sender = spawnCli(['send', '-', '--room', 'stream', '--server', server.url], {
+      const sender = spawnCli(['send', '-', '--room', 'stream', '--server', served.server.url], {
         openStdin: true,
       });
       running.push(sender);
@@ -119,7 +106,9 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
       )?.[1];
       expect(id, result.stdout).toBeDefined();
       const ogg = new Uint8Array(
-        await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer(),
+        await (
+          await fetch(`${served.server.url}/api/rooms/stream/messages/${id}.ogg`)
+        ).arrayBuffer(),
       );
       const match = compareOgg(fed48k, ogg);
       expect(match.correlation).toBeGreaterThanOrEqual(0.9);
@@ -132,11 +121,11 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
 
   it('paces a stdin that delivers faster than real time (cat file.wav |) under the rate limit, and stores it whole', async () => {
     // 5 s is 250 frames: more than the server's burst (150), so an unpaced send would be RATE_LIMITED.
-    const clip = path.join(tmp, 'clip.wav');
-    sox([fixture('speech-fr-48k.wav'), clip, 'trim', '0', '5']);
+    const clip = path.join(served.tmp, 'clip.wav');
+    sox([fixturePath('speech-fr-48k.wav'), clip, 'trim', '0', '5']);
     const bytes = await readFile(clip);
     const sender = spawnCli(
-      ['send', '-', '--room', 'stream', '--fast', '--json', '--server', server.url],
+      ['send', '-', '--room', 'stream', '--fast', '--json', '--server', served.server.url],
       { input: bytes },
     );
     running.push(sender);
@@ -146,7 +135,7 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
     expect(result.stderr).toBe('');
     expect(frames).toBeGreaterThanOrEqual(250);
     const ogg = new Uint8Array(
-      await (await fetch(`${server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer(),
+      await (await fetch(`${served.server.url}/api/rooms/stream/messages/${id}.ogg`)).arrayBuffer(),
     );
     const match = compareOgg(soxSamples(clip), ogg);
     expect(match.correlation).toBeGreaterThanOrEqual(0.9);
@@ -179,12 +168,14 @@ describe('imv send - streams a WAV from stdin as it arrives', () => {
     ],
   ])('refuses %s with one clear line and stores nothing', async (_name, input, message) => {
     const room = `bad-${Math.random().toString(36).slice(2, 8)}`;
-    const sender = spawnCli(['send', '-', '--room', room, '--server', server.url], { input });
+    const sender = spawnCli(['send', '-', '--room', room, '--server', served.server.url], {
+      input,
+    });
     running.push(sender);
     const result = await sender.exited;
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
-    expect(await history(server.url, room)).toEqual([]);
+    expect(await history(served.server.url, room)).toEqual([]);
   });
 });

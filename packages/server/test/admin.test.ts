@@ -1,25 +1,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_FILE, ensureAdminToken } from '../src/index.js';
 import type { ImvServer } from '../src/index.js';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { launchChromium } from '@imv/test-support/chromium';
+import { TestClient, serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
-
-async function joined(server: ImvServer, room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.joined(server.httpUrl, room, name);
-  clients.push(client);
-  return client;
-}
+const { servers, joined } = serverFixture();
 
 async function store(talker: TestClient, streamId: number): Promise<number> {
   talker.send({ type: 'talk-start', streamId });
@@ -164,7 +152,7 @@ describe('admin token and admin routes', () => {
     const talker = await joined(server, 'crew', 'ana');
     const keep = await store(talker, 1);
     const drop = await store(talker, 2);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const problems: string[] = [];

@@ -1,13 +1,15 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveredServer } from '../src/discovery/index.js';
+import { tsxCommand } from '@imv/test-support';
+import { createNamespacePair, execIn, ip, spawnIn } from '@imv/test-support/netns';
+import type { NamespacePair } from '@imv/test-support/netns';
 
 /*
  * Real multicast between two network namespaces joined by a veth pair, so the announcer and the
@@ -15,17 +17,9 @@ import type { DiscoveredServer } from '../src/discovery/index.js';
  * Needs root / CAP_NET_ADMIN and iproute2; without them the test fails and says so.
  */
 
-const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
-const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
 const discoveryModule = pathToFileURL(path.resolve(here, '../src/discovery/index.ts')).href;
 
-const suffix = String(process.pid);
-const NS_A = `imv-a-${suffix}`;
-const NS_B = `imv-b-${suffix}`;
-const IF_A = `imva${suffix}`;
-const IF_B = `imvb${suffix}`;
 const ADDRESS_A = '10.77.0.1';
 const ADDRESS_B = '10.77.0.2';
 const FINGERPRINT = Array.from({ length: 32 }, (_, i) =>
@@ -39,34 +33,7 @@ interface Announcer {
 }
 const announcers: Announcer[] = [];
 let announcer: Announcer;
-
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
-
-async function createNamespaces(): Promise<void> {
-  try {
-    await ip('netns', 'add', NS_A);
-    await ip('netns', 'add', NS_B);
-  } catch (err) {
-    throw new Error(
-      `cannot create network namespaces (${String(err)}): the mDNS test needs root or CAP_NET_ADMIN and iproute2 (apt-get install -y iproute2)`,
-      { cause: err },
-    );
-  }
-  await ip('link', 'add', IF_A, 'type', 'veth', 'peer', 'name', IF_B);
-  for (const [ns, iface, address] of [
-    [NS_A, IF_A, ADDRESS_A],
-    [NS_B, IF_B, ADDRESS_B],
-  ] as const) {
-    await ip('link', 'set', iface, 'netns', ns);
-    await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', iface);
-    await ip('-n', ns, 'link', 'set', iface, 'up', 'multicast', 'on');
-    await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    // Like a LAN with a router: the default route is how 224.0.0.251 finds the interface.
-    await ip('-n', ns, 'route', 'add', 'default', 'dev', iface);
-  }
-}
+let link: NamespacePair | undefined;
 
 async function discoverIn(
   ns: string,
@@ -74,16 +41,12 @@ async function discoverIn(
   interfaceAddress?: string,
 ): Promise<DiscoveredServer[]> {
   const script = path.join(scriptsDir, 'discover.mts');
-  const args = [
-    'netns',
-    'exec',
-    ns,
-    tsx,
+  const { stdout } = await execIn(ns, [
+    ...tsxCommand,
     script,
     String(timeoutMs),
     ...(interfaceAddress ? [interfaceAddress] : []),
-  ];
-  const { stdout } = await run('ip', args);
+  ]);
   return JSON.parse(stdout) as DiscoveredServer[];
 }
 
@@ -96,11 +59,8 @@ async function nextLine(from: Announcer): Promise<string> {
 /** Runs an announcer in namespace A and waits until it has published. */
 async function startAnnouncer(name: string, interfaceAddress?: string): Promise<Announcer> {
   const script = path.join(scriptsDir, 'announce.mts');
-  const child = spawn('ip', [
-    'netns',
-    'exec',
-    NS_A,
-    tsx,
+  const child = spawnIn(link!.a.ns, [
+    ...tsxCommand,
     script,
     name,
     ...(interfaceAddress ? [interfaceAddress] : []),
@@ -139,7 +99,7 @@ const [timeoutMs, interfaceAddress] = process.argv.slice(2);
 process.stdout.write(JSON.stringify(await discover({ timeoutMs: Number(timeoutMs), interfaceAddress })));
 `,
   );
-  await createNamespaces();
+  link = await createNamespacePair({ tag: '', subnet: '10.77.0' });
   announcer = await startAnnouncer('imv on kitchen-pc');
 });
 
@@ -149,14 +109,13 @@ afterAll(async () => {
     child.kill();
     await once(child, 'exit');
   }
-  // Deleting a namespace also deletes the veth end inside it, and so the pair.
-  for (const ns of [NS_A, NS_B]) await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
+  await link?.remove();
   await rm(scriptsDir, { recursive: true, force: true });
 });
 
 describe('mDNS announce / discover across two network namespaces', () => {
   it('finds the announced server with its name, address, ports and TXT record', async () => {
-    const found = await discoverIn(NS_B, 1500);
+    const found = await discoverIn(link!.b.ns, 1500);
     expect(found).toHaveLength(1);
     const server = found[0]!;
     expect(server).toMatchObject({
@@ -176,19 +135,16 @@ describe('mDNS announce / discover across two network namespaces', () => {
     announcer.child.stdin.write('stop\n');
     expect(await nextLine(announcer)).toBe('stopped');
     expect(announcer.child.exitCode).toBeNull();
-    expect(await discoverIn(NS_B, 1000)).toEqual([]);
+    expect(await discoverIn(link!.b.ns, 1000)).toEqual([]);
   });
 
   it('works on a link with no routes when given the interface address', async () => {
-    for (const [ns, iface] of [
-      [NS_A, IF_A],
-      [NS_B, IF_B],
-    ] as const) {
+    for (const { ns, iface } of [link!.a, link!.b]) {
       await ip('-n', ns, 'route', 'del', 'default', 'dev', iface);
     }
     // Without a route to 224.0.0.251 and no interface named, queries cannot leave B.
     await startAnnouncer('imv on garage-pc', ADDRESS_A);
-    const found = await discoverIn(NS_B, 1500, ADDRESS_B);
+    const found = await discoverIn(link!.b.ns, 1500, ADDRESS_B);
     expect(found.map((s) => [s.name, s.port, s.url])).toEqual([
       ['imv on garage-pc', 8081, `http://${ADDRESS_A}:8081/`],
     ]);

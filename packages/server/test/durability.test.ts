@@ -3,23 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { VoiceMessage } from '@imv/protocol';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
 import { ServerProcess } from './helpers/server-process.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
+const { servers, joined } = serverFixture();
 const processes: ServerProcess[] = [];
-const clients: TestClient[] = [];
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
-  await servers.cleanup();
 });
-
-async function joined(url: string, room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.joined(url, room, name);
-  clients.push(client);
-  return client;
-}
 
 async function startProcess(dataDir: string): Promise<ServerProcess> {
   const proc = await ServerProcess.start(dataDir);

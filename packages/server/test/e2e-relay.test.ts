@@ -15,24 +15,11 @@ import {
 } from '@imv/protocol';
 import type { StreamKey } from '@imv/protocol';
 import { OpusFrameDecoder, OpusFrameEncoder, correlate } from '@imv/media/node';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ImvServer } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { fixturePath, readWavMono } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
-
-async function joined(server: ImvServer, room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.joined(server.httpUrl, room, name);
-  clients.push(client);
-  return client;
-}
+const { servers, joined } = serverFixture();
 
 /** Splits a `.frames` download: repeated [u16 BE length][frame]. */
 function splitFrames(body: Uint8Array): Uint8Array[] {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ImvServer } from '../src/index.js';
 import { get } from './helpers/https-request.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestServers } from '@imv/test-support/server';
 
 type Upgrade =
   | { opened: true; ws: WebSocket }

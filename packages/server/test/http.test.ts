@@ -6,8 +6,7 @@ import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ImvServer } from '../src/index.js';
 import { fixturePath, opusPacketsOf, readWavMono } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestClient, TestServers } from '@imv/test-support/server';
 
 interface ErrorBody {
   code: string;

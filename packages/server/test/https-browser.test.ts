@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { correlate, rms } from '@imv/media';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImvServer } from '../src/index.js';
 import { get } from './helpers/https-request.js';
 import { fixturePath, readWavMono, repoRoot } from './helpers/opus-fixture.js';
-import { TestServers } from './helpers/test-server.js';
-import { homeTrustingCa } from './helpers/nss-trust.js';
+import { homeTrustingCa, launchChromium } from '@imv/test-support/chromium';
+import { TestServers } from '@imv/test-support/server';
 
 /*
  * The real web client, built by Vite into a temp dir, served by the real server over its HTTPS
@@ -36,23 +36,7 @@ beforeAll(async () => {
   server = await servers.start({ webRoot: distDir });
 
   const home = await homeTrustingCa(workDir, server.caCertPem!);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    env: { ...process.env, HOME: home },
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${fixturePath('speech-en-48k.wav')}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-    ],
-  });
+  browser = await launchChromium({ fakeMic: fixturePath('speech-en-48k.wav'), home });
 }, 60_000);
 
 afterAll(async () => {

@@ -10,8 +10,7 @@ import { ensureCertificates } from '../src/tls/index.js';
 import { get } from './helpers/https-request.js';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
 import { decodeGrid, gridFromTerminal } from './helpers/qr-decode.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestClient, TestServers } from '@imv/test-support/server';
 
 const servers = new TestServers();
 afterEach(() => servers.cleanup());

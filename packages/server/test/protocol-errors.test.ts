@@ -7,31 +7,12 @@ import {
   encodeFrame,
 } from '@imv/protocol';
 import type { ErrorCode } from '@imv/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ImvServer } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import type { Received } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import type { Received } from '@imv/test-support/server';
+import { TestClient, serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
-
-async function open(server: ImvServer): Promise<TestClient> {
-  const client = await TestClient.open(server.httpUrl);
-  clients.push(client);
-  return client;
-}
-
-async function joined(server: ImvServer, room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.joined(server.httpUrl, room, name);
-  clients.push(client);
-  return client;
-}
+const { servers, joined, open } = serverFixture();
 
 /** A talk of a few real packets from `talker`, heard by `listener`; returns the stored frame count. */
 async function talkWorks(

@@ -1,24 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../src/index.js';
-import type { ImvServer } from '../src/index.js';
 import { TokenBucket } from '../src/ws/token-bucket.js';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import type { Received } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import type { Received } from '@imv/test-support/server';
+import { TestClient, serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
-
-async function joined(server: ImvServer, room: string, name: string): Promise<TestClient> {
-  const client = await TestClient.joined(server.httpUrl, room, name);
-  clients.push(client);
-  return client;
-}
+const { servers, joined } = serverFixture();
 
 const errorsOf = (client: TestClient, code: string) =>
   client.texts().filter((m) => m.type === 'error' && m.code === code);

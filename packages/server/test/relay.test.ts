@@ -1,28 +1,11 @@
 import { once } from 'node:events';
 import { FRAME_HEADER_LEN, encodeFrame } from '@imv/protocol';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
-
-async function joined(
-  url: string,
-  room: string,
-  name: string,
-  since?: 'all' | number,
-): Promise<TestClient> {
-  const client = await TestClient.joined(url, room, name, since);
-  clients.push(client);
-  return client;
-}
+const { servers, joined } = serverFixture();
 
 describe('live relay and voice messages', () => {
   it('forwards each frame to listeners before talk-stop, byte for byte, and acks after the store committed', async () => {

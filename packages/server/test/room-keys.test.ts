@@ -1,19 +1,13 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, SqliteMessageStore } from '../src/index.js';
 import type { ImvServer } from '../src/index.js';
 import { opusPacketsOf } from './helpers/opus-fixture.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestClient, serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
+const { servers, clients } = serverFixture();
 
 const KEY = 'blue-heron-42';
 

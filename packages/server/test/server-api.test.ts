@@ -1,17 +1,11 @@
 import { Writable } from 'node:stream';
 import { FRAME_HEADER_LEN } from '@imv/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { printBanner } from '../src/index.js';
 import { reachableUrls } from '../src/network.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestClient, serverFixture } from '@imv/test-support/server';
 
-const servers = new TestServers();
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await servers.cleanup();
-});
+const { servers, clients } = serverFixture();
 
 /** Collects pino's JSON lines. */
 class LogCapture extends Writable {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCertificates } from '../src/tls/index.js';
-import { homeTrustingCa } from './helpers/nss-trust.js';
+import { homeTrustingCa, launchChromium } from '@imv/test-support/chromium';
 
 /*
  * Chromium on Linux trusts the roots in the NSS database at $HOME/.pki/nssdb. The test gives the
@@ -33,18 +33,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    env: { ...process.env, HOME: home },
-    args: [
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      // kitchen-pc.local resolves to the test server without touching real DNS or mDNS.
-      '--host-resolver-rules=MAP kitchen-pc.local 127.0.0.1, MAP other-pc.local 127.0.0.1',
-    ],
+  browser = await launchChromium({
+    home,
+    // kitchen-pc.local resolves to the test server without touching real DNS or mDNS.
+    args: ['--host-resolver-rules=MAP kitchen-pc.local 127.0.0.1, MAP other-pc.local 127.0.0.1'],
   });
 });
 

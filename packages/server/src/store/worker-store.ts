@@ -38,9 +38,13 @@ export class WorkerMessageStore implements MessageStore {
 
   /** Starts the worker and opens (migrating if needed) `<dataDir>/imv.sqlite` in it. */
   static open(dataDir: string): Promise<WorkerMessageStore> {
-    const worker = new Worker(new URL('./worker-boot.js', import.meta.url), {
-      workerData: { dataDir, entry: new URL('./sqlite-worker.ts', import.meta.url).href },
-    });
+    // Compiled (dist/*.js, as `imv serve` runs) the worker is plain JavaScript; from the sources
+    // (tests, tsx) it needs worker-boot.js to load TypeScript.
+    const worker = import.meta.url.endsWith('.js')
+      ? new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { dataDir } })
+      : new Worker(new URL('./worker-boot.js', import.meta.url), {
+          workerData: { dataDir, entry: new URL('./sqlite-worker.ts', import.meta.url).href },
+        });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       worker.once('error', onError);

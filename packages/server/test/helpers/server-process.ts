@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { SOURCE_CONDITION_FLAG } from '@imv/test-support';
 import { repoRoot } from './opus-fixture.js';
 
 const script = path.join(repoRoot, 'packages/server/test/fixtures/run-server.ts');
@@ -21,10 +22,14 @@ export class ServerProcess {
   }
 
   static start(dataDir: string): Promise<ServerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], {
-      cwd: repoRoot,
-      stdio: 'pipe',
-    });
+    const child = spawn(
+      process.execPath,
+      [SOURCE_CONDITION_FLAG, '--import', 'tsx', script, dataDir],
+      {
+        cwd: repoRoot,
+        stdio: 'pipe',
+      },
+    );
     return new Promise((resolve, reject) => {
       let stdout = '';
       let stderr = '';

@@ -15,12 +15,9 @@
  * The UI tests can use buildWeb/startTestServer/launchChromium with their own pages
  * (index.html, duo.html); openHarness and takeRecording are for harness.html.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readWav } from '@imv/media';
 import { startServer } from '@imv/server';
@@ -111,65 +108,8 @@ export async function startTestServer(
   };
 }
 
-export interface LaunchOptions {
-  /** Absolute path of a WAV played as the microphone; without it the fake device beeps. */
-  fakeMic?: string;
-  /** Loop the WAV (default false: `%noloop`, silence after the end). */
-  loop?: boolean;
-  args?: string[];
-  /** HOME for the browser, e.g. from homeTrustingCa (Chromium reads its TLS roots from there). */
-  home?: string;
-  /** Another Chromium launcher, e.g. a wrapper running it inside a network namespace. */
-  executablePath?: string;
-}
-
-/** Headless Chromium (/usr/bin/chromium) with the fake-microphone flags of NOTES.md. */
-export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
-  const args = [
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    // Background pages must keep their timers and audio at full rate: tests run several at once.
-    '--disable-background-timer-throttling',
-    '--disable-renderer-backgrounding',
-    '--disable-backgrounding-occluded-windows',
-    ...(options.args ?? []),
-  ];
-  if (options.fakeMic !== undefined) {
-    args.push(
-      `--use-file-for-fake-audio-capture=${options.fakeMic}${options.loop === true ? '' : '%noloop'}`,
-    );
-  }
-  return chromium.launch({
-    executablePath: options.executablePath ?? '/usr/bin/chromium',
-    headless: true,
-    args,
-    ...(options.home !== undefined ? { env: { ...process.env, HOME: options.home } } : {}),
-  });
-}
-
-/**
- * Makes `<dir>/home` a HOME whose NSS database trusts `caCertPem` for TLS servers, as on a device
- * where the user installed the imv CA: a browser launched with it checks certificates fully (no
- * ignoreHTTPSErrors). Same as packages/server/test/helpers/nss-trust.ts. Returns the HOME.
- */
-export async function homeTrustingCa(dir: string, caCertPem: string): Promise<string> {
-  const home = path.join(dir, 'home');
-  const nssDb = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  const caFile = path.join(home, 'imv-ca.crt');
-  await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  await writeFile(caFile, caCertPem);
-  const run = promisify(execFile);
-  // -t 'C,,': trusted CA for TLS servers only (not e-mail, not code signing).
-  await run('certutil', ['-d', nssDb, '-N', '--empty-password']);
-  await run('certutil', ['-d', nssDb, '-A', '-t', 'C,,', '-n', 'imv local CA', '-i', caFile]);
-  return home;
-}
+// Chromium with the fake microphone and a HOME that trusts the imv CA live in @imv/test-support.
+export { homeTrustingCa, launchChromium, type LaunchOptions } from '@imv/test-support/chromium';
 
 export interface HarnessParams {
   room: string;

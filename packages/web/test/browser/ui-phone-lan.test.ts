@@ -1,11 +1,6 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -15,9 +10,12 @@ import {
   launchChromium,
   piecewiseCorrelation,
   readFixture,
-  repoRoot,
   type WebBuild,
 } from './helpers.js';
+import { createNamespacePair } from '@imv/test-support/netns';
+import type { NamespacePair } from '@imv/test-support/netns';
+import { startServerInNamespace } from '@imv/test-support/netns-server';
+import type { NamespacedServer, NamespacedServerInfo } from '@imv/test-support/netns-server';
 import {
   enableSound,
   holdTalkByTouch,
@@ -36,16 +34,7 @@ import {
  * Needs root / CAP_NET_ADMIN and iproute2.
  */
 
-const run = promisify(execFile);
-const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
-const serverModule = pathToFileURL(path.resolve(repoRoot, 'packages/server/src/index.ts')).href;
-const suffix = String(process.pid);
-const NS_SERVER = `imv-wa-${suffix}`;
-const NS_PHONE = `imv-wb-${suffix}`;
-const IF_SERVER = `imvwa${suffix}`;
-const IF_PHONE = `imvwb${suffix}`;
 const SERVER_ADDRESS = '10.79.0.1';
-const PHONE_ADDRESS = '10.79.0.2';
 const PHONE = {
   viewport: { width: 360, height: 740 },
   isMobile: true,
@@ -53,78 +42,28 @@ const PHONE = {
   deviceScaleFactor: 2,
 };
 
-interface Started {
-  port: number;
-  httpsPort: number;
-  httpsUrls: string[];
-  caCertPem: string;
-}
-
 let web: WebBuild;
 let workDir: string;
-let child: ChildProcessWithoutNullStreams | undefined;
-let started: Started;
+let link: NamespacePair | undefined;
+let served: NamespacedServer | undefined;
+let started: NamespacedServerInfo;
 let browser: Browser;
-let namespaces = false;
-
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
 
 beforeAll(async () => {
   web = await buildWeb();
   installTap(web.distDir);
   workDir = await mkdtemp(path.join(tmpdir(), 'imv-phone-lan-'));
-  await writeFile(
-    path.join(workDir, 'serve.mts'),
-    `import { startServer } from ${JSON.stringify(serverModule)};
-const s = await startServer({ host: '0.0.0.0', port: 0, httpsPort: 0, dataDir: process.argv[2], webRoot: process.argv[3], logLevel: 'silent' });
-console.log(JSON.stringify({ port: s.port, httpsPort: s.httpsPort, httpsUrls: s.httpsUrls, caCertPem: s.caCertPem }));
-process.stdin.resume();
-process.stdin.on('end', async () => { await s.close(); process.exit(0); });
-`,
-  );
-  try {
-    await ip('netns', 'add', NS_SERVER);
-    await ip('netns', 'add', NS_PHONE);
-  } catch (err) {
-    throw new Error(
-      `cannot create network namespaces (${String(err)}): this test needs root or CAP_NET_ADMIN and iproute2`,
-      {
-        cause: err,
-      },
-    );
-  }
-  namespaces = true;
-  await ip('link', 'add', IF_SERVER, 'type', 'veth', 'peer', 'name', IF_PHONE);
-  for (const [ns, iface, address] of [
-    [NS_SERVER, IF_SERVER, SERVER_ADDRESS],
-    [NS_PHONE, IF_PHONE, PHONE_ADDRESS],
-  ] as const) {
-    await ip('link', 'set', iface, 'netns', ns);
-    await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', iface);
-    await ip('-n', ns, 'link', 'set', iface, 'up');
-    await ip('-n', ns, 'link', 'set', 'lo', 'up');
-  }
-  child = spawn('ip', [
-    'netns',
-    'exec',
-    NS_SERVER,
-    tsx,
-    path.join(workDir, 'serve.mts'),
-    path.join(workDir, 'data'),
-    web.distDir,
-  ]);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
-  if (first.done === true) throw new Error(`the server exited: ${stderr}`);
-  started = JSON.parse(first.value) as Started;
+  link = await createNamespacePair({ tag: 'w', subnet: '10.79.0', lan: false });
+  served = await startServerInNamespace(link.a.ns, workDir, {
+    dataDir: path.join(workDir, 'data'),
+    webRoot: web.distDir,
+  });
+  started = served.info;
 
   // The phone's browser: Chromium inside namespace B, trusting the server's CA (NSS database in HOME).
   const home = await homeTrustingCa(workDir, started.caCertPem);
   const wrapper = path.join(workDir, 'chromium-in-netns.sh');
-  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS_PHONE} /usr/bin/chromium "$@"\n`);
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${link.b.ns} /usr/bin/chromium "$@"\n`);
   await chmod(wrapper, 0o755);
   browser = await launchChromium({
     fakeMic: fixturePath('speech-en-48k.wav'),
@@ -135,14 +74,8 @@ process.stdin.on('end', async () => { await s.close(); process.exit(0); });
 
 afterAll(async () => {
   await browser?.close();
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-    child.stdin.end();
-    await once(child, 'exit');
-  }
-  if (namespaces) {
-    await ip('netns', 'delete', NS_SERVER).catch(() => undefined);
-    await ip('netns', 'delete', NS_PHONE).catch(() => undefined);
-  }
+  await served?.stop();
+  await link?.remove();
   await web?.cleanup();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });

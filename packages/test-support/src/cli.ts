@@ -1,15 +1,19 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fixturePath, type FixtureName } from '@imv/test-support';
+import { afterAll, beforeAll } from 'vitest';
+import { repoRoot } from './repo.js';
 
-/** The repo root (/work/main in development, the CI checkout elsewhere). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-/** Audio fixtures of the repository (packages/test-support/fixtures). */
-export const fixture = (name: FixtureName): string => fixturePath(name);
-const bin = path.join(repoRoot, 'packages/cli/bin/imv.js');
+/*
+ * The real `imv` command in tests: packages/cli/bin/imv.js run by this Node, with its output
+ * collected as it arrives, and `imv serve` on a free port for the end-to-end tests.
+ */
+
+/** packages/cli/bin/imv.js: the command as users run it. */
+export const imvBin = path.join(repoRoot, 'packages/cli/bin/imv.js');
 
 export interface CliResult {
   code: number | null;
@@ -116,7 +120,7 @@ export function spawnCli(
     /** Leave stdin open for the test to write. */ openStdin?: boolean;
   } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [imvBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, IMV_SERVER: '', ...options.env },
     stdio: 'pipe',
@@ -132,4 +136,89 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {},
 ): Promise<CliResult> {
   return spawnCli(args, options).exited;
+}
+
+/** A real `imv serve --port 0` process. */
+export interface ServeProcess {
+  url: string;
+  port: number;
+  process: CliProcess;
+  /** SIGTERM (graceful) or SIGKILL, and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `imv serve` on a free port (or `port`) with `dataDir` and waits for its banner. */
+export async function startServe(
+  dataDir: string,
+  options: { port?: number; args?: string[] } = {},
+): Promise<ServeProcess> {
+  const port = options.port ?? 0;
+  const proc = spawnCli([
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--data',
+    dataDir,
+    '--log-level',
+    'warn',
+    ...(options.args ?? []),
+  ]);
+  const exitedEarly = proc.exited.then((r) => {
+    throw new Error(
+      `imv serve exited (${r.code ?? r.signal}) before its banner:\n${r.stdout}\n${r.stderr}`,
+    );
+  });
+  // The banner: "imv server listening" then one URL per line.
+  const match = await Promise.race([
+    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/),
+    exitedEarly,
+  ]);
+  exitedEarly.catch(() => undefined);
+  const boundPort = Number(match[1]);
+  return {
+    url: `http://127.0.0.1:${boundPort}`,
+    port: boundPort,
+    process: proc,
+    stop: async (signal = 'SIGTERM') => {
+      await proc.stop(signal);
+    },
+  };
+}
+
+export interface ServedTempDir {
+  /** A fresh temp directory, removed after the file's tests. */
+  readonly tmp: string;
+  /** `imv serve` on a free port with its data in `<tmp>/data`, stopped after the file's tests. */
+  readonly server: ServeProcess;
+}
+
+/**
+ * Registers beforeAll/afterAll for an end-to-end test file: a temp dir named `prefix…` and a real
+ * `imv serve` with its data in it. Read `tmp` and `server` inside hooks and tests.
+ */
+export function servedTempDir(prefix: string): ServedTempDir {
+  let tmp: string | undefined;
+  let server: ServeProcess | undefined;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+    server = await startServe(path.join(tmp, 'data'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is set up in beforeAll`);
+    return value;
+  };
+  return {
+    get tmp() {
+      return ready(tmp, 'tmp');
+    },
+    get server() {
+      return ready(server, 'server');
+    },
+  };
 }

@@ -1,7 +1,52 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { FLAG_END, PROTOCOL_VERSION, encodeFrame } from '@imv/protocol';
 import type { ServerMessage, ServerMessageOf } from '@imv/protocol';
+import { startServer } from '@imv/server';
+import type { ImvServer, ServerOptions } from '@imv/server';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+
+/*
+ * The in-process server fixture of the server tests: real servers on port 0 with temp data dirs,
+ * raw `ws` clients that record what they receive, and one afterEach that closes them all.
+ */
+
+/** Starts real servers on port 0 with temp data dirs and removes everything in `cleanup`. */
+export class TestServers {
+  private readonly servers: ImvServer[] = [];
+  private readonly dirs: string[] = [];
+
+  tempDir(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'imv-server-test-'));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async start(options: ServerOptions = {}): Promise<ImvServer> {
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'silent',
+      dataDir: options.dataDir ?? this.tempDir(),
+      webRoot: options.webRoot ?? this.tempDir(),
+      // Most tests skip the ~0.2 s worker start; durability and REST tests run the default worker.
+      storeInWorker: false,
+      // Most tests send a whole message at once; rate-limit.test.ts runs the real limits.
+      frameBurst: 100_000,
+      ...options,
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export type Received = { kind: 'text'; message: ServerMessage } | { kind: 'binary'; bytes: Buffer };
 
@@ -136,4 +181,46 @@ export class TestClient {
     this.ws.close();
     await this.closed;
   }
+}
+
+/** What serverFixture() gives a test file. */
+export interface ServerFixture {
+  servers: TestServers;
+  /** Clients closed after each test (joined/open add theirs). */
+  clients: TestClient[];
+  /** Opens a client, says hello and joins `room`. */
+  joined: (
+    server: ImvServer | string,
+    room: string,
+    name: string,
+    since?: 'all' | number,
+  ) => Promise<TestClient>;
+  /** Opens a client (no hello yet). */
+  open: (server: ImvServer | string) => Promise<TestClient>;
+}
+
+/** Registers an afterEach that closes every client, then every server, the test made. */
+export function serverFixture(): ServerFixture {
+  const servers = new TestServers();
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await servers.cleanup();
+  });
+  const urlOf = (server: ImvServer | string): string =>
+    typeof server === 'string' ? server : server.httpUrl;
+  return {
+    servers,
+    clients,
+    async joined(server, room, name, since) {
+      const client = await TestClient.joined(urlOf(server), room, name, since);
+      clients.push(client);
+      return client;
+    },
+    async open(server) {
+      const client = await TestClient.open(urlOf(server));
+      clients.push(client);
+      return client;
+    },
+  };
 }
