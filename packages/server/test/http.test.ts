@@ -50,7 +50,7 @@ describe('REST: messages and audio', () => {
   });
   afterAll(() => servers.cleanup());
 
-  it('GET /api/health reports ok, version and protocol', async () => {
+  it('GET /api/health reports ok, version, protocol and the store', async () => {
     const { status, body } = await getJson<{ ok: boolean; version: string; protocol: number }>(
       `${server.httpUrl}/api/health`,
     );
@@ -59,6 +59,7 @@ describe('REST: messages and audio', () => {
       ok: true,
       version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
       protocol: 1,
+      store: { kind: 'sqlite', reachable: true },
     });
   });
 
