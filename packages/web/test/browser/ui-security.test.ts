@@ -235,7 +235,7 @@ describe('keyed rooms', () => {
 describe('end-to-end encrypted rooms', () => {
   it(
     'carries speech between pages with the passphrase, to the CLI, and never to a wrong passphrase',
-    { timeout: 120_000 },
+    { timeout: 180_000 },
     async () => {
       const room = `e2e-${Date.now().toString(36)}`;
       const fragment = `#e2e=${encodeURIComponent(PASSPHRASE)}`;
