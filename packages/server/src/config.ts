@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream, LevelWithSilent } from 'pino';
+import { normalizeHostName } from './http/allowed-hosts.js';
 
 /** Options of startServer; every field has a default (see DEFAULTS). */
 export interface ServerOptions {
@@ -46,6 +47,11 @@ export interface ServerOptions {
   mdns?: boolean;
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
   maxConnectionsPerIp?: number;
+  /**
+   * Host names the server answers to besides localhost, its own names and addresses and the names in
+   * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
+   */
+  publicHosts?: readonly string[];
 }
 
 export type ServerConfig = Required<
@@ -75,6 +81,7 @@ export const DEFAULTS = {
   httpsPort: 8443,
   mdns: true,
   maxConnectionsPerIp: 32,
+  publicHosts: [],
 } as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile'>;
 
 const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
@@ -107,6 +114,13 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+    publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
+      try {
+        return normalizeHostName(name);
+      } catch (err) {
+        throw new TypeError(`options.publicHosts: ${(err as Error).message}`, { cause: err });
+      }
+    }),
   };
   config.httpsPort = resolveHttpsPort(options, config.port);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
