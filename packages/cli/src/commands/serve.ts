@@ -18,6 +18,9 @@ interface ServeOptions {
   /** false with --no-mdns. */
   mdns: boolean;
   publicHost: string[];
+  bus: string;
+  busPrefix: string;
+  nodeId?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -77,6 +80,27 @@ export function registerServe(program: Command): void {
       300,
     )
     .addOption(
+      new Option(
+        '--bus <url>',
+        'how nodes share live rooms: memory (this node alone) or nats://host:port[,host:port…]',
+      )
+        .env('IMV_BUS')
+        .default('memory'),
+    )
+    .addOption(
+      new Option(
+        '--bus-prefix <prefix>',
+        'NATS subject prefix; the nodes of one cluster share it, another cluster on the same NATS uses its own',
+      )
+        .env('IMV_BUS_PREFIX')
+        .default('imv'),
+    )
+    .addOption(
+      new Option('--node-id <id>', "this node's name in the cluster (default: host name:port)").env(
+        'IMV_NODE_ID',
+      ),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON log lines on stdout from this level up')
         .choices(LOG_LEVELS)
         .default('info'),
@@ -89,7 +113,8 @@ Examples:
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv
   $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
   $ imv serve --no-https --no-mdns
-  $ imv serve --public-host voice.example.org`,
+  $ imv serve --public-host voice.example.org
+  $ imv serve --port 8081 --bus nats://127.0.0.1:4222      one node of a cluster (docs/cluster.md)`,
     )
     .action(async (options: ServeOptions) => {
       if ((options.cert === undefined) !== (options.keyFile === undefined)) {
@@ -101,7 +126,8 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
+      const { BusError, installSignalHandlers, printBanner, startServer } =
+        await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -119,6 +145,16 @@ Examples:
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
         publicHosts: publicHostsOf(options.publicHost, process.env),
+        bus: options.bus,
+        busPrefix: options.busPrefix,
+        ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
+      }).catch((err: unknown) => {
+        // A bad or unreachable bus is the operator's to fix: one line, no stack.
+        if (err instanceof BusError) throw new CliError(err.message);
+        if (err instanceof RangeError && err.message.startsWith('options.')) {
+          throw CliError.usage(err.message);
+        }
+        throw err;
       });
       let banner = '';
       printBanner(
