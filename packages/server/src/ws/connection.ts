@@ -255,6 +255,7 @@ export class Connection implements RoomSubscriber {
         frameBurst: this.hub.config.frameBurst,
         controlPerSecond: CONTROL_PER_SECOND,
       },
+      ...(this.hub.cluster !== undefined && { nodes: this.hub.cluster.otherNodes() }),
     });
   }
 
