@@ -3,15 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { OPUS_PRE_SKIP, type Member } from '@imv/protocol';
 import { OpusFrameDecoder } from '@imv/media/node';
-import { PrivateNats, SHARED_NATS_URL, uniqueBusPrefix } from '@imv/test-support';
+import {
+  PrivateNats,
+  SHARED_NATS_URL,
+  createTestDatabase,
+  uniqueBusPrefix,
+  type TestDatabase,
+} from '@imv/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImvClient } from '../src/client/imv-client.js';
 import { compareSamples, sox, soxSamples } from './helpers/audio.js';
 import { fixture, runCli, spawnCli } from './helpers/cli.js';
 import { startServe, type ServeProcess } from './helpers/server.js';
 
-// Several real `imv serve` processes on one NATS. Each node keeps its own SQLite store here, so
-// these tests cover what the bus shares (live audio, presence, node liveness), not a shared history.
+// Several real `imv serve` processes on one NATS. The three-node suite shares a fresh PostgreSQL
+// database (one history); the outage suite keeps a SQLite store per node, as only the bus is at stake.
 
 async function until(
   what: string,
@@ -26,9 +32,21 @@ async function until(
   }
 }
 
-function startNode(dataDir: string, bus: string, prefix: string): Promise<ServeProcess> {
+function startNode(
+  dataDir: string,
+  bus: string,
+  prefix: string,
+  store?: string,
+): Promise<ServeProcess> {
   return startServe(dataDir, {
-    args: ['--no-https', '--bus', bus, '--bus-prefix', prefix],
+    args: [
+      '--no-https',
+      '--bus',
+      bus,
+      '--bus-prefix',
+      prefix,
+      ...(store === undefined ? [] : ['--store', store]),
+    ],
     timeoutMs: 90_000,
   });
 }
@@ -61,9 +79,10 @@ async function health(
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-describe('three imv serve processes on one NATS', () => {
+describe('three imv serve processes on one NATS and one PostgreSQL database', () => {
   let tmp: string;
   let excerpt: string;
+  let database: TestDatabase | undefined;
   const nodes: ServeProcess[] = [];
   const clients: ImvClient[] = [];
 
@@ -71,10 +90,13 @@ describe('three imv serve processes on one NATS', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'imv-cluster-'));
     excerpt = path.join(tmp, 'excerpt.wav');
     sox([fixture('speech-fr-48k.wav'), excerpt, 'trim', '0', '2']);
+    database = await createTestDatabase();
     const prefix = uniqueBusPrefix('cluster');
     nodes.push(
       ...(await Promise.all(
-        ['a', 'b', 'c'].map((n) => startNode(path.join(tmp, n), SHARED_NATS_URL, prefix)),
+        ['a', 'b', 'c'].map((n) =>
+          startNode(path.join(tmp, n), SHARED_NATS_URL, prefix, database!.url),
+        ),
       )),
     );
   }, 180_000);
@@ -82,6 +104,7 @@ describe('three imv serve processes on one NATS', () => {
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
     await Promise.all(nodes.map((n) => n.stop()));
+    await database?.drop();
     await rm(tmp, { recursive: true, force: true });
   });
 
@@ -118,6 +141,27 @@ describe('three imv serve processes on one NATS', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(sendRunningAtFirstFrame).toEqual({ b: true, c: true });
 
+    // One history: node C lists the message node A stored, and it is in order and whole.
+    const sentId = Number(/^sent message (\d+)/m.exec(result.stdout)?.[1]);
+    const history = await runCli([
+      'listen',
+      '--room',
+      'crew',
+      '--since',
+      'all',
+      '--count',
+      '1',
+      '--json',
+      '--server',
+      c.url,
+    ]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout) as unknown).toMatchObject({
+      id: sentId,
+      room: 'crew',
+      status: 'complete',
+    });
+
     const source = soxSamples(excerpt);
     for (const ear of [onB, onC]) {
       await until('every frame', () => ear.state.packets.length >= 100, 5_000);
@@ -153,6 +197,61 @@ describe('three imv serve processes on one NATS', () => {
       await until('cy to leave', () => names(ear.state.members).join() === 'ana,bo', 10_000);
     }
     expect(Date.now() - killedAt).toBeLessThan(10_000);
+  });
+
+  it('imv listen --reconnect moves to another node when its node is SIGKILLed, with no message lost or repeated', async () => {
+    const [a, b] = nodes as [ServeProcess, ServeProcess, ServeProcess];
+    // The welcome lists node A as a failover target (node C is dead by now).
+    const probe = await ImvClient.connect(b.url, { name: 'probe', timeoutMs: 20_000 });
+    expect(probe.welcome.nodes?.map((n) => n.urls)).toEqual([[a.url]]);
+    await probe.close();
+
+    const listen = spawnCli([
+      'listen',
+      '--room',
+      'failover',
+      '--reconnect',
+      '--json',
+      '--server',
+      b.url,
+    ]);
+    const printed = (): { id: number; room: string; status: string }[] =>
+      listen.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { id: number; room: string; status: string });
+    const sendOnA = async (): Promise<number> => {
+      const sent = await runCli(['send', excerpt, '--room', 'failover', '--server', a.url]);
+      expect(sent.code, sent.stderr).toBe(0);
+      return Number(/^sent message (\d+)/m.exec(sent.stdout)?.[1]);
+    };
+    try {
+      const onA = await listener(a.url, 'failover', 'watcher');
+      clients.push(onA.client);
+      await until(
+        'the listener to join through node B',
+        () => onA.state.members.length === 2,
+        20_000,
+      );
+      const first = await sendOnA();
+      await until('the listener to print the first message', () => printed().length === 1, 20_000);
+
+      await b.stop('SIGKILL');
+      await listen.waitForStderr(
+        new RegExp(`reconnected to ${a.url.replace(/\./g, '\\.')}`),
+        30_000,
+      );
+      const second = await sendOnA();
+      await until('the listener to print the second message', () => printed().length >= 2, 20_000);
+      // Give a duplicate (a replay of the first, or the second twice) the time to show up.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(printed().map((m) => [m.id, m.room, m.status])).toEqual([
+        [first, 'failover', 'complete'],
+        [second, 'failover', 'complete'],
+      ]);
+    } finally {
+      await listen.stop();
+    }
   });
 });
 
