@@ -9,6 +9,7 @@ import type {
 } from '@imv/protocol';
 import type { Logger } from 'pino';
 import type { RoomSubscriber } from '../bus/bus.js';
+import { storeErrorCode } from '../store/store-errors.js';
 import type { ClientSocket } from './client-socket.js';
 import { controlText } from './control-text.js';
 import type { Hub } from './hub.js';
@@ -90,8 +91,9 @@ export class Talk {
       messageId = message.id;
     } catch (err) {
       this.hub.rooms.endStream(room, streamId);
-      this.log.error({ err, code: 'STORE_FAILED', room, streamId }, 'could not create message');
-      this.socket.sendError(WsErrors.messageNotCreated(streamId));
+      const code = storeErrorCode(err);
+      this.log.error({ err, code, room, streamId }, 'could not create message');
+      this.socket.sendError(WsErrors.messageNotCreated(code, streamId));
       return;
     }
     if (this.socket.closed || this.hub.shuttingDown) {
@@ -196,11 +198,9 @@ export class Talk {
         this.socket.sendText(text);
       },
       (err: unknown) => {
-        this.log.error(
-          { err, code: 'STORE_FAILED', room, streamId, messageId },
-          'could not store message',
-        );
-        this.socket.sendError(WsErrors.messageNotStored(messageId, streamId));
+        const code = storeErrorCode(err);
+        this.log.error({ err, code, room, streamId, messageId }, 'could not store message');
+        this.socket.sendError(WsErrors.messageNotStored(code, messageId, streamId));
       },
     );
     this.stopping.add(done);

@@ -94,17 +94,31 @@ export const WsErrors = {
     );
   },
 
-  messageNotCreated(streamId: number): ErrorMessage {
+  /** The message row could not be created: STORE_UNAVAILABLE when the store is unreachable. */
+  messageNotCreated(code: 'STORE_FAILED' | 'STORE_UNAVAILABLE', streamId: number): ErrorMessage {
     return error(
-      'STORE_FAILED',
-      'talk-start: the server could not create the message',
+      code,
+      code === 'STORE_UNAVAILABLE'
+        ? 'talk-start: the message store is unreachable; try again shortly'
+        : 'talk-start: the server could not create the message',
       'talk-start',
       streamId,
     );
   },
 
-  messageNotStored(messageId: number, streamId: number): ErrorMessage {
-    return error('STORE_FAILED', `message ${messageId} could not be stored`, 'talk-stop', streamId);
+  messageNotStored(
+    code: 'STORE_FAILED' | 'STORE_UNAVAILABLE',
+    messageId: number,
+    streamId: number,
+  ): ErrorMessage {
+    return error(
+      code,
+      code === 'STORE_UNAVAILABLE'
+        ? `message ${messageId} could not be stored: the message store is unreachable`
+        : `message ${messageId} could not be stored`,
+      'talk-stop',
+      streamId,
+    );
   },
 
   /** The talker went quiet past the limit without stopping (safety timer). */
