@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@imv/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { StoreUnavailableError } from '../store/store-errors.js';
 
 /** A REST error with a protocol ErrorCode; the body is `{ code, message, statusCode }`. */
 export class HttpError extends Error {
@@ -23,6 +24,16 @@ export function installErrorHandlers(app: FastifyInstance): void {
     let body: { code: ErrorCode; message: string; statusCode: number };
     if (error instanceof HttpError) {
       body = { code: error.code, message: error.message, statusCode: error.statusCode };
+    } else if ((error as Error) instanceof StoreUnavailableError) {
+      request.log.warn(
+        { err: error, code: 'STORE_UNAVAILABLE', url: request.url },
+        'store unreachable',
+      );
+      body = {
+        code: 'STORE_UNAVAILABLE',
+        message: 'the message store is unreachable; try again shortly',
+        statusCode: 503,
+      };
     } else if (
       error.validation !== undefined ||
       (error.statusCode !== undefined && error.statusCode < 500)

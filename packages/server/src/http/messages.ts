@@ -1,4 +1,5 @@
 import {
+  DEFAULT_HISTORY_LIMIT,
   FRAME_HEADER_LEN,
   MAX_HISTORY_LIMIT,
   ROOM_PATTERN,
@@ -9,7 +10,6 @@ import { writeOggOpus } from '@imv/media';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RoomKeys } from '../store/room-keys.js';
 import type { MessageStore, StoredFrame } from '../store/store.js';
-import { DEFAULT_HISTORY_LIMIT } from '../ws/connection.js';
 import { HttpError } from './errors.js';
 
 const roomParam = { type: 'string', pattern: ROOM_PATTERN.source } as const;
