@@ -1,15 +1,17 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { PROTOCOL_VERSION } from '@imv/protocol';
+import { MAX_REST_BODY_BYTES, PROTOCOL_VERSION } from '@imv/protocol';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { MemoryBus } from './bus/memory-bus.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
-import { installErrorHandlers } from './http/errors.js';
+import { guardHttpServer, timeoutOptions } from './http/connection-limits.js';
+import { answerClientError, installErrorHandlers } from './http/errors.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
 import { registerAdminRoutes } from './http/admin.js';
@@ -24,6 +26,8 @@ import { lanHttpsUrls, localUrl, reachableUrls } from './network.js';
 import { listMachineAddresses } from './tls/machine-addresses.js';
 import { ONBOARDING_PATHS, registerOnboardingRoutes } from './tls/onboarding-routes.js';
 import { loadServerCredentials, type ServerCredentials } from './tls/server-credentials.js';
+import { StartupError } from './startup-error.js';
+import { ensurePrivateDir } from './store/data-dir.js';
 import { SERVER_VERSION } from './version.js';
 import { SqliteMessageStore } from './store/sqlite-store.js';
 import { WorkerMessageStore } from './store/worker-store.js';
@@ -90,6 +94,11 @@ function ownHostsOf(urls: string[], ports: number[]): Set<string> {
 export async function startServer(options: ServerOptions = {}): Promise<ImvServer> {
   const config = resolveConfig(options);
   const log = createLogger(config);
+  try {
+    ensurePrivateDir(config.dataDir);
+  } catch (err) {
+    throw StartupError.dataDir(err, config.dataDir);
+  }
   const urlsBeforeListen = reachableUrls(config.host, config.port);
   // Before the store opens: a bad certFile/keyFile fails the start with nothing to undo.
   const credentials: ServerCredentials | undefined =
@@ -119,9 +128,16 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       'issued the https server certificate',
     );
   }
-  const store: MessageStore = config.storeInWorker
-    ? await WorkerMessageStore.open(config.dataDir)
-    : new SqliteMessageStore(config.dataDir);
+  let store: MessageStore;
+  try {
+    store = config.storeInWorker
+      ? await WorkerMessageStore.open(config.dataDir)
+      : new SqliteMessageStore(config.dataDir);
+  } catch (err) {
+    if (typeof (err as NodeJS.ErrnoException).code === 'string' && 'path' in (err as object))
+      throw StartupError.dataDir(err, config.dataDir);
+    throw err;
+  }
   const recovered = await store.recoverInterrupted();
   if (recovered > 0) log.warn({ recovered }, 'messages interrupted by a crash marked partial');
 
@@ -144,7 +160,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     logController: new LogController({ disableRequestLogging: true }),
     // Sockets upgraded to WebSocket are ours to close; plain HTTP keep-alive ones are cut at close().
     forceCloseConnections: true,
+    // Our own node server, so that node enforces the header, request and keep-alive timeouts.
+    serverFactory: (handler) => createHttpServer(timeoutOptions(config), handler),
+    clientErrorHandler: answerClientError,
+    bodyLimit: MAX_REST_BODY_BYTES,
   });
+  guardHttpServer(app.server, config, log, 'http');
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
@@ -161,7 +182,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   installErrorHandlers(app);
   registerHealthRoutes(app);
   registerMessageRoutes(app, store, hub.roomKeys);
-  const adminToken = ensureAdminToken(config.dataDir);
+  let adminToken: string;
+  try {
+    adminToken = ensureAdminToken(config.dataDir);
+  } catch (err) {
+    await store.close();
+    throw (err as NodeJS.ErrnoException).code === undefined
+      ? new StartupError((err as Error).message, { cause: err })
+      : StartupError.dataDir(err, config.dataDir);
+  }
   registerAdminRoutes(app, hub, adminToken);
 
   // Known once both listeners are bound; the routes below read them per request.
@@ -205,9 +234,14 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const httpsServer =
     credentials === undefined
       ? undefined
-      : createHttpsServer({ key: credentials.keyPem, cert: credentials.chainPem }, (req, res) =>
-          app.routing(req, res),
+      : createHttpsServer(
+          { key: credentials.keyPem, cert: credentials.chainPem, ...timeoutOptions(config) },
+          (req, res) => app.routing(req, res),
         );
+  if (httpsServer !== undefined) {
+    httpsServer.on('clientError', answerClientError);
+    guardHttpServer(httpsServer, config, log, 'https');
+  }
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
@@ -215,14 +249,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   );
 
   try {
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+      throw StartupError.listen(err, config.host, config.port, '--port');
+    });
     if (httpsServer !== undefined) {
-      await listen(httpsServer, config.host, config.httpsPort ?? 0).catch((err: unknown) => {
-        throw new Error(
-          `cannot listen for https on ${config.host}:${config.httpsPort}: ${(err as Error).message} ` +
-            '(choose another httpsPort, or turn https off)',
-          { cause: err },
-        );
+      const httpsPort = config.httpsPort ?? 0;
+      await listen(httpsServer, config.host, httpsPort).catch((err: unknown) => {
+        throw StartupError.listen(err, config.host, httpsPort, '--https-port (or --no-https)');
       });
     }
   } catch (err) {

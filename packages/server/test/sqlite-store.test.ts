@@ -30,10 +30,10 @@ const newMessage = (room = 'lobby'): NewMessage => ({
   encrypted: false,
 });
 
-const frame = (seq: number, bytes = 3): StoredFrame => ({
-  seq,
-  ts: seq * 960,
-  payload: new Uint8Array(bytes).fill(seq),
+const frame = (sequence: number, bytes = 3): StoredFrame => ({
+  sequence,
+  timestamp: sequence * 960,
+  payload: new Uint8Array(bytes).fill(sequence),
 });
 
 describe.each(implementations)('%s', (_name, open) => {

@@ -84,7 +84,8 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
+      const { StartupError, installSignalHandlers, printBanner, startServer } =
+        await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -101,6 +102,11 @@ Examples:
           : {}),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
+      }).catch((err: unknown) => {
+        // A failure the user can fix (port in use, data dir, certificate files): one line, no stack.
+        throw err instanceof StartupError
+          ? new CliError(err.message, undefined, { cause: err })
+          : err;
       });
       let banner = '';
       printBanner(
