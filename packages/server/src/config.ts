@@ -57,12 +57,22 @@ export interface ServerOptions {
   httpRequestTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this time. */
   httpKeepAliveTimeoutMs?: number;
+  /** `memory` (one node) or `nats://host:port[,host:port…]` (every node on the same NATS). */
+  bus?: string;
+  /** NATS subject prefix; nodes of one cluster share it, separate clusters on one NATS differ. */
+  busPrefix?: string;
+  /** This node's name in the cluster; default `<host name>:<port>`. */
+  nodeId?: string;
+  /** Every this often a node tells the others it is alive (networked bus only). */
+  nodeHeartbeatMs?: number;
+  /** A node not heard from for this long is taken as dead: its members leave its rooms. */
+  nodeTimeoutMs?: number;
 }
 
 export type ServerConfig = Required<
-  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile'>
+  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile' | 'nodeId'>
 > &
-  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile'> & {
+  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'> & {
     /** undefined when HTTPS is off. */
     httpsPort: number | undefined;
   };
@@ -90,7 +100,11 @@ export const DEFAULTS = {
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 5_000,
-} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile'>;
+  bus: 'memory',
+  busPrefix: 'imv',
+  nodeHeartbeatMs: 1_000,
+  nodeTimeoutMs: 3_500,
+} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'>;
 
 const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
 
@@ -126,6 +140,11 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     httpHeadersTimeoutMs: options.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
     httpRequestTimeoutMs: options.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
     httpKeepAliveTimeoutMs: options.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
+    bus: options.bus ?? DEFAULTS.bus,
+    busPrefix: options.busPrefix ?? DEFAULTS.busPrefix,
+    nodeId: options.nodeId,
+    nodeHeartbeatMs: options.nodeHeartbeatMs ?? DEFAULTS.nodeHeartbeatMs,
+    nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
   };
   config.httpsPort = resolveHttpsPort(options, config.port);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
@@ -178,6 +197,21 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   }
   if (!Number.isInteger(config.frameBurst) || config.frameBurst < 1) {
     throw new RangeError(`options.frameBurst must be a positive integer, got ${config.frameBurst}`);
+  }
+  if (!Number.isFinite(config.nodeHeartbeatMs) || config.nodeHeartbeatMs < 50) {
+    throw new RangeError(
+      `options.nodeHeartbeatMs must be at least 50, got ${config.nodeHeartbeatMs}`,
+    );
+  }
+  if (!(config.nodeTimeoutMs > 2 * config.nodeHeartbeatMs)) {
+    throw new RangeError(
+      `options.nodeTimeoutMs must be more than two heartbeats (${2 * config.nodeHeartbeatMs} ms), got ${config.nodeTimeoutMs}`,
+    );
+  }
+  if (config.nodeId !== undefined && !/^[\x21-\x7e]{1,100}$/.test(config.nodeId)) {
+    throw new RangeError(
+      `options.nodeId must be 1-100 printable ASCII characters without spaces, got ${JSON.stringify(config.nodeId)}`,
+    );
   }
   return config;
 }

@@ -7,7 +7,8 @@ import { MAX_REST_BODY_BYTES, PROTOCOL_VERSION } from '@imv/protocol';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
-import { MemoryBus } from './bus/memory-bus.js';
+import { openBus } from './bus/open-bus.js';
+import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
 import { guardHttpServer, timeoutOptions } from './http/connection-limits.js';
@@ -128,12 +129,19 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       'issued the https server certificate',
     );
   }
+  // Before the store too: a bad or unreachable --bus fails the start with nothing to undo.
+  const bus = await openBus(config.bus, {
+    prefix: config.busPrefix,
+    nodeId: config.nodeId ?? `${hostname()}:${config.port}`,
+    log: log.child({ component: 'bus' }),
+  });
   let store: MessageStore;
   try {
     store = config.storeInWorker
       ? await WorkerMessageStore.open(config.dataDir)
       : new SqliteMessageStore(config.dataDir);
   } catch (err) {
+    await bus.close();
     if (typeof (err as NodeJS.ErrnoException).code === 'string' && 'path' in (err as object))
       throw StartupError.dataDir(err, config.dataDir);
     throw err;
@@ -141,11 +149,27 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const recovered = await store.recoverInterrupted();
   if (recovered > 0) log.warn({ recovered }, 'messages interrupted by a crash marked partial');
 
+  // Set once the node listens (the default node id needs the port); read per heartbeat.
+  let nodeUrls: string[] = [];
+  const cluster =
+    bus.kind === 'memory'
+      ? undefined
+      : new ClusterRooms({
+          bus,
+          log: log.child({ component: 'cluster' }),
+          heartbeatMs: config.nodeHeartbeatMs,
+          nodeTimeoutMs: config.nodeTimeoutMs,
+          urls: () => nodeUrls,
+          connections: () => hub.connections.size,
+        });
   const hub: Hub = {
     config,
     store,
-    bus: new MemoryBus(),
-    rooms: new RoomRegistry(),
+    bus,
+    rooms: cluster ?? new RoomRegistry(),
+    cluster,
+    nodeId: config.nodeId ?? `${hostname()}:${config.port}`,
+    nodeUrls: () => nodeUrls,
     roomKeys: new RoomKeys(store),
     log,
     connections: new Set(),
@@ -180,13 +204,14 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   });
   registerSecurityHeaders(app);
   installErrorHandlers(app);
-  registerHealthRoutes(app);
+  registerHealthRoutes(app, hub);
   registerMessageRoutes(app, store, hub.roomKeys);
   let adminToken: string;
   try {
     adminToken = ensureAdminToken(config.dataDir);
   } catch (err) {
     await store.close();
+    await bus.close();
     throw (err as NodeJS.ErrnoException).code === undefined
       ? new StartupError((err as Error).message, { cause: err })
       : StartupError.dataDir(err, config.dataDir);
@@ -260,6 +285,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     }
   } catch (err) {
     await app.close();
+    await bus.close();
     await store.close();
     throw err;
   }
@@ -279,8 +305,26 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     ],
     httpsPort === undefined ? [port] : [port, httpsPort],
   );
+  hub.nodeId = config.nodeId ?? `${hostname()}:${port}`;
+  nodeUrls = [
+    ...new Set([
+      localUrl(config.host, port),
+      ...urls,
+      ...(httpsUrl === undefined ? [] : [httpsUrl]),
+      ...httpsUrls,
+    ]),
+  ];
+  cluster?.start(hub.nodeId);
   log.info(
-    { host: config.host, port, httpsPort, dataDir: config.dataDir, webRoot: config.webRoot },
+    {
+      host: config.host,
+      port,
+      httpsPort,
+      dataDir: config.dataDir,
+      webRoot: config.webRoot,
+      node: hub.nodeId,
+      bus: bus.url,
+    },
     'listening',
   );
 
@@ -320,6 +364,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       await closed;
     }
     await app.close();
+    cluster?.stop();
     await hub.bus.close();
     await store.close();
     log.info('stopped');

@@ -17,6 +17,9 @@ interface ServeOptions {
   keyFile?: string;
   /** false with --no-mdns. */
   mdns: boolean;
+  bus: string;
+  busPrefix: string;
+  nodeId?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -61,6 +64,27 @@ export function registerServe(program: Command): void {
       300,
     )
     .addOption(
+      new Option(
+        '--bus <url>',
+        'how nodes share live rooms: memory (this node alone) or nats://host:port[,host:port…]',
+      )
+        .env('IMV_BUS')
+        .default('memory'),
+    )
+    .addOption(
+      new Option(
+        '--bus-prefix <prefix>',
+        'NATS subject prefix; the nodes of one cluster share it, another cluster on the same NATS uses its own',
+      )
+        .env('IMV_BUS_PREFIX')
+        .default('imv'),
+    )
+    .addOption(
+      new Option('--node-id <id>', "this node's name in the cluster (default: host name:port)").env(
+        'IMV_NODE_ID',
+      ),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON log lines on stdout from this level up')
         .choices(LOG_LEVELS)
         .default('info'),
@@ -72,7 +96,8 @@ Examples:
   $ imv serve
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv
   $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
-  $ imv serve --no-https --no-mdns`,
+  $ imv serve --no-https --no-mdns
+  $ imv serve --port 8081 --bus nats://127.0.0.1:4222      one node of a cluster (docs/cluster.md)`,
     )
     .action(async (options: ServeOptions) => {
       if ((options.cert === undefined) !== (options.keyFile === undefined)) {
@@ -84,7 +109,7 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { StartupError, installSignalHandlers, printBanner, startServer } =
+      const { BusError, StartupError, installSignalHandlers, printBanner, startServer } =
         await import('@imv/server');
       const server = await startServer({
         host: options.host,
@@ -102,11 +127,19 @@ Examples:
           : {}),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
+        bus: options.bus,
+        busPrefix: options.busPrefix,
+        ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
       }).catch((err: unknown) => {
-        // A failure the user can fix (port in use, data dir, certificate files): one line, no stack.
-        throw err instanceof StartupError
-          ? new CliError(err.message, undefined, { cause: err })
-          : err;
+        // A bad or unreachable bus, a port in use, an unusable data dir or bad certificate
+        // files are the operator's to fix: one line, no stack.
+        if (err instanceof BusError || err instanceof StartupError) {
+          throw new CliError(err.message, undefined, { cause: err });
+        }
+        if (err instanceof RangeError && err.message.startsWith('options.')) {
+          throw CliError.usage(err.message);
+        }
+        throw err;
       });
       let banner = '';
       printBanner(

@@ -139,7 +139,8 @@ export function attachWebSocketServer(
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.once('close', release);
-      const id = `c${nextId++}`;
+      // Member ids must be unique across the cluster, so a clustered node prefixes its own id.
+      const id = hub.cluster === undefined ? `c${nextId++}` : `${hub.nodeId}/c${nextId++}`;
       new Connection(id, ws, hub, hub.log.child({ conn: id }), req.socket.remoteAddress);
     });
   };
