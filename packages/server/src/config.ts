@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream, LevelWithSilent } from 'pino';
+import { normalizeHostName } from './http/allowed-hosts.js';
 
 /** Options of startServer; every field has a default (see DEFAULTS). */
 export interface ServerOptions {
@@ -57,6 +58,11 @@ export interface ServerOptions {
   httpRequestTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this time. */
   httpKeepAliveTimeoutMs?: number;
+  /**
+   * Host names the server answers to besides localhost, its own names and addresses and the names in
+   * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
+   */
+  publicHosts?: readonly string[];
   /** `memory` (one node) or `nats://host:port[,host:port…]` (every node on the same NATS). */
   bus?: string;
   /** NATS subject prefix; nodes of one cluster share it, separate clusters on one NATS differ. */
@@ -100,6 +106,7 @@ export const DEFAULTS = {
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 5_000,
+  publicHosts: [],
   bus: 'memory',
   busPrefix: 'imv',
   nodeHeartbeatMs: 1_000,
@@ -140,6 +147,13 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     httpHeadersTimeoutMs: options.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
     httpRequestTimeoutMs: options.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
     httpKeepAliveTimeoutMs: options.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
+    publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
+      try {
+        return normalizeHostName(name);
+      } catch (err) {
+        throw new RangeError(`options.publicHosts: ${(err as Error).message}`, { cause: err });
+      }
+    }),
     bus: options.bus ?? DEFAULTS.bus,
     busPrefix: options.busPrefix ?? DEFAULTS.busPrefix,
     nodeId: options.nodeId,

@@ -13,6 +13,8 @@ import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
 import { guardHttpServer, timeoutOptions } from './http/connection-limits.js';
 import { answerClientError, installErrorHandlers } from './http/errors.js';
+import { knownHostNames } from './http/known-host-names.js';
+import { registerHostCheck } from './http/host-check.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
 import { registerAdminRoutes } from './http/admin.js';
@@ -202,6 +204,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     );
     done();
   });
+  // First: a request for a host name the server does not know gets nothing else (DNS rebinding).
+  const allowedHosts = knownHostNames(config, credentials);
+  registerHostCheck(app, allowedHosts);
   registerSecurityHeaders(app);
   installErrorHandlers(app);
   registerHealthRoutes(app, hub);
@@ -270,7 +275,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
-    { ownHosts: () => ownHosts, maxConnectionsPerIp: config.maxConnectionsPerIp },
+    {
+      allowedHosts,
+      ownHosts: () => ownHosts,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+    },
   );
 
   try {
