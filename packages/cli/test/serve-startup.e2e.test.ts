@@ -27,7 +27,8 @@ function expectOneLineFailure(result: CliResult, ...parts: (string | RegExp)[]):
   for (const part of parts) expect(lines[0]).toMatch(part);
 }
 
-describe('imv serve: start-up failures a user can cause', () => {
+// Each case starts the real CLI, which loads the whole server: seconds each on a busy machine.
+describe('imv serve: start-up failures a user can cause', { timeout: 120_000 }, () => {
   let tmp: string;
   let taken: net.Server;
   let takenPort: number;
@@ -53,13 +54,17 @@ describe('imv serve: start-up failures a user can cause', () => {
       ...(user !== undefined && { user, env: { HOME: tmp } }),
     });
 
-  it('names the port in use and the option to change', async () => {
+  it('names the http port in use and the option to change', async () => {
     const data = path.join(tmp, 'in-use');
     expectOneLineFailure(
       await serve(['--port', String(takenPort), '--no-https', '--data', data]),
       `port ${takenPort} is already in use`,
       /--port/,
     );
+  });
+
+  it('names the https port in use and the option to change', async () => {
+    const data = path.join(tmp, 'in-use');
     expectOneLineFailure(
       await serve(['--port', '0', '--https-port', String(takenPort), '--data', data]),
       `port ${takenPort} is already in use`,
