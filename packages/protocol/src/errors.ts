@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'ENCRYPTION_MISMATCH',
   // storage and server
   'STORE_FAILED',
+  'STORE_UNAVAILABLE',
   'NOT_FOUND',
   'BAD_REQUEST',
   // REST: every error status has its own code

@@ -11,6 +11,11 @@ export interface ServerOptions {
   port?: number;
   /** Directory holding imv.sqlite; created if missing. */
   dataDir?: string;
+  /**
+   * Where messages are stored: `sqlite:PATH` (a file, or a directory holding imv.sqlite) or
+   * `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (shared by the nodes of a cluster). Default: `<dataDir>/imv.sqlite`.
+   */
+  store?: string;
   /** Longest voice message; the talker is stopped with MESSAGE_TOO_LONG when it is reached. */
   maxMessageMs?: number;
   /** Directory of the built web client (index.html, duo.html, assets/). */
@@ -89,6 +94,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   dataDir: './data',
+  store: 'sqlite:./data/imv.sqlite',
   maxMessageMs: 300_000,
   webRoot: path.resolve(packageDir, '../web/dist'),
   logLevel: 'info',
@@ -127,6 +133,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     host: options.host ?? DEFAULTS.host,
     port: options.port ?? DEFAULTS.port,
     dataDir: path.resolve(options.dataDir ?? DEFAULTS.dataDir),
+    store:
+      options.store ??
+      `sqlite:${path.join(path.resolve(options.dataDir ?? DEFAULTS.dataDir), 'imv.sqlite')}`,
     maxMessageMs: options.maxMessageMs ?? DEFAULTS.maxMessageMs,
     webRoot: path.resolve(options.webRoot ?? DEFAULTS.webRoot),
     logLevel: options.logLevel ?? DEFAULTS.logLevel,

@@ -16,6 +16,11 @@ export type {
 export { SqliteMessageStore } from './store/sqlite-store.js';
 export { WorkerMessageStore } from './store/worker-store.js';
 export { MIGRATIONS } from './store/migrations.js';
+export { PostgresMessageStore } from './store/postgres/postgres-store.js';
+export { openStore, openCopyableStore } from './store/open-store.js';
+export { StoreOpenError, StoreUnavailableError } from './store/store-errors.js';
+export { maskStoreUrl, parseStoreUrl } from './store/store-url.js';
+export type { CopyableStore, ExportedMessage, RecoveredMessage } from './store/store.js';
 export type { BusKind, RemoteHandlers, RoomBus, RoomSubscriber } from './bus/bus.js';
 export { MemoryBus } from './bus/memory-bus.js';
 export { NatsBus } from './bus/nats-bus.js';

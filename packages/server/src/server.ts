@@ -32,8 +32,8 @@ import { loadServerCredentials, type ServerCredentials } from './tls/server-cred
 import { StartupError } from './startup-error.js';
 import { ensurePrivateDir } from './store/data-dir.js';
 import { SERVER_VERSION } from './version.js';
-import { SqliteMessageStore } from './store/sqlite-store.js';
-import { WorkerMessageStore } from './store/worker-store.js';
+import { openStore } from './store/open-store.js';
+import { StoreLease } from './store/store-lease.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './ws/hub.js';
 import { RoomRegistry } from './ws/rooms.js';
@@ -93,6 +93,15 @@ function ownHostsOf(urls: string[], ports: number[]): Set<string> {
   return hosts;
 }
 
+/**
+ * The id under which this node holds its lease in a shared store. With port 0 (tests) several
+ * nodes on one host would share `host:0`, so the process id tells them apart.
+ */
+function storeNodeId(config: ServerConfig): string {
+  if (config.nodeId !== undefined) return config.nodeId;
+  return `${hostname()}:${config.port === 0 ? `pid${process.pid}` : config.port}`;
+}
+
 /** Opens the store, recovers interrupted messages, and listens for HTTP and WebSocket clients. */
 export async function startServer(options: ServerOptions = {}): Promise<ImvServer> {
   const config = resolveConfig(options);
@@ -139,9 +148,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   });
   let store: MessageStore;
   try {
-    store = config.storeInWorker
-      ? await WorkerMessageStore.open(config.dataDir)
-      : new SqliteMessageStore(config.dataDir);
+    store = await openStore(config.store, {
+      dataDir: config.dataDir,
+      nodeId: storeNodeId(config),
+      sqliteInWorker: config.storeInWorker,
+      onPoolError: (err) =>
+        log.warn({ err }, 'store connection lost; it is replaced on the next query'),
+    });
   } catch (err) {
     await bus.close();
     if (typeof (err as NodeJS.ErrnoException).code === 'string' && 'path' in (err as object))
@@ -337,6 +350,31 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     'listening',
   );
 
+  // Shared stores: this node's lease, and partial finalisation of what dead nodes left recording.
+  const lease = new StoreLease(store, {
+    log,
+    onRecovered: (recovered) => {
+      for (const { message, streamId } of recovered) {
+        const { room } = message;
+        hub.bus.publishControl(
+          room,
+          JSON.stringify({
+            type: 'talk-stopped',
+            room,
+            streamId,
+            messageId: message.id,
+            reason: 'disconnect',
+          }),
+        );
+        hub.bus.publishControl(
+          room,
+          JSON.stringify({ type: 'message-stored', room, streamId, message }),
+        );
+      }
+    },
+  });
+  lease.start();
+
   let announcement: Announcement | undefined;
   if (config.mdns) {
     const onError = (err: unknown): void =>
@@ -375,6 +413,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     await app.close();
     cluster?.stop();
     await hub.bus.close();
+    await lease.stop();
     await store.close();
     log.info('stopped');
     log.flush();

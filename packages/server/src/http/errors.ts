@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '@imv/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { StoreUnavailableError } from '../store/store-errors.js';
 
 /** The body of every REST error. */
 export interface HttpErrorBody {
@@ -101,6 +102,16 @@ export function installErrorHandlers(app: FastifyInstance): void {
     let body: HttpErrorBody;
     if (error instanceof HttpError) {
       body = { code: error.code, message: error.message, statusCode: error.statusCode };
+    } else if ((error as Error) instanceof StoreUnavailableError) {
+      request.log.warn(
+        { err: error, code: 'STORE_UNAVAILABLE', url: request.url },
+        'store unreachable',
+      );
+      body = {
+        code: 'STORE_UNAVAILABLE',
+        message: 'the message store is unreachable; try again shortly',
+        statusCode: 503,
+      };
     } else if (error.validation !== undefined) {
       body = { code: 'BAD_REQUEST', message: error.message, statusCode: 400 };
     } else if (error.statusCode !== undefined && error.statusCode < 500) {

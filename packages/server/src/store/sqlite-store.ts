@@ -6,11 +6,14 @@ import { FRAME_MS } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateFile } from './data-dir.js';
 import { migrate } from './migrations.js';
+import { SQLITE_FILE_NAME } from './store-url.js';
 import type {
+  CopyableStore,
+  ExportedMessage,
   ListQuery,
   MessagePage,
-  MessageStore,
   NewMessage,
+  RecoveredMessage,
   RoomSummary,
   StoredFrame,
 } from './store.js';
@@ -58,7 +61,8 @@ function toVoiceMessage(row: MessageRow): VoiceMessage {
  * resolved appendFrames/finishMessage has been fsynced and survives SIGKILL or power loss.
  * better-sqlite3 is synchronous; each call is one short transaction on the event loop.
  */
-export class SqliteMessageStore implements MessageStore {
+export class SqliteMessageStore implements CopyableStore {
+  readonly kind = 'sqlite';
   readonly file: string;
   private readonly db: Db;
   private readonly stmts: {
@@ -84,11 +88,16 @@ export class SqliteMessageStore implements MessageStore {
     getRoomKey: Statement;
     roomHasMessage: Statement;
     upsertRoomKey: Statement;
+    exportMessage: Statement;
+    importMessage: Statement;
+    listIds: Statement;
+    counts: Statement;
   };
 
-  constructor(dataDir: string) {
+  /** Opens (creating and migrating if needed) `<dataDir>/<fileName>`. */
+  constructor(dataDir: string, fileName = SQLITE_FILE_NAME) {
     ensurePrivateDir(dataDir);
-    this.file = path.join(dataDir, 'imv.sqlite');
+    this.file = path.join(dataDir, fileName);
     // Audio and names are private: 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
     ensurePrivateFile(this.file);
     for (const suffix of ['-wal', '-shm', '-journal']) {
@@ -162,6 +171,17 @@ export class SqliteMessageStore implements MessageStore {
       upsertRoomKey: db.prepare(
         `INSERT INTO rooms (room, key_hash, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (room) DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at`,
+      ),
+      exportMessage: db.prepare(`SELECT ${COLUMNS}, stream_id FROM messages WHERE id = ?`),
+      importMessage: db.prepare(
+        `INSERT OR IGNORE INTO messages (id, room, stream_id, sender_name, sender_client_id, started_at, status,
+                                         encrypted, e2e_salt, key_check)
+         VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
+      ),
+      listIds: db.prepare('SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+      counts: db.prepare(
+        `SELECT (SELECT COUNT(*) FROM messages) AS messages, (SELECT COUNT(*) FROM frames) AS frames,
+                (SELECT COUNT(*) FROM rooms WHERE key_hash IS NOT NULL) AS keyedRooms`,
       ),
     };
   }
@@ -339,6 +359,79 @@ export class SqliteMessageStore implements MessageStore {
         for (const id of ids) this.finishSync(id, 'partial');
         return ids.length;
       })(),
+    );
+  }
+
+  /** One process owns the file: reachable as long as it is open. */
+  ping(): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (!this.db.open) throw new Error('store is closed');
+    });
+  }
+
+  /** A single-node store has no leases. */
+  heartbeat(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The only node is this one; recoverInterrupted covers its crashes. */
+  recoverOrphans(): Promise<RecoveredMessage[]> {
+    return Promise.resolve([]);
+  }
+
+  exportMessage(messageId: number): Promise<ExportedMessage | undefined> {
+    return Promise.resolve().then(async () => {
+      const row = this.stmts.exportMessage.get(messageId) as
+        (MessageRow & { stream_id: number }) | undefined;
+      if (row === undefined) return undefined;
+      const { frames } = await this.readStoredFrames(messageId);
+      return { message: toVoiceMessage(row), streamId: row.stream_id, frames };
+    });
+  }
+
+  importMessage({ message, streamId, frames }: ExportedMessage): Promise<'copied' | 'exists'> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        const { changes } = this.stmts.importMessage.run(
+          message.id,
+          message.room,
+          streamId,
+          message.senderName,
+          message.senderClientId ?? null,
+          message.startedAt,
+          message.encrypted ? 1 : 0,
+          message.e2eSalt ?? null,
+          message.keyCheck ?? null,
+        );
+        if (changes === 0) {
+          const row = this.stmts.getMessage.get(message.id) as MessageRow | undefined;
+          if (
+            row === undefined ||
+            row.room !== message.room ||
+            row.started_at !== message.startedAt ||
+            row.sender_name !== message.senderName
+          ) {
+            throw new Error(
+              `message id ${message.id} is already used by a different message in the target store ` +
+                `(${row?.room ?? '?'}, ${row?.sender_name ?? '?'}); copy into an empty store`,
+            );
+          }
+          return 'exists';
+        }
+        this.insertFrames(message.id, frames);
+        this.finishSync(message.id, message.status === 'recording' ? 'partial' : message.status);
+        return 'copied';
+      })(),
+    );
+  }
+
+  listMessageIds(afterId: number, limit: number): Promise<number[]> {
+    return Promise.resolve().then(() => this.stmts.listIds.all(afterId, limit) as number[]);
+  }
+
+  counts(): Promise<{ messages: number; frames: number; keyedRooms: number }> {
+    return Promise.resolve().then(
+      () => this.stmts.counts.get() as { messages: number; frames: number; keyedRooms: number },
     );
   }
 

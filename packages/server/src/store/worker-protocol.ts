@@ -30,6 +30,7 @@ export type WorkerRequest =
         | 'claimRoomKey'
         | 'setRoomKeyHash'
         | 'recoverInterrupted'
+        | 'ping'
         | 'close';
       args: unknown[];
     }

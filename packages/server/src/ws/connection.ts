@@ -28,6 +28,7 @@ import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
+import { storeErrorCode } from '../store/store-errors.js';
 import type { Hub } from './hub.js';
 import { canWritePrepared, preparedFrames, writePrepared } from './prepared-frame.js';
 import { Recording } from './recording.js';
@@ -390,10 +391,13 @@ export class Connection implements RoomSubscriber {
       messageId = message.id;
     } catch (err) {
       this.hub.rooms.endStream(room, streamId);
-      this.log.error({ err, code: 'STORE_FAILED', room, streamId }, 'could not create message');
+      const code = storeErrorCode(err);
+      this.log.error({ err, code, room, streamId }, 'could not create message');
       this.sendError(
-        'STORE_FAILED',
-        'talk-start: the server could not create the message',
+        code,
+        code === 'STORE_UNAVAILABLE'
+          ? 'talk-start: the message store is unreachable; try again shortly'
+          : 'talk-start: the server could not create the message',
         'talk-start',
         streamId,
       );
@@ -539,13 +543,13 @@ export class Connection implements RoomSubscriber {
         this.deliverControl(text);
       },
       (err: unknown) => {
-        this.log.error(
-          { err, code: 'STORE_FAILED', room, streamId, messageId },
-          'could not store message',
-        );
+        const code = storeErrorCode(err);
+        this.log.error({ err, code, room, streamId, messageId }, 'could not store message');
         this.sendError(
-          'STORE_FAILED',
-          `message ${messageId} could not be stored`,
+          code,
+          code === 'STORE_UNAVAILABLE'
+            ? `message ${messageId} could not be stored: the message store is unreachable`
+            : `message ${messageId} could not be stored`,
           'talk-stop',
           streamId,
         );
