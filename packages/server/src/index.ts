@@ -18,6 +18,8 @@ export { WorkerMessageStore } from './store/worker-store.js';
 export { MIGRATIONS } from './store/migrations.js';
 export { PostgresMessageStore } from './store/postgres/postgres-store.js';
 export { openStore, openCopyableStore } from './store/open-store.js';
+export { copyStore } from './store/store-copy.js';
+export type { CopyProgress, CopyReport } from './store/store-copy.js';
 export { StoreOpenError, StoreUnavailableError } from './store/store-errors.js';
 export { maskStoreUrl, parseStoreUrl } from './store/store-url.js';
 export type { CopyableStore, ExportedMessage, RecoveredMessage } from './store/store.js';

@@ -10,6 +10,7 @@ import {
 import type { MessageDeleted } from '@imv/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RoomSummary } from '../store/store.js';
+import { controlText } from '../ws/control-text.js';
 import type { Hub } from '../ws/hub.js';
 import { adminTokenMatches } from './admin-token.js';
 import { HttpError } from './errors.js';
@@ -71,7 +72,7 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   function announceDeleted(room: string, ids: readonly number[]): void {
     for (const id of ids) {
       const message: MessageDeleted = { type: 'message-deleted', room, id };
-      hub.bus.publishControl(room, JSON.stringify(message));
+      hub.bus.publishControl(room, controlText(message));
     }
   }
 
