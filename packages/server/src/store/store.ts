@@ -15,12 +15,12 @@ export interface NewMessage {
   keyCheck?: string;
 }
 
-/** One Opus packet of a message, as received in a binary frame. */
+/** One Opus packet of a message, as received in a binary frame (fields named as in FrameHeader). */
 export interface StoredFrame {
   /** Frame header sequence number; frames are read back in this order, duplicates are ignored. */
-  seq: number;
+  sequence: number;
   /** Frame header timestamp (48 kHz samples since the stream start). */
-  ts: number;
+  timestamp: number;
   payload: Uint8Array;
   /** Frame header flags as received (END, ENCRYPTED); 0 when absent. Needed to rebuild the exact header. */
   flags?: number;

@@ -91,8 +91,8 @@ const INSERT_FRAMES = `INSERT INTO frames (message_id, seq, ts, flags, payload)
 function frameParams(messageId: number, frames: readonly StoredFrame[]): unknown[] {
   return [
     messageId,
-    frames.map((f) => f.seq),
-    frames.map((f) => f.ts),
+    frames.map((f) => f.sequence),
+    frames.map((f) => f.timestamp),
     frames.map((f) => f.flags ?? 0),
     frames.map((f) =>
       Buffer.isBuffer(f.payload)
@@ -351,7 +351,12 @@ export class PostgresMessageStore implements CopyableStore {
     const frames: StoredFrame[] = [];
     for (const row of rows) {
       if (row.payload !== null) {
-        frames.push({ seq: row.seq!, ts: row.ts!, flags: row.flags!, payload: row.payload });
+        frames.push({
+          sequence: row.seq!,
+          timestamp: row.ts!,
+          flags: row.flags!,
+          payload: row.payload,
+        });
       }
     }
     return { streamId: rows[0]?.stream_id ?? 0, frames };
