@@ -179,6 +179,8 @@ export const welcomeSchema = z.object({
     /** Sustained control messages per second one connection may send. */
     controlPerSecond: z.number().optional(),
   }),
+  /** The other live nodes of the cluster (where to reconnect if this one goes away); absent on a single node. */
+  nodes: z.array(z.object({ id: z.string(), urls: z.array(z.string()) })).optional(),
 });
 
 export const joinedSchema = z.object({
