@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream, LevelWithSilent } from 'pino';
+import { normalizeHostName } from './http/allowed-hosts.js';
 
 /** Options of startServer; every field has a default (see DEFAULTS). */
 export interface ServerOptions {
@@ -10,6 +11,11 @@ export interface ServerOptions {
   port?: number;
   /** Directory holding imv.sqlite; created if missing. */
   dataDir?: string;
+  /**
+   * Where messages are stored: `sqlite:PATH` (a file, or a directory holding imv.sqlite) or
+   * `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (shared by the nodes of a cluster). Default: `<dataDir>/imv.sqlite`.
+   */
+  store?: string;
   /** Longest voice message; the talker is stopped with MESSAGE_TOO_LONG when it is reached. */
   maxMessageMs?: number;
   /** Directory of the built web client (index.html, duo.html, assets/). */
@@ -46,12 +52,38 @@ export interface ServerOptions {
   mdns?: boolean;
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
   maxConnectionsPerIp?: number;
+  /**
+   * Open TCP connections from one IP to one listener (HTTP requests, keep-alive and WebSockets
+   * together); more are refused (429 TOO_MANY_CONNECTIONS on http, closed on https).
+   */
+  maxHttpConnectionsPerIp?: number;
+  /** A request's headers must arrive within this time, or the connection gets 408 and is closed. */
+  httpHeadersTimeoutMs?: number;
+  /** A whole request must arrive within this time, or the connection gets 408 and is closed. */
+  httpRequestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this time. */
+  httpKeepAliveTimeoutMs?: number;
+  /**
+   * Host names the server answers to besides localhost, its own names and addresses and the names in
+   * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
+   */
+  publicHosts?: readonly string[];
+  /** `memory` (one node) or `nats://host:port[,host:port…]` (every node on the same NATS). */
+  bus?: string;
+  /** NATS subject prefix; nodes of one cluster share it, separate clusters on one NATS differ. */
+  busPrefix?: string;
+  /** This node's name in the cluster; default `<host name>:<port>`. */
+  nodeId?: string;
+  /** Every this often a node tells the others it is alive (networked bus only). */
+  nodeHeartbeatMs?: number;
+  /** A node not heard from for this long is taken as dead: its members leave its rooms. */
+  nodeTimeoutMs?: number;
 }
 
 export type ServerConfig = Required<
-  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile'>
+  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile' | 'nodeId'>
 > &
-  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile'> & {
+  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'> & {
     /** undefined when HTTPS is off. */
     httpsPort: number | undefined;
   };
@@ -62,6 +94,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   dataDir: './data',
+  store: 'sqlite:./data/imv.sqlite',
   maxMessageMs: 300_000,
   webRoot: path.resolve(packageDir, '../web/dist'),
   logLevel: 'info',
@@ -75,7 +108,16 @@ export const DEFAULTS = {
   httpsPort: 8443,
   mdns: true,
   maxConnectionsPerIp: 32,
-} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile'>;
+  maxHttpConnectionsPerIp: 64,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
+  publicHosts: [],
+  bus: 'memory',
+  busPrefix: 'imv',
+  nodeHeartbeatMs: 1_000,
+  nodeTimeoutMs: 3_500,
+} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'>;
 
 const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
 
@@ -91,6 +133,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     host: options.host ?? DEFAULTS.host,
     port: options.port ?? DEFAULTS.port,
     dataDir: path.resolve(options.dataDir ?? DEFAULTS.dataDir),
+    store:
+      options.store ??
+      `sqlite:${path.join(path.resolve(options.dataDir ?? DEFAULTS.dataDir), 'imv.sqlite')}`,
     maxMessageMs: options.maxMessageMs ?? DEFAULTS.maxMessageMs,
     webRoot: path.resolve(options.webRoot ?? DEFAULTS.webRoot),
     logLevel: options.logLevel ?? DEFAULTS.logLevel,
@@ -107,6 +152,22 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+    maxHttpConnectionsPerIp: options.maxHttpConnectionsPerIp ?? DEFAULTS.maxHttpConnectionsPerIp,
+    httpHeadersTimeoutMs: options.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
+    httpRequestTimeoutMs: options.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
+    httpKeepAliveTimeoutMs: options.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
+    publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
+      try {
+        return normalizeHostName(name);
+      } catch (err) {
+        throw new RangeError(`options.publicHosts: ${(err as Error).message}`, { cause: err });
+      }
+    }),
+    bus: options.bus ?? DEFAULTS.bus,
+    busPrefix: options.busPrefix ?? DEFAULTS.busPrefix,
+    nodeId: options.nodeId,
+    nodeHeartbeatMs: options.nodeHeartbeatMs ?? DEFAULTS.nodeHeartbeatMs,
+    nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
   };
   config.httpsPort = resolveHttpsPort(options, config.port);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
@@ -128,6 +189,26 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
       `options.maxConnectionsPerIp must be a positive integer, got ${config.maxConnectionsPerIp}`,
     );
   }
+  if (!Number.isInteger(config.maxHttpConnectionsPerIp) || config.maxHttpConnectionsPerIp < 1) {
+    throw new RangeError(
+      `options.maxHttpConnectionsPerIp must be a positive integer, got ${config.maxHttpConnectionsPerIp}`,
+    );
+  }
+  for (const name of [
+    'httpHeadersTimeoutMs',
+    'httpRequestTimeoutMs',
+    'httpKeepAliveTimeoutMs',
+  ] as const) {
+    if (!Number.isInteger(config[name]) || config[name] < 1) {
+      throw new RangeError(`options.${name} must be a positive integer, got ${config[name]}`);
+    }
+  }
+  // node refuses a headers timeout longer than the request timeout.
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new RangeError(
+      `options.httpHeadersTimeoutMs (${config.httpHeadersTimeoutMs}) must not exceed httpRequestTimeoutMs (${config.httpRequestTimeoutMs})`,
+    );
+  }
   if (!Number.isFinite(config.maxMessageMs) || config.maxMessageMs < 20) {
     throw new RangeError(`options.maxMessageMs must be at least 20, got ${config.maxMessageMs}`);
   }
@@ -139,6 +220,21 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   }
   if (!Number.isInteger(config.frameBurst) || config.frameBurst < 1) {
     throw new RangeError(`options.frameBurst must be a positive integer, got ${config.frameBurst}`);
+  }
+  if (!Number.isFinite(config.nodeHeartbeatMs) || config.nodeHeartbeatMs < 50) {
+    throw new RangeError(
+      `options.nodeHeartbeatMs must be at least 50, got ${config.nodeHeartbeatMs}`,
+    );
+  }
+  if (!(config.nodeTimeoutMs > 2 * config.nodeHeartbeatMs)) {
+    throw new RangeError(
+      `options.nodeTimeoutMs must be more than two heartbeats (${2 * config.nodeHeartbeatMs} ms), got ${config.nodeTimeoutMs}`,
+    );
+  }
+  if (config.nodeId !== undefined && !/^[\x21-\x7e]{1,100}$/.test(config.nodeId)) {
+    throw new RangeError(
+      `options.nodeId must be 1-100 printable ASCII characters without spaces, got ${JSON.stringify(config.nodeId)}`,
+    );
   }
   return config;
 }

@@ -118,12 +118,15 @@ export function spawnCli(
     env?: NodeJS.ProcessEnv;
     input?: Uint8Array;
     /** Leave stdin open for the test to write. */ openStdin?: boolean;
+    /** Run as this user and group (needs root), e.g. to meet a permission error as root. */
+    user?: { uid: number; gid: number };
   } = {},
 ): CliProcess {
   const child = spawn(process.execPath, [imvBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, IMV_SERVER: '', ...options.env },
     stdio: 'pipe',
+    ...options.user,
   });
   if (options.input !== undefined) child.stdin.end(options.input);
   else if (options.openStdin !== true) child.stdin.end();
@@ -133,7 +136,11 @@ export function spawnCli(
 /** Runs the CLI to completion. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    input?: Uint8Array;
+    user?: { uid: number; gid: number };
+  } = {},
 ): Promise<CliResult> {
   return spawnCli(args, options).exited;
 }
@@ -150,7 +157,12 @@ export interface ServeProcess {
 /** Starts `imv serve` on a free port (or `port`) with `dataDir` and waits for its banner. */
 export async function startServe(
   dataDir: string,
-  options: { port?: number; args?: string[] } = {},
+  options: {
+    port?: number;
+    args?: string[];
+    /** How long the banner may take (several nodes starting at once on a busy machine are slow). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<ServeProcess> {
   const port = options.port ?? 0;
   const proc = spawnCli([
@@ -172,7 +184,7 @@ export async function startServe(
   });
   // The banner: "imv server listening" then one URL per line.
   const match = await Promise.race([
-    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/),
+    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/, options.timeoutMs),
     exitedEarly,
   ]);
   exitedEarly.catch(() => undefined);

@@ -21,15 +21,20 @@ export class ServerProcess {
     );
   }
 
-  static start(dataDir: string): Promise<ServerProcess> {
-    const child = spawn(
-      process.execPath,
-      [SOURCE_CONDITION_FLAG, '--import', 'tsx', script, dataDir],
-      {
-        cwd: repoRoot,
-        stdio: 'pipe',
-      },
-    );
+  /** Starts it on `dataDir`, with the store at `store` when given (else the data dir's SQLite). */
+  static start(dataDir: string, store?: string): Promise<ServerProcess> {
+    const args = [
+      SOURCE_CONDITION_FLAG,
+      '--import',
+      'tsx',
+      script,
+      dataDir,
+      ...(store === undefined ? [] : [store]),
+    ];
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      stdio: 'pipe',
+    });
     return new Promise((resolve, reject) => {
       let stdout = '';
       let stderr = '';
