@@ -1,7 +1,7 @@
 /*
  * Child process for bench/relay-fanout.ts: runs either the real imv server or a bare `ws` broadcast
- * server (the baseline), prints its port, and answers 'stats' over IPC with its own CPU time and RSS,
- * so the server's cost is measured apart from the clients'.
+ * server (the baseline) and sends its port over IPC. It runs nothing else, so the bench can read
+ * the server's own CPU time and RSS from /proc/<pid>/stat, apart from the clients'.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -49,24 +49,10 @@ const server =
         maxConnectionsPerIp: 10_000,
       });
 
-let cpuAtReset = process.cpuUsage();
-let timeAtReset = performance.now();
 // The bench process owns this child: exit with it instead of lingering.
 process.on('disconnect', () => process.exit(0));
 process.on('message', (msg: string) => {
-  if (msg === 'reset') {
-    cpuAtReset = process.cpuUsage();
-    timeAtReset = performance.now();
-    process.send?.({ type: 'reset' });
-  } else if (msg === 'stats') {
-    const cpu = process.cpuUsage(cpuAtReset);
-    const elapsedMs = performance.now() - timeAtReset;
-    process.send?.({
-      type: 'stats',
-      cpuPercent: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
-      rssBytes: process.memoryUsage().rss,
-    });
-  } else if (msg === 'close') {
+  if (msg === 'close') {
     void server.close().then(() => {
       rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);

@@ -6,10 +6,10 @@ const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 
 
 describe('docs/protocol.md', () => {
   it.each([...ERROR_CODES])('has a row for error code %s', (code) => {
-    expect(doc).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
+    expect(doc).toMatch(new RegExp(`^\\| \`${code}\` +\\|`, 'm'));
   });
 
   it.each([...new Set(MESSAGE_TYPES)])('describes message type %s', (type) => {
-    expect(doc).toMatch(new RegExp(`^\\| \`${type}\` \\|`, 'm'));
+    expect(doc).toMatch(new RegExp(`^\\| \`${type}\` +\\|`, 'm'));
   });
 });

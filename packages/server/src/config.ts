@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream, LevelWithSilent } from 'pino';
+import { normalizeHostName } from './http/allowed-hosts.js';
 
 /** Options of startServer; every field has a default (see DEFAULTS). */
 export interface ServerOptions {
@@ -46,12 +47,27 @@ export interface ServerOptions {
   mdns?: boolean;
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
   maxConnectionsPerIp?: number;
+  /**
+   * Host names the server answers to besides localhost, its own names and addresses and the names in
+   * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
+   */
+  publicHosts?: readonly string[];
+  /** `memory` (one node) or `nats://host:port[,host:port…]` (every node on the same NATS). */
+  bus?: string;
+  /** NATS subject prefix; nodes of one cluster share it, separate clusters on one NATS differ. */
+  busPrefix?: string;
+  /** This node's name in the cluster; default `<host name>:<port>`. */
+  nodeId?: string;
+  /** Every this often a node tells the others it is alive (networked bus only). */
+  nodeHeartbeatMs?: number;
+  /** A node not heard from for this long is taken as dead: its members leave its rooms. */
+  nodeTimeoutMs?: number;
 }
 
 export type ServerConfig = Required<
-  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile'>
+  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile' | 'nodeId'>
 > &
-  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile'> & {
+  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'> & {
     /** undefined when HTTPS is off. */
     httpsPort: number | undefined;
   };
@@ -75,7 +91,12 @@ export const DEFAULTS = {
   httpsPort: 8443,
   mdns: true,
   maxConnectionsPerIp: 32,
-} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile'>;
+  publicHosts: [],
+  bus: 'memory',
+  busPrefix: 'imv',
+  nodeHeartbeatMs: 1_000,
+  nodeTimeoutMs: 3_500,
+} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'>;
 
 const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
 
@@ -107,6 +128,18 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+    publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
+      try {
+        return normalizeHostName(name);
+      } catch (err) {
+        throw new RangeError(`options.publicHosts: ${(err as Error).message}`, { cause: err });
+      }
+    }),
+    bus: options.bus ?? DEFAULTS.bus,
+    busPrefix: options.busPrefix ?? DEFAULTS.busPrefix,
+    nodeId: options.nodeId,
+    nodeHeartbeatMs: options.nodeHeartbeatMs ?? DEFAULTS.nodeHeartbeatMs,
+    nodeTimeoutMs: options.nodeTimeoutMs ?? DEFAULTS.nodeTimeoutMs,
   };
   config.httpsPort = resolveHttpsPort(options, config.port);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
@@ -139,6 +172,21 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   }
   if (!Number.isInteger(config.frameBurst) || config.frameBurst < 1) {
     throw new RangeError(`options.frameBurst must be a positive integer, got ${config.frameBurst}`);
+  }
+  if (!Number.isFinite(config.nodeHeartbeatMs) || config.nodeHeartbeatMs < 50) {
+    throw new RangeError(
+      `options.nodeHeartbeatMs must be at least 50, got ${config.nodeHeartbeatMs}`,
+    );
+  }
+  if (!(config.nodeTimeoutMs > 2 * config.nodeHeartbeatMs)) {
+    throw new RangeError(
+      `options.nodeTimeoutMs must be more than two heartbeats (${2 * config.nodeHeartbeatMs} ms), got ${config.nodeTimeoutMs}`,
+    );
+  }
+  if (config.nodeId !== undefined && !/^[\x21-\x7e]{1,100}$/.test(config.nodeId)) {
+    throw new RangeError(
+      `options.nodeId must be 1-100 printable ASCII characters without spaces, got ${JSON.stringify(config.nodeId)}`,
+    );
   }
   return config;
 }

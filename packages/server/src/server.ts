@@ -6,10 +6,13 @@ import { PROTOCOL_VERSION } from '@imv/protocol';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
-import { MemoryBus } from './bus/memory-bus.js';
+import { openBus } from './bus/open-bus.js';
+import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
 import { installErrorHandlers } from './http/errors.js';
+import { knownHostNames } from './http/known-host-names.js';
+import { registerHostCheck } from './http/host-check.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
 import { registerAdminRoutes } from './http/admin.js';
@@ -119,17 +122,45 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       'issued the https server certificate',
     );
   }
-  const store: MessageStore = config.storeInWorker
-    ? await WorkerMessageStore.open(config.dataDir)
-    : new SqliteMessageStore(config.dataDir);
+  // Before the store too: a bad or unreachable --bus fails the start with nothing to undo.
+  const bus = await openBus(config.bus, {
+    prefix: config.busPrefix,
+    nodeId: config.nodeId ?? `${hostname()}:${config.port}`,
+    log: log.child({ component: 'bus' }),
+  });
+  let store: MessageStore;
+  try {
+    store = config.storeInWorker
+      ? await WorkerMessageStore.open(config.dataDir)
+      : new SqliteMessageStore(config.dataDir);
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
   const recovered = await store.recoverInterrupted();
   if (recovered > 0) log.warn({ recovered }, 'messages interrupted by a crash marked partial');
 
+  // Set once the node listens (the default node id needs the port); read per heartbeat.
+  let nodeUrls: string[] = [];
+  const cluster =
+    bus.kind === 'memory'
+      ? undefined
+      : new ClusterRooms({
+          bus,
+          log: log.child({ component: 'cluster' }),
+          heartbeatMs: config.nodeHeartbeatMs,
+          nodeTimeoutMs: config.nodeTimeoutMs,
+          urls: () => nodeUrls,
+          connections: () => hub.connections.size,
+        });
   const hub: Hub = {
     config,
     store,
-    bus: new MemoryBus(),
-    rooms: new RoomRegistry(),
+    bus,
+    rooms: cluster ?? new RoomRegistry(),
+    cluster,
+    nodeId: config.nodeId ?? `${hostname()}:${config.port}`,
+    nodeUrls: () => nodeUrls,
     roomKeys: new RoomKeys(store),
     log,
     connections: new Set(),
@@ -157,9 +188,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     );
     done();
   });
+  // First: a request for a host name the server does not know gets nothing else (DNS rebinding).
+  const allowedHosts = knownHostNames(config, credentials);
+  registerHostCheck(app, allowedHosts);
   registerSecurityHeaders(app);
   installErrorHandlers(app);
-  registerHealthRoutes(app);
+  registerHealthRoutes(app, hub);
   registerMessageRoutes(app, store, hub.roomKeys);
   const adminToken = ensureAdminToken(config.dataDir);
   registerAdminRoutes(app, hub, adminToken);
@@ -211,7 +245,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
-    { ownHosts: () => ownHosts, maxConnectionsPerIp: config.maxConnectionsPerIp },
+    {
+      allowedHosts,
+      ownHosts: () => ownHosts,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+    },
   );
 
   try {
@@ -227,6 +265,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     }
   } catch (err) {
     await app.close();
+    await bus.close();
     await store.close();
     throw err;
   }
@@ -246,8 +285,26 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     ],
     httpsPort === undefined ? [port] : [port, httpsPort],
   );
+  hub.nodeId = config.nodeId ?? `${hostname()}:${port}`;
+  nodeUrls = [
+    ...new Set([
+      localUrl(config.host, port),
+      ...urls,
+      ...(httpsUrl === undefined ? [] : [httpsUrl]),
+      ...httpsUrls,
+    ]),
+  ];
+  cluster?.start(hub.nodeId);
   log.info(
-    { host: config.host, port, httpsPort, dataDir: config.dataDir, webRoot: config.webRoot },
+    {
+      host: config.host,
+      port,
+      httpsPort,
+      dataDir: config.dataDir,
+      webRoot: config.webRoot,
+      node: hub.nodeId,
+      bus: bus.url,
+    },
     'listening',
   );
 
@@ -287,6 +344,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
       await closed;
     }
     await app.close();
+    cluster?.stop();
     await hub.bus.close();
     await store.close();
     log.info('stopped');

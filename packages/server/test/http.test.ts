@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,7 +51,7 @@ describe('REST: messages and audio', () => {
   });
   afterAll(() => servers.cleanup());
 
-  it('GET /api/health reports ok, version and protocol', async () => {
+  it('GET /api/health reports ok, version, protocol, the node id, the store and the bus', async () => {
     const { status, body } = await getJson<{ ok: boolean; version: string; protocol: number }>(
       `${server.httpUrl}/api/health`,
     );
@@ -59,6 +60,9 @@ describe('REST: messages and audio', () => {
       ok: true,
       version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
       protocol: 1,
+      node: `${hostname()}:${server.port}`,
+      store: { kind: 'sqlite', reachable: true },
+      bus: { kind: 'memory', url: 'memory', reachable: true },
     });
   });
 

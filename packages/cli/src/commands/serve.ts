@@ -17,10 +17,23 @@ interface ServeOptions {
   keyFile?: string;
   /** false with --no-mdns. */
   mdns: boolean;
+  publicHost: string[];
+  bus: string;
+  busPrefix: string;
+  nodeId?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** --public-host names, else the comma-separated IMV_PUBLIC_HOST. */
+function publicHostsOf(flags: string[], env: NodeJS.ProcessEnv): string[] {
+  if (flags.length > 0) return flags;
+  return (env.IMV_PUBLIC_HOST ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
 
 /** `imv serve`: run the imv server in the foreground. */
 export function registerServe(program: Command): void {
@@ -50,6 +63,12 @@ export function registerServe(program: Command): void {
     .option('--key-file <file>', 'the private key (PEM) of --cert')
     .option('--no-mdns', 'do not announce the server on the local network (mDNS)')
     .option(
+      '--public-host <name>',
+      'another host name the server answers to (reverse proxy, DNS name); repeatable (default: $IMV_PUBLIC_HOST, comma-separated)',
+      (name: string, names: string[]) => [...names, name],
+      [],
+    )
+    .option(
       '-d, --data <dir>',
       'directory for the message store, certificates and admin token',
       './data',
@@ -59,6 +78,27 @@ export function registerServe(program: Command): void {
       'longest voice message; a talker is stopped there',
       intIn(1, 24 * 3600),
       300,
+    )
+    .addOption(
+      new Option(
+        '--bus <url>',
+        'how nodes share live rooms: memory (this node alone) or nats://host:port[,host:port…]',
+      )
+        .env('IMV_BUS')
+        .default('memory'),
+    )
+    .addOption(
+      new Option(
+        '--bus-prefix <prefix>',
+        'NATS subject prefix; the nodes of one cluster share it, another cluster on the same NATS uses its own',
+      )
+        .env('IMV_BUS_PREFIX')
+        .default('imv'),
+    )
+    .addOption(
+      new Option('--node-id <id>', "this node's name in the cluster (default: host name:port)").env(
+        'IMV_NODE_ID',
+      ),
     )
     .addOption(
       new Option('--log-level <level>', 'JSON log lines on stdout from this level up')
@@ -72,7 +112,9 @@ Examples:
   $ imv serve
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv
   $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
-  $ imv serve --no-https --no-mdns`,
+  $ imv serve --no-https --no-mdns
+  $ imv serve --public-host voice.example.org
+  $ imv serve --port 8081 --bus nats://127.0.0.1:4222      one node of a cluster (docs/cluster.md)`,
     )
     .action(async (options: ServeOptions) => {
       if ((options.cert === undefined) !== (options.keyFile === undefined)) {
@@ -84,7 +126,8 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { installSignalHandlers, printBanner, startServer } = await import('@imv/server');
+      const { BusError, installSignalHandlers, printBanner, startServer } =
+        await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -101,6 +144,17 @@ Examples:
           : {}),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
+        publicHosts: publicHostsOf(options.publicHost, process.env),
+        bus: options.bus,
+        busPrefix: options.busPrefix,
+        ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
+      }).catch((err: unknown) => {
+        // A bad or unreachable bus is the operator's to fix: one line, no stack.
+        if (err instanceof BusError) throw new CliError(err.message);
+        if (err instanceof RangeError && err.message.startsWith('options.')) {
+          throw CliError.usage(err.message);
+        }
+        throw err;
       });
       let banner = '';
       printBanner(

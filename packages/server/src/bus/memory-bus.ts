@@ -1,7 +1,10 @@
-import type { RoomBus, RoomSubscriber } from './bus.js';
+import type { BusKind, RoomBus, RoomSubscriber } from './bus.js';
 
 /** Single-node RoomBus: a Set of subscribers per room. publishFrame allocates nothing. */
 export class MemoryBus implements RoomBus {
+  readonly kind: BusKind = 'memory';
+  readonly url = 'memory';
+  readonly reachable = true;
   private readonly rooms = new Map<string, Set<RoomSubscriber>>();
 
   subscribe(room: string, subscriber: RoomSubscriber): void {
@@ -20,7 +23,12 @@ export class MemoryBus implements RoomBus {
     if (subscribers.size === 0) this.rooms.delete(room);
   }
 
-  publishFrame(room: string, frame: Buffer, from: RoomSubscriber): void {
+  /** How many local subscribers the room has. */
+  count(room: string): number {
+    return this.rooms.get(room)?.size ?? 0;
+  }
+
+  publishFrame(room: string, frame: Buffer, from: RoomSubscriber | undefined): void {
     const subscribers = this.rooms.get(room);
     if (subscribers === undefined) return;
     for (const subscriber of subscribers) {
@@ -35,6 +43,14 @@ export class MemoryBus implements RoomBus {
       if (subscriber !== except) subscriber.deliverControl(text);
     }
   }
+
+  deliverLocalControl(room: string, text: string): void {
+    this.publishControl(room, text);
+  }
+
+  publishNode(): void {}
+
+  setRemoteHandlers(): void {}
 
   close(): Promise<void> {
     this.rooms.clear();

@@ -92,6 +92,21 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
     return { rooms: [...rooms.values()].sort((a, b) => a.room.localeCompare(b.room)) };
   });
 
+  // Live nodes of the cluster; a single node (memory bus) lists itself.
+  app.get('/api/cluster', { onRequest: requireAdmin }, () => ({
+    node: hub.nodeId,
+    bus: { kind: hub.bus.kind, url: hub.bus.url, reachable: hub.bus.reachable },
+    nodes: hub.cluster?.liveNodes() ?? [
+      {
+        id: hub.nodeId,
+        urls: hub.nodeUrls(),
+        connections: hub.connections.size,
+        lastHeartbeat: Date.now(),
+        self: true,
+      },
+    ],
+  }));
+
   // The admin sees keyed rooms too, without their key.
   app.get<{ Params: RoomParams; Querystring: { before?: number; limit?: number } }>(
     '/api/admin/rooms/:room/messages',

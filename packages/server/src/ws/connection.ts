@@ -29,6 +29,7 @@ import type { RawData } from 'ws';
 import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
 import type { Hub } from './hub.js';
+import { canWritePrepared, preparedFrames, writePrepared } from './prepared-frame.js';
 import { Recording } from './recording.js';
 import {
   CONTROL_BURST,
@@ -125,7 +126,9 @@ export class Connection implements RoomSubscriber {
       this.log.info({ droppedFrames: this.slowSinceFrames }, 'slow listener caught up');
       this.slowSinceFrames = -1;
     }
-    ws.send(frame, SEND_BINARY);
+    // The same frame bytes go to every listener: built once per relayed frame (prepared-frame.ts).
+    if (canWritePrepared(ws)) writePrepared(ws, preparedFrames.wireFor(frame));
+    else ws.send(frame, SEND_BINARY);
   }
 
   deliverControl(text: string): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RoomBus } from '../bus/bus.js';
+import type { ClusterRooms } from '../cluster/cluster-rooms.js';
 import type { ServerConfig } from '../config.js';
 import type { RoomKeys } from '../store/room-keys.js';
 import type { MessageStore } from '../store/store.js';
@@ -11,7 +12,14 @@ export interface Hub {
   readonly config: ServerConfig;
   readonly store: MessageStore;
   readonly bus: RoomBus;
+  /** This node's members and streams; with a networked bus, every node's (the ClusterRooms). */
   readonly rooms: RoomRegistry;
+  /** The other nodes, heard through the bus; undefined with the memory bus. */
+  readonly cluster: ClusterRooms | undefined;
+  /** This node's name in the cluster (`<host name>:<port>` unless --node-id). */
+  nodeId: string;
+  /** Where clients reach this node (known once it listens). */
+  nodeUrls(): string[];
   /** Room keys (access control), checked against the store's hashes. */
   readonly roomKeys: RoomKeys;
   readonly log: Logger;
