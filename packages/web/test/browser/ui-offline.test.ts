@@ -2,9 +2,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildWeb,
-  correlate,
   fixturePath,
   launchChromium,
+  piecewiseCorrelation,
   readFixture,
   rms,
   type WebBuild,
@@ -150,8 +150,9 @@ describe('offline', () => {
     );
     const heard = await readTap(page);
     expect(rms(heard)).toBeGreaterThan(0.005);
+    // Piecewise: a main-thread ScriptProcessor may miss a block on a busy machine.
     expect(
-      correlate(await readFixture(SPEECH_FR), heard, { maxLagSamples: heard.length }).correlation,
+      piecewiseCorrelation(await readFixture(SPEECH_FR), heard).correlation,
     ).toBeGreaterThanOrEqual(0.8);
 
     await server(buildA, { port, dataDir: s.dataDir });
