@@ -8,6 +8,7 @@ import {
 } from '@imv/protocol';
 import { writeOggOpus } from '@imv/media';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND, addressKey } from '../store/key-attempts.js';
 import { RoomKeys } from '../store/room-keys.js';
 import type { MessageStore, StoredFrame } from '../store/store.js';
 import { HttpError } from './errors.js';
@@ -66,9 +67,16 @@ export function registerMessageRoutes(
     const { room } = request.params;
     const header = request.headers[ROOM_KEY_HEADER];
     const key = typeof header === 'string' ? header : undefined;
-    let access = await roomKeys.check(room, key);
-    // A malformed key can never be a room's key; only say so where a key is needed at all.
-    if (access === 'ok' && !roomKeySchema.safeParse(key).success) access = 'wrong';
+    // A malformed key can never be a room's key: not worth a hash. Say so only where a key is needed.
+    const wellFormed = key === undefined || roomKeySchema.safeParse(key).success;
+    let access = await roomKeys.check(room, wellFormed ? key : undefined, addressKey(request.ip));
+    if (!wellFormed && access === 'required') access = 'wrong';
+    if (access === 'limited')
+      throw new HttpError(
+        429,
+        'RATE_LIMITED',
+        `room ${room}: more than ${KEY_ATTEMPT_BURST} room-key checks from this address at once or ${KEY_ATTEMPTS_PER_SECOND}/s; wait a moment`,
+      );
     if (access === 'required')
       throw new HttpError(
         401,
