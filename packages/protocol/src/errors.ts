@@ -1,4 +1,4 @@
-import { FRAME_HEADER_LEN, FRAME_VERSION, MAX_FRAME_BYTES } from './frame.js';
+import { FRAME_HEADER_LEN, FRAME_VERSION, MAX_FRAME_BYTES } from './frame-layout.js';
 
 /**
  * Every error a client can cause or meet, with a stable string code. Each code has a row in
@@ -39,6 +39,15 @@ export const ERROR_CODES = [
   'STORE_UNAVAILABLE',
   'NOT_FOUND',
   'BAD_REQUEST',
+  // REST: every error status has its own code
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RANGE_NOT_SATISFIABLE',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'MESSAGE_ENCRYPTED',
+  'MESSAGE_RECORDING',
+  'AUDIO_INVALID',
   'SERVER_SHUTTING_DOWN',
   'INTERNAL',
   // WebSocket upgrade refused (HTTP status before any WebSocket exists)

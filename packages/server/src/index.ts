@@ -1,4 +1,5 @@
 export { startServer } from './server.js';
+export { StartupError } from './startup-error.js';
 export type { ImvServer } from './server.js';
 export { printBanner } from './banner.js';
 export type { BannerOptions } from './banner.js';
@@ -30,5 +31,4 @@ export { parseBusUrl, maskBusUrl } from './bus/bus-url.js';
 export type { BusUrl } from './bus/bus-url.js';
 export { SERVER_NAME, SERVER_VERSION } from './version.js';
 export { ADMIN_TOKEN_FILE, ensureAdminToken } from './http/admin-token.js';
-export { ROOM_KEY_HEADER, packFramesDownload } from './http/messages.js';
 export type { RoomSummary } from './store/store.js';

@@ -81,10 +81,10 @@ const newMessage = (room = 'lobby'): NewMessage => ({
   encrypted: false,
 });
 
-const frame = (seq: number, bytes = 3): StoredFrame => ({
-  seq,
-  ts: seq * 960,
-  payload: new Uint8Array(bytes).fill(seq),
+const frame = (sequence: number, bytes = 3): StoredFrame => ({
+  sequence,
+  timestamp: sequence * 960,
+  payload: new Uint8Array(bytes).fill(sequence),
 });
 
 describe.each(implementations)('%s', (_name, makePlace) => {
@@ -130,16 +130,16 @@ describe.each(implementations)('%s', (_name, makePlace) => {
       keyCheck: 'a2V5',
     });
     await store.appendFrames(id, [
-      { seq: 0xffffffff, ts: 0xfffffc40, payload: new Uint8Array([7]), flags: 2 },
+      { sequence: 0xffffffff, timestamp: 0xfffffc40, payload: new Uint8Array([7]), flags: 2 },
     ]);
     await store.finishMessage(id, 'complete', [
-      { seq: 5, ts: 4800, payload: new Uint8Array([8, 9]), flags: 3 },
+      { sequence: 5, timestamp: 4800, payload: new Uint8Array([8, 9]), flags: 3 },
     ]);
     const { streamId, frames } = await store.readStoredFrames(id);
     expect(streamId).toBe(0xfffffffe);
     expect(frames.map((f) => ({ ...f, payload: [...f.payload] }))).toEqual([
-      { seq: 5, ts: 4800, flags: 3, payload: [8, 9] },
-      { seq: 0xffffffff, ts: 0xfffffc40, flags: 2, payload: [7] },
+      { sequence: 5, timestamp: 4800, flags: 3, payload: [8, 9] },
+      { sequence: 0xffffffff, timestamp: 0xfffffc40, flags: 2, payload: [7] },
     ]);
     expect(await store.getMessage('lobby', id)).toMatchObject({
       encrypted: true,
@@ -360,6 +360,6 @@ describe('PostgresMessageStore in a cluster', () => {
     const done = await store.finishMessage(id, 'complete');
     expect(done).toMatchObject({ frameCount: 15_000, durationMs: 300_000, bytes: 15_000 * 60 });
     const { frames: back } = await store.readStoredFrames(id);
-    expect(back.map((f) => f.seq)).toEqual(frames.map((f) => f.seq));
+    expect(back.map((f) => f.sequence)).toEqual(frames.map((f) => f.sequence));
   });
 });

@@ -135,8 +135,14 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { BusError, StoreOpenError, installSignalHandlers, printBanner, startServer } =
-        await import('@imv/server');
+      const {
+        BusError,
+        StartupError,
+        StoreOpenError,
+        installSignalHandlers,
+        printBanner,
+        startServer,
+      } = await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -159,9 +165,15 @@ Examples:
         busPrefix: options.busPrefix,
         ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
       }).catch((err: unknown) => {
-        // A bad or unreachable bus or store is the operator's to fix: one line, no stack.
-        if (err instanceof BusError || err instanceof StoreOpenError)
-          throw new CliError(err.message);
+        // A bad or unreachable bus or store, a port in use, an unusable data dir or bad
+        // certificate files are the operator's to fix: one line, no stack.
+        if (
+          err instanceof BusError ||
+          err instanceof StoreOpenError ||
+          err instanceof StartupError
+        ) {
+          throw new CliError(err.message, undefined, { cause: err });
+        }
         if (err instanceof RangeError && err.message.startsWith('options.')) {
           throw CliError.usage(err.message);
         }

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { FRAME_MS } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateFile } from './data-dir.js';
 import { migrate } from './migrations.js';
 import { SQLITE_FILE_NAME } from './store-url.js';
 import type {
@@ -95,8 +96,13 @@ export class SqliteMessageStore implements CopyableStore {
 
   /** Opens (creating and migrating if needed) `<dataDir>/<fileName>`. */
   constructor(dataDir: string, fileName = SQLITE_FILE_NAME) {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     this.file = path.join(dataDir, fileName);
+    // Audio and names are private: 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
+    ensurePrivateFile(this.file);
+    for (const suffix of ['-wal', '-shm', '-journal']) {
+      if (existsSync(this.file + suffix)) chmodSync(this.file + suffix, PRIVATE_FILE_MODE);
+    }
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
     // FULL fsyncs the WAL at every commit, so an ack is only sent for audio that is on disk.
@@ -181,12 +187,12 @@ export class SqliteMessageStore implements CopyableStore {
   }
 
   private insertFrames(messageId: number, frames: readonly StoredFrame[]): void {
-    for (const { seq, ts, payload, flags } of frames) {
+    for (const { sequence, timestamp, payload, flags } of frames) {
       // better-sqlite3 binds Buffers as BLOBs but not plain Uint8Arrays; wrapping copies nothing.
       const blob = Buffer.isBuffer(payload)
         ? payload
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      this.stmts.insertFrame.run(messageId, seq, ts, blob, flags ?? 0);
+      this.stmts.insertFrame.run(messageId, sequence, timestamp, blob, flags ?? 0);
     }
   }
 
@@ -284,7 +290,7 @@ export class SqliteMessageStore implements CopyableStore {
           flags: number;
           payload: Uint8Array;
         }[]
-      ).map(({ seq, ts, flags, payload }) => ({ seq, ts, flags, payload })),
+      ).map(({ seq, ts, flags, payload }) => ({ sequence: seq, timestamp: ts, flags, payload })),
     }));
   }
 

@@ -42,7 +42,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return store.listMessages(args[0] as string, args[1] as ListQuery);
     case 'readFrames': {
       const payloads = await store.readFrames(args[0] as number);
-      return packFrames(payloads.map((payload, seq) => ({ seq, ts: 0, payload })));
+      return packFrames(payloads.map((payload, sequence) => ({ sequence, timestamp: 0, payload })));
     }
     case 'readStoredFrames': {
       const { streamId, frames } = await store.readStoredFrames(args[0] as number);

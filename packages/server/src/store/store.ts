@@ -15,12 +15,12 @@ export interface NewMessage {
   keyCheck?: string;
 }
 
-/** One Opus packet of a message, as received in a binary frame. */
+/** One Opus packet of a message, as received in a binary frame (fields named as in FrameHeader). */
 export interface StoredFrame {
   /** Frame header sequence number; frames are read back in this order, duplicates are ignored. */
-  seq: number;
+  sequence: number;
   /** Frame header timestamp (48 kHz samples since the stream start). */
-  ts: number;
+  timestamp: number;
   payload: Uint8Array;
   /** Frame header flags as received (END, ENCRYPTED); 0 when absent. Needed to rebuild the exact header. */
   flags?: number;
@@ -104,8 +104,9 @@ export interface MessageStore {
   heartbeat(): Promise<void>;
   /**
    * Finalises as 'partial' (with the frames that reached the store) every 'recording' message of a
-   * node whose lease is older than `staleMs` (or that left); returns those messages, so their rooms
-   * can be told. Each is returned by one node only. Always empty for a single-node store.
+   * node whose lease is older than `staleMs` (or that left), and this node's own messages whose
+   * final write failed while the store was unreachable; returns those messages, so their rooms can
+   * be told. Each is returned by one node only. Always empty for a single-node store.
    */
   recoverOrphans(staleMs: number): Promise<RecoveredMessage[]>;
   close(): Promise<void>;

@@ -69,6 +69,8 @@ export class Session {
         frameBurst: this.hub.config.frameBurst,
         controlPerSecond: CONTROL_PER_SECOND,
       },
+      // Where to go if this node goes away (failover); absent on a single node.
+      ...(this.hub.cluster !== undefined && { nodes: this.hub.cluster.otherNodes() }),
     });
   }
 
