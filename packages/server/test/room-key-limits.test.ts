@@ -6,8 +6,8 @@ import type { ServerMessage } from '@imv/protocol';
 import { FairQueue } from '../src/store/fair-queue.js';
 import { KeyAttemptLimiter } from '../src/store/key-attempts.js';
 import type { ImvServer } from '../src/index.js';
-import { TestClient } from './helpers/test-client.js';
-import { TestServers } from './helpers/test-server.js';
+import { TestClient } from '@imv/test-support/server';
+import { TestServers } from '@imv/test-support/server';
 
 const servers = new TestServers();
 const clients: TestClient[] = [];
