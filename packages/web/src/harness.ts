@@ -14,10 +14,10 @@
  *
  * Everything a test reads is plain data (numbers, base64 strings), so it crosses page.evaluate.
  */
-import type { CodecChoice } from './audio/engine-messages.js';
-import type { JitterBufferOptions } from './playback/jitter-buffer.js';
-import { createVoiceClient } from './voice-client.js';
-import type { EngineClient, EngineEvents } from './voice-client.js';
+import type { CodecChoice } from './engine/engine-messages.js';
+import type { JitterBufferOptions } from './engine/incoming/jitter-buffer.js';
+import { createVoiceClient } from './engine/voice-client.js';
+import type { EngineClient, EngineEvents } from './engine/voice-client.js';
 import recorderWorkletUrl from './worklets/recorder-worklet.ts?worker&url';
 import type { RecorderChunk } from './worklets/recorder-worklet.js';
 
