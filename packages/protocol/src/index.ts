@@ -6,3 +6,5 @@ export * from './errors.js';
 export * from './names.js';
 export * from './messages.js';
 export * from './parse.js';
+export * from './rest.js';
+export * from './frames-download.js';
