@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './names.js';
 export * from './messages.js';
 export * from './parse.js';
+export * from './room-members.js';

@@ -7,6 +7,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_HISTORY_LIMIT,
   MAX_TEXT_BYTES,
+  OLDEST_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeFrameHeader,
@@ -30,6 +31,7 @@ import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
 import type { Hub } from './hub.js';
 import { canWritePrepared, preparedFrames, writePrepared } from './prepared-frame.js';
+import { announceJoin, announceLeave, legacyPresence } from './presence.js';
 import { Recording } from './recording.js';
 import {
   CONTROL_BURST,
@@ -63,6 +65,8 @@ interface Talk {
  */
 export class Connection implements RoomSubscriber {
   private member: Member | undefined;
+  /** The protocol version this client speaks (from hello). */
+  private protocol = PROTOCOL_VERSION;
   private room: string | undefined;
   private talk: Talk | undefined;
   /** Frames a talker sent after the server stopped its stream are dropped without an error. */
@@ -132,7 +136,10 @@ export class Connection implements RoomSubscriber {
   }
 
   deliverControl(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.protocol === 1 && this.room !== undefined)
+      text = legacyPresence(this.hub).replace(this.room, text) ?? text;
+    this.ws.send(text);
   }
 
   // ---- incoming ---------------------------------------------------------------------------
@@ -236,18 +243,19 @@ export class Connection implements RoomSubscriber {
 
   private onHello(hello: ClientMessageOf<'hello'>): void {
     clearTimeout(this.helloTimer);
-    if (hello.protocol !== PROTOCOL_VERSION) {
+    if (hello.protocol < OLDEST_PROTOCOL_VERSION || hello.protocol > PROTOCOL_VERSION) {
       const err = ProtocolError.versionMismatch(hello.protocol, PROTOCOL_VERSION);
       this.sendError(err.code, err.message, 'hello');
       this.ws.close(CLOSE_CODES.VERSION_MISMATCH, 'protocol version mismatch');
       return;
     }
+    this.protocol = hello.protocol;
     this.member = { id: this.id, name: hello.name };
     if (hello.clientId !== undefined) this.member.clientId = hello.clientId;
     this.log.info({ name: hello.name, client: hello.client, clientId: hello.clientId }, 'hello');
     this.send({
       type: 'welcome',
-      protocol: PROTOCOL_VERSION,
+      protocol: this.protocol,
       server: SERVER_NAME,
       connectionId: this.id,
       limits: {
@@ -303,7 +311,7 @@ export class Connection implements RoomSubscriber {
     this.hub.rooms.addMember(room, this.member);
     const members = this.hub.rooms.members(room);
     this.send({ type: 'joined', room, you: this.member, members, live: this.hub.rooms.live(room) });
-    this.hub.bus.publishControl(room, JSON.stringify({ type: 'presence', room, members }), this);
+    announceJoin(this.hub, room, this.member, this);
     this.log.info(
       { room, since, history: page?.messages.length, members: members.length },
       'joined',
@@ -317,8 +325,7 @@ export class Connection implements RoomSubscriber {
     this.room = undefined;
     this.hub.bus.unsubscribe(room, this);
     this.hub.rooms.removeMember(room, this.id);
-    const members = this.hub.rooms.members(room);
-    this.hub.bus.publishControl(room, JSON.stringify({ type: 'presence', room, members }));
+    if (this.member !== undefined) announceLeave(this.hub, room, this.member);
     this.log.info({ room }, 'left');
   }
 
