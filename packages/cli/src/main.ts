@@ -48,6 +48,7 @@ Environment:
   IMV_ROOM_KEY    room key for keyed rooms (--key)
   IMV_PASSPHRASE  end-to-end passphrase (--passphrase)
   IMV_ADMIN_TOKEN admin token for "imv admin" (--token)
+  IMV_PUBLIC_HOST host names "imv serve" answers to besides its own (--public-host)
 
 Exit codes: 0 success, 1 failure (file, network, server), 2 bad command line, 130 send interrupted.`,
   );

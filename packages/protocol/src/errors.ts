@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   // WebSocket upgrade refused (HTTP status before any WebSocket exists)
   'ORIGIN_NOT_ALLOWED',
   'TOO_MANY_CONNECTIONS',
+  // any HTTP request or WebSocket upgrade for a host name the server does not answer to
+  'HOST_NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream, LevelWithSilent } from 'pino';
+import { normalizeHostName } from './http/allowed-hosts.js';
 
 /** Options of startServer; every field has a default (see DEFAULTS). */
 export interface ServerOptions {
@@ -46,6 +47,11 @@ export interface ServerOptions {
   mdns?: boolean;
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
   maxConnectionsPerIp?: number;
+  /**
+   * Host names the server answers to besides localhost, its own names and addresses and the names in
+   * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
+   */
+  publicHosts?: readonly string[];
   /** `memory` (one node) or `nats://host:port[,host:port…]` (every node on the same NATS). */
   bus?: string;
   /** NATS subject prefix; nodes of one cluster share it, separate clusters on one NATS differ. */
@@ -85,6 +91,7 @@ export const DEFAULTS = {
   httpsPort: 8443,
   mdns: true,
   maxConnectionsPerIp: 32,
+  publicHosts: [],
   bus: 'memory',
   busPrefix: 'imv',
   nodeHeartbeatMs: 1_000,
@@ -121,6 +128,13 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+    publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
+      try {
+        return normalizeHostName(name);
+      } catch (err) {
+        throw new RangeError(`options.publicHosts: ${(err as Error).message}`, { cause: err });
+      }
+    }),
     bus: options.bus ?? DEFAULTS.bus,
     busPrefix: options.busPrefix ?? DEFAULTS.busPrefix,
     nodeId: options.nodeId,

@@ -11,6 +11,8 @@ import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
 import { installErrorHandlers } from './http/errors.js';
+import { knownHostNames } from './http/known-host-names.js';
+import { registerHostCheck } from './http/host-check.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerMessageRoutes } from './http/messages.js';
 import { registerAdminRoutes } from './http/admin.js';
@@ -186,6 +188,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     );
     done();
   });
+  // First: a request for a host name the server does not know gets nothing else (DNS rebinding).
+  const allowedHosts = knownHostNames(config, credentials);
+  registerHostCheck(app, allowedHosts);
   registerSecurityHeaders(app);
   installErrorHandlers(app);
   registerHealthRoutes(app, hub);
@@ -240,7 +245,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
-    { ownHosts: () => ownHosts, maxConnectionsPerIp: config.maxConnectionsPerIp },
+    {
+      allowedHosts,
+      ownHosts: () => ownHosts,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+    },
   );
 
   try {

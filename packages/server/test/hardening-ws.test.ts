@@ -68,7 +68,8 @@ let wsUrl: string;
 let wssUrl: string;
 
 beforeAll(async () => {
-  server = await servers.start({ maxConnectionsPerIp: MAX_PER_IP });
+  // voice.lan: a name set up in DNS or a hosts file, which the server must be told (DNS rebinding).
+  server = await servers.start({ maxConnectionsPerIp: MAX_PER_IP, publicHosts: ['voice.lan'] });
   wsUrl = `${server.httpUrl.replace(/^http/, 'ws')}/ws`;
   wssUrl = `${server.httpsUrl!.replace(/^https/, 'wss')}/ws`;
 });

@@ -17,6 +17,7 @@ interface ServeOptions {
   keyFile?: string;
   /** false with --no-mdns. */
   mdns: boolean;
+  publicHost: string[];
   bus: string;
   busPrefix: string;
   nodeId?: string;
@@ -24,6 +25,15 @@ interface ServeOptions {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** --public-host names, else the comma-separated IMV_PUBLIC_HOST. */
+function publicHostsOf(flags: string[], env: NodeJS.ProcessEnv): string[] {
+  if (flags.length > 0) return flags;
+  return (env.IMV_PUBLIC_HOST ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
 
 /** `imv serve`: run the imv server in the foreground. */
 export function registerServe(program: Command): void {
@@ -52,6 +62,12 @@ export function registerServe(program: Command): void {
     )
     .option('--key-file <file>', 'the private key (PEM) of --cert')
     .option('--no-mdns', 'do not announce the server on the local network (mDNS)')
+    .option(
+      '--public-host <name>',
+      'another host name the server answers to (reverse proxy, DNS name); repeatable (default: $IMV_PUBLIC_HOST, comma-separated)',
+      (name: string, names: string[]) => [...names, name],
+      [],
+    )
     .option(
       '-d, --data <dir>',
       'directory for the message store, certificates and admin token',
@@ -97,6 +113,7 @@ Examples:
   $ imv serve --host 127.0.0.1 --port 9000 --data /var/lib/imv
   $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
   $ imv serve --no-https --no-mdns
+  $ imv serve --public-host voice.example.org
   $ imv serve --port 8081 --bus nats://127.0.0.1:4222      one node of a cluster (docs/cluster.md)`,
     )
     .action(async (options: ServeOptions) => {
@@ -127,6 +144,7 @@ Examples:
           : {}),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
+        publicHosts: publicHostsOf(options.publicHost, process.env),
         bus: options.bus,
         busPrefix: options.busPrefix,
         ...(options.nodeId !== undefined && { nodeId: options.nodeId }),

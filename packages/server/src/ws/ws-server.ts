@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WS_PATH } from '@imv/protocol';
 import type { ErrorCode } from '@imv/protocol';
 import { WebSocketServer } from 'ws';
+import type { AllowedHosts } from '../http/allowed-hosts.js';
+import { hostNotAllowedMessage } from '../http/host-check.js';
 import { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 
@@ -29,6 +31,8 @@ function refuseWithCode(
 }
 
 export interface UpgradePolicy {
+  /** Host names the server answers to (DNS rebinding); others get 421 before the upgrade. */
+  allowedHosts: AllowedHosts;
   /** host:port pairs of this server's own URLs (lower case, as URL.host writes them). */
   ownHosts(): ReadonlySet<string>;
   /** Open WebSockets allowed per remote IP address. */
@@ -86,6 +90,15 @@ export function attachWebSocketServer(
   let nextId = 1;
   const openPerAddress = new Map<string, number>();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!policy.allowedHosts.allows(req.headers.host)) {
+      hub.log.warn(
+        { code: 'HOST_NOT_ALLOWED', host: req.headers.host, address: clientAddress(req) },
+        'websocket refused: unknown host name (DNS rebinding?)',
+      );
+      const message = hostNotAllowedMessage(req.headers.host);
+      refuseWithCode(socket, 421, 'Misdirected Request', 'HOST_NOT_ALLOWED', message);
+      return;
+    }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname !== WS_PATH) {
       refuse(socket, '404 Not Found');

@@ -17,7 +17,12 @@ export interface Answer {
  */
 export function get(
   url: string,
-  options: { ca?: string; headers?: Record<string, string> } = {},
+  options: {
+    ca?: string;
+    headers?: Record<string, string>;
+    /** TLS name to ask for and check, when the Host header names something else. */
+    servername?: string;
+  } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const isHttps = url.startsWith('https:');
@@ -26,6 +31,7 @@ export function get(
       {
         headers: options.headers,
         ...(isHttps && { ca: options.ca, agent: false }),
+        ...(isHttps && options.servername !== undefined && { servername: options.servername }),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -96,6 +96,8 @@ export async function startTestServer(
     port: 0,
     logLevel: 'silent',
     httpsPort: false,
+    // The insecure-context test opens the page as http://voice.lan (mapped to 127.0.0.1).
+    publicHosts: ['voice.lan'],
     ...options,
     dataDir,
     webRoot,

@@ -45,6 +45,8 @@ export async function startUiServer(
     host: '127.0.0.1',
     port: options.port ?? 0,
     httpsPort: false,
+    // Some tests open the page as http://voice.lan (mapped to 127.0.0.1): an insecure origin.
+    publicHosts: ['voice.lan'],
     dataDir,
     webRoot,
     logLevel: 'silent',
