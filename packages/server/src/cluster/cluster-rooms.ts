@@ -294,7 +294,11 @@ export class ClusterRooms extends RoomRegistry {
   }
 
   /** member-left / member-joined to local members for each change in a node's members of a room. */
-  private sendPresenceDeltas(room: string, before: readonly Member[], after: readonly Member[]): void {
+  private sendPresenceDeltas(
+    room: string,
+    before: readonly Member[],
+    after: readonly Member[],
+  ): void {
     const bus = this.options.bus;
     const now = new Map(after.map((m) => [m.id, m]));
     for (const member of before) {
