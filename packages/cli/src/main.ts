@@ -7,6 +7,7 @@ import { registerHistory } from './commands/history.js';
 import { registerListen } from './commands/listen.js';
 import { registerSend } from './commands/send.js';
 import { registerServe } from './commands/serve.js';
+import { registerStore } from './commands/store.js';
 import { DEFAULT_SERVER_URL } from './client/server-url.js';
 import { defaultName } from './default-name.js';
 import { CLI_VERSION } from './version.js';
@@ -40,6 +41,8 @@ Examples:
   $ imv discover                                 list the imv servers on the local network
   $ imv --discover listen --room crew            listen on the server found on the network
   $ imv admin rooms --data ./data                list rooms (admin token from the data dir)
+  $ imv store copy --from sqlite:./data/imv.sqlite --to postgres://imv@db.lan/imv
+                                                 bring a history into PostgreSQL
 
 Environment:
   IMV_SERVER   server URL used when --server is not given (e.g. http://192.168.1.20:8080)
@@ -48,6 +51,7 @@ Environment:
   IMV_ROOM_KEY    room key for keyed rooms (--key)
   IMV_PASSPHRASE  end-to-end passphrase (--passphrase)
   IMV_ADMIN_TOKEN admin token for "imv admin" (--token)
+  IMV_STORE       message store of "imv serve" (--store)
   IMV_PUBLIC_HOST host names "imv serve" answers to besides its own (--public-host)
 
 Exit codes: 0 success, 1 failure (file, network, server), 2 bad command line, 130 send interrupted.`,
@@ -60,6 +64,7 @@ registerListen(program);
 registerHistory(program);
 registerAdmin(program);
 registerDiscover(program);
+registerStore(program);
 
 function describe(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };

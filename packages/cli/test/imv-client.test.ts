@@ -124,4 +124,30 @@ describe('ImvClient against a real server', () => {
     expect(await closed).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
     expect(client.isOpen).toBe(false);
   });
+
+  it("rejects requests after the server closed with the server's reason, and leaves no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const client = await connect('alice');
+      await client.join('crew');
+      const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+      await server.close();
+      await closed;
+      // Each request registers its reply waiter before sending; the send fails, and neither
+      // rejection may escape (the CLI listener printed an unhandled "the client was closed").
+      await expect(client.getHistory({ limit: 1 })).rejects.toMatchObject({
+        code: 'SERVER_SHUTTING_DOWN',
+      });
+      await expect(client.join('crew', 'all')).rejects.toMatchObject({
+        code: 'SERVER_SHUTTING_DOWN',
+      });
+      await client.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -12,3 +12,4 @@ export * from './resample.js';
 export * from './stream-resample.js';
 export * from './audio-file.js';
 export * from './analysis/correlate.js';
+export * from './e2e/decrypt-to-ogg.js';

@@ -1,4 +1,4 @@
-import { FRAME_HEADER_LEN, FRAME_VERSION, MAX_FRAME_BYTES } from './frame.js';
+import { FRAME_HEADER_LEN, FRAME_VERSION, MAX_FRAME_BYTES } from './frame-layout.js';
 
 /**
  * Every error a client can cause or meet, with a stable string code. Each code has a row in
@@ -35,8 +35,18 @@ export const ERROR_CODES = [
   'ENCRYPTION_MISMATCH',
   // storage and server
   'STORE_FAILED',
+  'STORE_UNAVAILABLE',
   'NOT_FOUND',
   'BAD_REQUEST',
+  // REST: every error status has its own code
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RANGE_NOT_SATISFIABLE',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'MESSAGE_ENCRYPTED',
+  'MESSAGE_RECORDING',
+  'AUDIO_INVALID',
   'SERVER_SHUTTING_DOWN',
   'INTERNAL',
   // WebSocket upgrade refused (HTTP status before any WebSocket exists)

@@ -16,6 +16,8 @@ z.config({ jitless: true });
 export const MAX_TEXT_BYTES = 16 * 1024;
 /** Most messages one history request or REST page returns. */
 export const MAX_HISTORY_LIMIT = 200;
+/** History entries returned when a request names no limit (get-history and REST). */
+export const DEFAULT_HISTORY_LIMIT = 50;
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const messageId = z.number().int().positive();
@@ -177,6 +179,8 @@ export const welcomeSchema = z.object({
     /** Sustained control messages per second one connection may send. */
     controlPerSecond: z.number().optional(),
   }),
+  /** The other live nodes of the cluster (where to reconnect if this one goes away); absent on a single node. */
+  nodes: z.array(z.object({ id: z.string(), urls: z.array(z.string()) })).optional(),
 });
 
 export const joinedSchema = z.object({

@@ -3,6 +3,8 @@ import { MAX_TEXT_BYTES, clientMessageSchema, serverMessageSchema } from './mess
 import type { ClientMessage, ServerMessage } from './messages.js';
 import type { z } from 'zod';
 
+const utf8 = new TextEncoder();
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -23,10 +25,12 @@ function describeIssues(error: z.ZodError): string {
 }
 
 function parseWith<T>(text: string, schema: z.ZodType<T>, knownTypes: readonly string[]): T {
-  if (text.length > MAX_TEXT_BYTES) {
+  // UTF-16 length × 3 bounds the UTF-8 size, so only texts near the limit are measured.
+  const bytes = text.length * 3 > MAX_TEXT_BYTES ? utf8.encode(text).byteLength : text.length;
+  if (bytes > MAX_TEXT_BYTES) {
     throw new ProtocolError(
       'TEXT_TOO_LARGE',
-      `control message is ${text.length} B, at most ${MAX_TEXT_BYTES} B are allowed`,
+      `control message is ${bytes} B, at most ${MAX_TEXT_BYTES} B are allowed`,
     );
   }
   const value = parseJson(text);

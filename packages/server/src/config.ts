@@ -11,6 +11,11 @@ export interface ServerOptions {
   port?: number;
   /** Directory holding imv.sqlite; created if missing. */
   dataDir?: string;
+  /**
+   * Where messages are stored: `sqlite:PATH` (a file, or a directory holding imv.sqlite) or
+   * `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (shared by the nodes of a cluster). Default: `<dataDir>/imv.sqlite`.
+   */
+  store?: string;
   /** Longest voice message; the talker is stopped with MESSAGE_TOO_LONG when it is reached. */
   maxMessageMs?: number;
   /** Directory of the built web client (index.html, duo.html, assets/). */
@@ -48,6 +53,17 @@ export interface ServerOptions {
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
   maxConnectionsPerIp?: number;
   /**
+   * Open TCP connections from one IP to one listener (HTTP requests, keep-alive and WebSockets
+   * together); more are refused (429 TOO_MANY_CONNECTIONS on http, closed on https).
+   */
+  maxHttpConnectionsPerIp?: number;
+  /** A request's headers must arrive within this time, or the connection gets 408 and is closed. */
+  httpHeadersTimeoutMs?: number;
+  /** A whole request must arrive within this time, or the connection gets 408 and is closed. */
+  httpRequestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this time. */
+  httpKeepAliveTimeoutMs?: number;
+  /**
    * Host names the server answers to besides localhost, its own names and addresses and the names in
    * its certificate (a reverse proxy's name, a DNS name); other names get 421 HOST_NOT_ALLOWED.
    */
@@ -78,6 +94,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   dataDir: './data',
+  store: 'sqlite:./data/imv.sqlite',
   maxMessageMs: 300_000,
   webRoot: path.resolve(packageDir, '../web/dist'),
   logLevel: 'info',
@@ -91,6 +108,10 @@ export const DEFAULTS = {
   httpsPort: 8443,
   mdns: true,
   maxConnectionsPerIp: 32,
+  maxHttpConnectionsPerIp: 64,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
   publicHosts: [],
   bus: 'memory',
   busPrefix: 'imv',
@@ -112,6 +133,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     host: options.host ?? DEFAULTS.host,
     port: options.port ?? DEFAULTS.port,
     dataDir: path.resolve(options.dataDir ?? DEFAULTS.dataDir),
+    store:
+      options.store ??
+      `sqlite:${path.join(path.resolve(options.dataDir ?? DEFAULTS.dataDir), 'imv.sqlite')}`,
     maxMessageMs: options.maxMessageMs ?? DEFAULTS.maxMessageMs,
     webRoot: path.resolve(options.webRoot ?? DEFAULTS.webRoot),
     logLevel: options.logLevel ?? DEFAULTS.logLevel,
@@ -128,6 +152,10 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+    maxHttpConnectionsPerIp: options.maxHttpConnectionsPerIp ?? DEFAULTS.maxHttpConnectionsPerIp,
+    httpHeadersTimeoutMs: options.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
+    httpRequestTimeoutMs: options.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
+    httpKeepAliveTimeoutMs: options.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
     publicHosts: (options.publicHosts ?? DEFAULTS.publicHosts).map((name) => {
       try {
         return normalizeHostName(name);
@@ -159,6 +187,26 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!Number.isInteger(config.maxConnectionsPerIp) || config.maxConnectionsPerIp < 1) {
     throw new RangeError(
       `options.maxConnectionsPerIp must be a positive integer, got ${config.maxConnectionsPerIp}`,
+    );
+  }
+  if (!Number.isInteger(config.maxHttpConnectionsPerIp) || config.maxHttpConnectionsPerIp < 1) {
+    throw new RangeError(
+      `options.maxHttpConnectionsPerIp must be a positive integer, got ${config.maxHttpConnectionsPerIp}`,
+    );
+  }
+  for (const name of [
+    'httpHeadersTimeoutMs',
+    'httpRequestTimeoutMs',
+    'httpKeepAliveTimeoutMs',
+  ] as const) {
+    if (!Number.isInteger(config[name]) || config[name] < 1) {
+      throw new RangeError(`options.${name} must be a positive integer, got ${config[name]}`);
+    }
+  }
+  // node refuses a headers timeout longer than the request timeout.
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new RangeError(
+      `options.httpHeadersTimeoutMs (${config.httpHeadersTimeoutMs}) must not exceed httpRequestTimeoutMs (${config.httpRequestTimeoutMs})`,
     );
   }
   if (!Number.isFinite(config.maxMessageMs) || config.maxMessageMs < 20) {

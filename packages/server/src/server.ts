@@ -1,8 +1,9 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { PROTOCOL_VERSION } from '@imv/protocol';
+import { MAX_REST_BODY_BYTES, PROTOCOL_VERSION } from '@imv/protocol';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,7 +11,8 @@ import { openBus } from './bus/open-bus.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
-import { installErrorHandlers } from './http/errors.js';
+import { guardHttpServer, timeoutOptions } from './http/connection-limits.js';
+import { answerClientError, installErrorHandlers } from './http/errors.js';
 import { knownHostNames } from './http/known-host-names.js';
 import { registerHostCheck } from './http/host-check.js';
 import { registerHealthRoutes } from './http/health.js';
@@ -27,9 +29,11 @@ import { lanHttpsUrls, localUrl, reachableUrls } from './network.js';
 import { listMachineAddresses } from './tls/machine-addresses.js';
 import { ONBOARDING_PATHS, registerOnboardingRoutes } from './tls/onboarding-routes.js';
 import { loadServerCredentials, type ServerCredentials } from './tls/server-credentials.js';
+import { StartupError } from './startup-error.js';
+import { ensurePrivateDir } from './store/data-dir.js';
 import { SERVER_VERSION } from './version.js';
-import { SqliteMessageStore } from './store/sqlite-store.js';
-import { WorkerMessageStore } from './store/worker-store.js';
+import { openStore } from './store/open-store.js';
+import { StoreLease } from './store/store-lease.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './ws/hub.js';
 import { RoomRegistry } from './ws/rooms.js';
@@ -89,10 +93,24 @@ function ownHostsOf(urls: string[], ports: number[]): Set<string> {
   return hosts;
 }
 
+/**
+ * The id under which this node holds its lease in a shared store. With port 0 (tests) several
+ * nodes on one host would share `host:0`, so the process id tells them apart.
+ */
+function storeNodeId(config: ServerConfig): string {
+  if (config.nodeId !== undefined) return config.nodeId;
+  return `${hostname()}:${config.port === 0 ? `pid${process.pid}` : config.port}`;
+}
+
 /** Opens the store, recovers interrupted messages, and listens for HTTP and WebSocket clients. */
 export async function startServer(options: ServerOptions = {}): Promise<ImvServer> {
   const config = resolveConfig(options);
   const log = createLogger(config);
+  try {
+    ensurePrivateDir(config.dataDir);
+  } catch (err) {
+    throw StartupError.dataDir(err, config.dataDir);
+  }
   const urlsBeforeListen = reachableUrls(config.host, config.port);
   // Before the store opens: a bad certFile/keyFile fails the start with nothing to undo.
   const credentials: ServerCredentials | undefined =
@@ -130,11 +148,17 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   });
   let store: MessageStore;
   try {
-    store = config.storeInWorker
-      ? await WorkerMessageStore.open(config.dataDir)
-      : new SqliteMessageStore(config.dataDir);
+    store = await openStore(config.store, {
+      dataDir: config.dataDir,
+      nodeId: storeNodeId(config),
+      sqliteInWorker: config.storeInWorker,
+      onPoolError: (err) =>
+        log.warn({ err }, 'store connection lost; it is replaced on the next query'),
+    });
   } catch (err) {
     await bus.close();
+    if (typeof (err as NodeJS.ErrnoException).code === 'string' && 'path' in (err as object))
+      throw StartupError.dataDir(err, config.dataDir);
     throw err;
   }
   const recovered = await store.recoverInterrupted();
@@ -175,7 +199,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     logController: new LogController({ disableRequestLogging: true }),
     // Sockets upgraded to WebSocket are ours to close; plain HTTP keep-alive ones are cut at close().
     forceCloseConnections: true,
+    // Our own node server, so that node enforces the header, request and keep-alive timeouts.
+    serverFactory: (handler) => createHttpServer(timeoutOptions(config), handler),
+    clientErrorHandler: answerClientError,
+    bodyLimit: MAX_REST_BODY_BYTES,
   });
+  guardHttpServer(app.server, config, log, 'http');
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
@@ -195,7 +224,16 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   installErrorHandlers(app);
   registerHealthRoutes(app, hub);
   registerMessageRoutes(app, store, hub.roomKeys);
-  const adminToken = ensureAdminToken(config.dataDir);
+  let adminToken: string;
+  try {
+    adminToken = ensureAdminToken(config.dataDir);
+  } catch (err) {
+    await store.close();
+    await bus.close();
+    throw (err as NodeJS.ErrnoException).code === undefined
+      ? new StartupError((err as Error).message, { cause: err })
+      : StartupError.dataDir(err, config.dataDir);
+  }
   registerAdminRoutes(app, hub, adminToken);
 
   // Known once both listeners are bound; the routes below read them per request.
@@ -239,9 +277,14 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   const httpsServer =
     credentials === undefined
       ? undefined
-      : createHttpsServer({ key: credentials.keyPem, cert: credentials.chainPem }, (req, res) =>
-          app.routing(req, res),
+      : createHttpsServer(
+          { key: credentials.keyPem, cert: credentials.chainPem, ...timeoutOptions(config) },
+          (req, res) => app.routing(req, res),
         );
+  if (httpsServer !== undefined) {
+    httpsServer.on('clientError', answerClientError);
+    guardHttpServer(httpsServer, config, log, 'https');
+  }
   const wss = attachWebSocketServer(
     httpsServer === undefined ? [app.server] : [app.server, httpsServer],
     hub,
@@ -253,14 +296,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   );
 
   try {
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+      throw StartupError.listen(err, config.host, config.port, '--port');
+    });
     if (httpsServer !== undefined) {
-      await listen(httpsServer, config.host, config.httpsPort ?? 0).catch((err: unknown) => {
-        throw new Error(
-          `cannot listen for https on ${config.host}:${config.httpsPort}: ${(err as Error).message} ` +
-            '(choose another httpsPort, or turn https off)',
-          { cause: err },
-        );
+      const httpsPort = config.httpsPort ?? 0;
+      await listen(httpsServer, config.host, httpsPort).catch((err: unknown) => {
+        throw StartupError.listen(err, config.host, httpsPort, '--https-port (or --no-https)');
       });
     }
   } catch (err) {
@@ -308,6 +350,31 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     'listening',
   );
 
+  // Shared stores: this node's lease, and partial finalisation of what dead nodes left recording.
+  const lease = new StoreLease(store, {
+    log,
+    onRecovered: (recovered) => {
+      for (const { message, streamId } of recovered) {
+        const { room } = message;
+        hub.bus.publishControl(
+          room,
+          JSON.stringify({
+            type: 'talk-stopped',
+            room,
+            streamId,
+            messageId: message.id,
+            reason: 'disconnect',
+          }),
+        );
+        hub.bus.publishControl(
+          room,
+          JSON.stringify({ type: 'message-stored', room, streamId, message }),
+        );
+      }
+    },
+  });
+  lease.start();
+
   let announcement: Announcement | undefined;
   if (config.mdns) {
     const onError = (err: unknown): void =>
@@ -346,6 +413,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     await app.close();
     cluster?.stop();
     await hub.bus.close();
+    await lease.stop();
     await store.close();
     log.info('stopped');
     log.flush();

@@ -254,6 +254,6 @@ describe('end-to-end encrypted streams', () => {
     expect(await res.json()).toEqual(message);
     const ogg = await fetch(`${server.httpUrl}/api/rooms/secret/messages/${message.id}.ogg`);
     expect(ogg.status).toBe(409);
-    expect(((await ogg.json()) as { code: string }).code).toBe('BAD_REQUEST');
+    expect(((await ogg.json()) as { code: string }).code).toBe('MESSAGE_ENCRYPTED');
   });
 });

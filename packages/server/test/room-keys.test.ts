@@ -134,7 +134,7 @@ describe('room keys', () => {
       const { streamId, frames } = await store.readStoredFrames(1);
       expect(streamId).toBe(5);
       expect(frames.map((f) => ({ ...f, payload: [...f.payload] }))).toEqual([
-        { seq: 0, ts: 0, flags: 0, payload: [1, 2] },
+        { sequence: 0, timestamp: 0, flags: 0, payload: [1, 2] },
       ]);
       expect(await store.listRooms()).toEqual([
         { room: 'old', messageCount: 1, keyed: false, lastMessageAt: 1 },

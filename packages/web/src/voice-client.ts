@@ -7,6 +7,7 @@
  * Audio never passes through the main thread: the worklets and the worker talk over MessagePorts.
  */
 import {
+  CLOSE_CODES,
   PROTOCOL_VERSION,
   ProtocolError,
   RoomMembers,
@@ -592,8 +593,8 @@ class VoiceClientEngine implements EngineClient {
       return;
     }
     const message = `connection closed (${code}${reason ? `: ${reason}` : ''})`;
-    // 4001: another protocol version; retrying cannot help.
-    if (code === 4001) {
+    // Another protocol version: retrying cannot help.
+    if (code === CLOSE_CODES.VERSION_MISMATCH) {
       this.emit('error', { code: 'VERSION_MISMATCH', message });
       this.connectDeferred?.reject(new Error(message));
       this.connectDeferred = null;

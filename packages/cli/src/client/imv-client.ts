@@ -199,13 +199,14 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       since !== undefined
         ? this.expect('history', { where: (m) => m.room === room, failOn })
         : undefined;
-    this.sendControl({
+    const sent = this.sendRequest({
       type: 'join',
       room,
       ...(since !== undefined ? { since } : {}),
       ...(options.key !== undefined ? { key: options.key } : {}),
     });
-    const [joinedMessage, historyMessage] = await Promise.all([joined, history]);
+    // One Promise.all over the replies and the send: whichever fails, every rejection is handled.
+    const [joinedMessage, historyMessage] = await Promise.all([joined, history, sent]);
     return historyMessage !== undefined
       ? { joined: joinedMessage, history: historyMessage }
       : { joined: joinedMessage };
@@ -214,8 +215,11 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
   /** Asks for a page of the current room's stored messages (oldest first). */
   async getHistory(query: Omit<GetHistory, 'type'> = {}): Promise<History> {
     const reply = this.expect('history', { failOn: (e) => e.ref === 'get-history' });
-    this.sendControl({ type: 'get-history', ...query });
-    return reply;
+    const [history] = await Promise.all([
+      reply,
+      this.sendRequest({ type: 'get-history', ...query }),
+    ]);
+    return history;
   }
 
   /** Leaves the current room. */
@@ -313,12 +317,33 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
   /** Closes the connection politely and resolves when the socket is closed. */
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.closing = true;
-    const closed = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
-    this.ws.close(1000);
+    // Already closing (the server may have started it): wait, and keep the server's close code as
+    // the reason instead of turning it into "the client was closed".
+    if (this.ws.readyState !== WebSocket.CLOSING) {
+      this.closing = true;
+      this.ws.close(1000);
+    }
     const timer = setTimeout(() => this.ws.terminate(), 2000);
-    await closed;
+    await this.closedOnce();
     clearTimeout(timer);
+  }
+
+  /**
+   * Sends a control message that expects a reply. While the socket is closing (the server sent its
+   * close frame, the close event has not come yet) it rejects with the real reason once the socket
+   * is closed, e.g. SERVER_SHUTTING_DOWN for 1001, instead of a made-up 1006.
+   */
+  private async sendRequest(message: Record<string, unknown> & { type: string }): Promise<void> {
+    if (this.closedError === undefined && this.ws.readyState === WebSocket.CLOSING) {
+      await this.closedOnce();
+    }
+    this.sendControl(message);
+  }
+
+  /** Resolves once the socket's close event has been handled (closedError is then set). */
+  private closedOnce(): Promise<void> {
+    if (this.closedError !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.once('close', () => resolve()));
   }
 
   private attach(): void {

@@ -1,7 +1,15 @@
 import http from 'node:http';
 import type { Agent } from 'node:http';
 import https from 'node:https';
-import { ERROR_CODES, historySchema, voiceMessageSchema } from '@imv/protocol';
+import {
+  ERROR_CODES,
+  ProtocolError,
+  REST_PATHS,
+  ROOM_KEY_HEADER,
+  historySchema,
+  splitFramesDownload,
+  voiceMessageSchema,
+} from '@imv/protocol';
 import type { ErrorCode, History, VoiceMessage } from '@imv/protocol';
 import { ImvClientError } from './client-error.js';
 import { toHttpBase } from './server-url.js';
@@ -21,8 +29,7 @@ export interface RestOptions {
   roomKey?: string;
 }
 
-/** The REST header that carries a room key (docs/protocol.md). */
-export const ROOM_KEY_HEADER = 'X-Imv-Room-Key';
+export { ROOM_KEY_HEADER, splitFramesDownload as splitFrames } from '@imv/protocol';
 
 export interface RestResponse {
   status: number;
@@ -68,11 +75,14 @@ function send(url: URL, request: RestRequest): Promise<RestResponse> {
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
+/** The code of an answer without our JSON body (a proxy's error page, say). */
 function statusCode(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'FORBIDDEN';
   if (status === 404) return 'NOT_FOUND';
-  if (status === 429) return 'RATE_LIMITED';
+  if (status === 408) return 'REQUEST_TIMEOUT';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 429) return 'TOO_MANY_CONNECTIONS';
   return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 
@@ -138,7 +148,7 @@ export async function fetchHistory(
   const qs = params.size > 0 ? `?${params.toString()}` : '';
   const response = await restRequest(
     server,
-    `/api/rooms/${encodeURIComponent(room)}/messages${qs}`,
+    `${REST_PATHS.messages(room)}${qs}`,
     roomRequest(options),
   );
   const parsed = historySchema.omit({ type: true }).safeParse(parseJson(response, server));
@@ -158,11 +168,7 @@ export async function fetchMessage(
   id: number,
   options: RestOptions = {},
 ): Promise<VoiceMessage> {
-  const response = await restRequest(
-    server,
-    `/api/rooms/${encodeURIComponent(room)}/messages/${id}`,
-    roomRequest(options),
-  );
+  const response = await restRequest(server, REST_PATHS.message(room, id), roomRequest(options));
   const parsed = voiceMessageSchema.safeParse(parseJson(response, server));
   if (!parsed.success) {
     throw new ImvClientError(
@@ -180,11 +186,7 @@ export async function downloadMessage(
   id: number,
   options: RestOptions = {},
 ): Promise<Uint8Array> {
-  const response = await restRequest(
-    server,
-    `/api/rooms/${encodeURIComponent(room)}/messages/${id}.ogg`,
-    roomRequest(options),
-  );
+  const response = await restRequest(server, REST_PATHS.messageOgg(room, id), roomRequest(options));
   return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
 }
 
@@ -201,33 +203,13 @@ export async function downloadFrames(
 ): Promise<Uint8Array[]> {
   const response = await restRequest(
     server,
-    `/api/rooms/${encodeURIComponent(room)}/messages/${id}.frames`,
+    REST_PATHS.messageFrames(room, id),
     roomRequest(options),
   );
-  return splitFrames(response.body);
-}
-
-/** Splits a `.frames` body ([u16 BE length][bytes] …) into frames; a truncated body is an error. */
-export function splitFrames(body: Uint8Array): Uint8Array[] {
-  const frames: Uint8Array[] = [];
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  let offset = 0;
-  while (offset < body.byteLength) {
-    if (offset + 2 > body.byteLength)
-      throw new ImvClientError(
-        'BAD_MESSAGE',
-        `.frames body ends inside a length at byte ${offset}`,
-      );
-    const length = view.getUint16(offset);
-    offset += 2;
-    if (offset + length > body.byteLength) {
-      throw new ImvClientError(
-        'BAD_MESSAGE',
-        `.frames body ends inside a ${length}-byte frame at byte ${offset}`,
-      );
-    }
-    frames.push(body.subarray(offset, offset + length));
-    offset += length;
+  try {
+    return splitFramesDownload(response.body);
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new ImvClientError(err.code, err.message);
+    throw err;
   }
-  return frames;
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { RoomKey, VoiceMessage } from '@imv/protocol';
+import type { RoomKey, VoiceMessage, Welcome } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
@@ -195,7 +195,7 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
     }
     // A person at a terminal gets a hint that it is working; pipes and scripts stay quiet.
     if (process.stderr.isTTY && options.json !== true) {
-      process.stderr.write(`listening to ${options.room} on ${globals.server} (Ctrl-C to stop)\n`);
+      process.stderr.write(`listening to ${options.room} on ${server} (Ctrl-C to stop)\n`);
     }
     return { lost };
   };
@@ -204,8 +204,10 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let client: ImvClient | undefined;
+  // The node listened to now; with --reconnect it moves to another node of a cluster when this one goes.
+  let server = globals.server;
   try {
-    client = await connectTo(globals);
+    client = await connectTo(globals, server);
     let since = options.since;
     const done = finished.then((code) => ({ code }));
     // Raced below; its rejection (a failed download, say) is also awaited through `finished`.
@@ -233,11 +235,16 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
       }
       if (options.reconnect !== true) throw lostWith;
       process.stderr.write(`imv: ${lostWith.message}; reconnecting\n`);
+      const failover = failoverServers(server, client.welcome);
       await client.close();
-      const next = await reconnect(globals, stop.signal);
+      const next = await reconnect(globals, [server, ...failover], stop.signal);
       if (next === undefined) return await finished;
-      client = next;
-      process.stderr.write(`imv: reconnected to ${globals.server}\n`);
+      client = next.client;
+      if (next.server !== server) {
+        server = next.server;
+        sink.useServer(server, globals.agentFor(toHttpBase(server)));
+      }
+      process.stderr.write(`imv: reconnected to ${server}\n`);
       since = sink.replayAfterId;
     }
   } finally {
@@ -250,11 +257,41 @@ async function listen(options: ListenOptions, globals: Globals): Promise<number>
 
 const RECONNECT_DELAY_MS = 1000;
 
-function connectTo(globals: Globals): Promise<ImvClient> {
-  return ImvClient.connect(globals.server, {
+function connectTo(globals: Globals, server: string): Promise<ImvClient> {
+  return ImvClient.connect(server, {
     name: globals.name,
-    agent: globals.agentFor(toWebSocketUrl(globals.server)),
+    agent: globals.agentFor(toWebSocketUrl(server)),
   });
+}
+
+/**
+ * The other nodes of a cluster, from the welcome, one URL each: the one with the same scheme and
+ * host as `current` when there is one (the listener reached this node that way, so it can likely
+ * reach its peers the same way), else the first of the same scheme, else the first.
+ */
+export function failoverServers(current: string, welcome: Welcome): string[] {
+  let here: URL;
+  try {
+    here = new URL(toHttpBase(current));
+  } catch {
+    return [];
+  }
+  const servers: string[] = [];
+  for (const node of welcome.nodes ?? []) {
+    const urls = node.urls.flatMap((u) => {
+      try {
+        return [new URL(u)];
+      } catch {
+        return [];
+      }
+    });
+    const pick =
+      urls.find((u) => u.protocol === here.protocol && u.hostname === here.hostname) ??
+      urls.find((u) => u.protocol === here.protocol) ??
+      urls[0];
+    if (pick !== undefined) servers.push(pick.origin);
+  }
+  return servers;
 }
 
 function isConnectionLoss(error: ImvClientError): boolean {
@@ -263,18 +300,27 @@ function isConnectionLoss(error: ImvClientError): boolean {
   );
 }
 
-/** Connects again, once a second, until it works or `signal` aborts (then undefined). */
-async function reconnect(globals: Globals, signal: AbortSignal): Promise<ImvClient | undefined> {
+/**
+ * Connects again, once a second, to the first of `servers` that answers (the node it was on, then the
+ * other nodes of its cluster), until one does or `signal` aborts (then undefined).
+ */
+async function reconnect(
+  globals: Globals,
+  servers: string[],
+  signal: AbortSignal,
+): Promise<{ client: ImvClient; server: string } | undefined> {
   for (;;) {
     try {
       await sleep(RECONNECT_DELAY_MS, undefined, { signal });
     } catch {
       return undefined;
     }
-    try {
-      return await connectTo(globals);
-    } catch (error) {
-      if (!(error instanceof ImvClientError) || !isConnectionLoss(error)) throw error;
+    for (const server of servers) {
+      try {
+        return { client: await connectTo(globals, server), server };
+      } catch (error) {
+        if (!(error instanceof ImvClientError) || !isConnectionLoss(error)) throw error;
+      }
     }
   }
 }

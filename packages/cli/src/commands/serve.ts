@@ -18,6 +18,7 @@ interface ServeOptions {
   /** false with --no-mdns. */
   mdns: boolean;
   publicHost: string[];
+  store?: string;
   bus: string;
   busPrefix: string;
   nodeId?: string;
@@ -81,6 +82,12 @@ export function registerServe(program: Command): void {
     )
     .addOption(
       new Option(
+        '--store <url>',
+        'where messages are kept: sqlite:PATH or postgres://user[:password]@host[:port]/db (default: imv.sqlite in --data)',
+      ).env('IMV_STORE'),
+    )
+    .addOption(
+      new Option(
         '--bus <url>',
         'how nodes share live rooms: memory (this node alone) or nats://host:port[,host:port…]',
       )
@@ -114,7 +121,9 @@ Examples:
   $ imv serve --https-port 443 --cert fullchain.pem --key-file privkey.pem
   $ imv serve --no-https --no-mdns
   $ imv serve --public-host voice.example.org
-  $ imv serve --port 8081 --bus nats://127.0.0.1:4222      one node of a cluster (docs/cluster.md)`,
+  $ imv serve --store postgres://imv@db.lan/imv               history in PostgreSQL, one node
+  $ imv serve --port 8081 --bus nats://127.0.0.1:4222 --store postgres://imv@db.lan/imv
+                                                            one node of a cluster (docs/cluster.md)`,
     )
     .action(async (options: ServeOptions) => {
       if ((options.cert === undefined) !== (options.keyFile === undefined)) {
@@ -126,8 +135,14 @@ Examples:
         );
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
-      const { BusError, installSignalHandlers, printBanner, startServer } =
-        await import('@imv/server');
+      const {
+        BusError,
+        StartupError,
+        StoreOpenError,
+        installSignalHandlers,
+        printBanner,
+        startServer,
+      } = await import('@imv/server');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -145,12 +160,20 @@ Examples:
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
         publicHosts: publicHostsOf(options.publicHost, process.env),
+        ...(options.store !== undefined && { store: options.store }),
         bus: options.bus,
         busPrefix: options.busPrefix,
         ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
       }).catch((err: unknown) => {
-        // A bad or unreachable bus is the operator's to fix: one line, no stack.
-        if (err instanceof BusError) throw new CliError(err.message);
+        // A bad or unreachable bus or store, a port in use, an unusable data dir or bad
+        // certificate files are the operator's to fix: one line, no stack.
+        if (
+          err instanceof BusError ||
+          err instanceof StoreOpenError ||
+          err instanceof StartupError
+        ) {
+          throw new CliError(err.message, undefined, { cause: err });
+        }
         if (err instanceof RangeError && err.message.startsWith('options.')) {
           throw CliError.usage(err.message);
         }

@@ -1,13 +1,6 @@
-import {
-  FRAME_SAMPLES,
-  OPUS_PRE_SKIP,
-  ProtocolError,
-  decodeFrameHeader,
-  deriveStreamKey,
-  openFrame,
-} from '@imv/protocol';
+import { ProtocolError, decodeFrameHeader } from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
-import { writeOggOpus } from '@imv/media';
+import { decryptFramesToOgg } from '@imv/media';
 import { CliError } from '../cli-error.js';
 
 /** What a listener sees for a message it cannot open: never a file of noise. */
@@ -40,29 +33,13 @@ export async function decryptMessageToOgg(
   message: VoiceMessage,
   frames: readonly Uint8Array[],
 ): Promise<Uint8Array> {
-  if (message.keyCheck !== roomKey.keyCheck || message.e2eSalt === undefined) {
-    throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
+  try {
+    return await decryptFramesToOgg(roomKey, message, frames);
+  } catch (error) {
+    if (error instanceof ProtocolError)
+      throw new UndecryptableError(message.id, 'DECRYPT_FAILED', { cause: error });
+    throw error;
   }
-  const streamKey = await deriveStreamKey(roomKey, message.e2eSalt);
-  const ordered = [...frames].sort(
-    (a, b) => decodeFrameHeader(a).sequence - decodeFrameHeader(b).sequence,
-  );
-  const packets: Uint8Array[] = [];
-  for (const frame of ordered) {
-    let packet: Uint8Array;
-    try {
-      packet = await openFrame(streamKey, frame);
-    } catch (error) {
-      if (error instanceof ProtocolError)
-        throw new UndecryptableError(message.id, 'DECRYPT_FAILED', { cause: error });
-      throw error;
-    }
-    // An END frame may carry no audio.
-    if (packet.byteLength > 0) packets.push(packet);
-  }
-  if (packets.length === 0) throw new UndecryptableError(message.id, 'DECRYPT_FAILED');
-  // RFC 7845 §4.5: the end trim keeps the message at frames × 20 ms after the 312-sample pre-skip.
-  return writeOggOpus(packets, { sampleCount: packets.length * FRAME_SAMPLES - OPUS_PRE_SKIP });
 }
 
 /** True when `frames` are sequences 0..count-1 with nothing missing (a complete live capture). */

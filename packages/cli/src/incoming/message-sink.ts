@@ -59,6 +59,12 @@ export class MessageSink {
     this.highWaterId = startAfterId;
   }
 
+  /** After a failover: downloads go to the node the listener moved to. */
+  useServer(server: string, agent: Agent | undefined): void {
+    this.options.server = server;
+    this.options.agent = agent;
+  }
+
   /** Replay point for a reconnect: every message up to this id has been handled (or predates listening). */
   get replayAfterId(): number {
     return Math.min(this.highWaterId, this.retryFromId - 1);

@@ -114,12 +114,15 @@ export function spawnCli(
     env?: NodeJS.ProcessEnv;
     input?: Uint8Array;
     /** Leave stdin open for the test to write. */ openStdin?: boolean;
+    /** Run as this user and group (needs root), e.g. to meet a permission error as root. */
+    user?: { uid: number; gid: number };
   } = {},
 ): CliProcess {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, IMV_SERVER: '', ...options.env },
     stdio: 'pipe',
+    ...options.user,
   });
   if (options.input !== undefined) child.stdin.end(options.input);
   else if (options.openStdin !== true) child.stdin.end();
@@ -129,7 +132,11 @@ export function spawnCli(
 /** Runs the CLI to completion. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: Uint8Array } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    input?: Uint8Array;
+    user?: { uid: number; gid: number };
+  } = {},
 ): Promise<CliResult> {
   return spawnCli(args, options).exited;
 }

@@ -12,7 +12,12 @@ export interface ServeProcess {
 /** Starts `imv serve` on a free port (or `port`) with `dataDir` and waits for its banner. */
 export async function startServe(
   dataDir: string,
-  options: { port?: number; args?: string[] } = {},
+  options: {
+    port?: number;
+    args?: string[];
+    /** How long the banner may take (several nodes starting at once on a busy machine are slow). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<ServeProcess> {
   const port = options.port ?? 0;
   const proc = spawnCli([
@@ -34,7 +39,7 @@ export async function startServe(
   });
   // The banner: "imv server listening" then one URL per line.
   const match = await Promise.race([
-    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/),
+    proc.waitForStdout(/imv server listening\n\s*http:\/\/127\.0\.0\.1:(\d+)/, options.timeoutMs),
     exitedEarly,
   ]);
   exitedEarly.catch(() => undefined);

@@ -112,6 +112,11 @@ export class ClusterRooms extends RoomRegistry {
     ];
   }
 
+  /** The other live nodes and their client URLs, for the welcome message (failover targets). */
+  otherNodes(): { id: string; urls: string[] }[] {
+    return [...this.nodes.values()].map((n) => ({ id: n.id, urls: n.urls }));
+  }
+
   // ---- the RoomRegistry view: local plus remote ---------------------------------------------
 
   override addMember(room: string, member: Member): void {

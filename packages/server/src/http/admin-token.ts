@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE, ensurePrivateDir } from '../store/data-dir.js';
 
 /** File in the data dir holding the admin token (mode 0600). */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -20,7 +21,7 @@ function readToken(file: string): string | undefined {
     );
   }
   // Someone may have copied it around with a looser mode; the token is a password.
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  if ((statSync(file).mode & 0o777) !== PRIVATE_FILE_MODE) chmodSync(file, PRIVATE_FILE_MODE);
   return text;
 }
 
@@ -29,13 +30,14 @@ function readToken(file: string): string | undefined {
  * start (32 random bytes, base64url, mode 0600) and reused on every later start.
  */
 export function ensureAdminToken(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   const existing = readToken(file);
   if (existing !== undefined) return existing;
   const token = randomBytes(32).toString('base64url');
   try {
-    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${token}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    chmodSync(file, PRIVATE_FILE_MODE);
   } catch (err) {
     // Another process created it between the read and the write: use theirs.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readToken(file)!;

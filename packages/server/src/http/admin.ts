@@ -4,20 +4,23 @@ import {
   MAX_ROOM_KEY_LENGTH,
   MIN_ROOM_KEY_LENGTH,
   ROOM_KEY_PATTERN,
+  REST_ROUTES,
   ROOM_PATTERN,
 } from '@imv/protocol';
 import type { MessageDeleted } from '@imv/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RoomSummary } from '../store/store.js';
+import { controlText } from '../ws/control-text.js';
 import type { Hub } from '../ws/hub.js';
 import { adminTokenMatches } from './admin-token.js';
 import { HttpError } from './errors.js';
+import { integerText, parseIntegerParam, parseOptionalIntegerParam } from './params.js';
 
 const roomParam = { type: 'string', pattern: ROOM_PATTERN.source } as const;
 const roomParams = { type: 'object', properties: { room: roomParam }, required: ['room'] } as const;
 const messageParams = {
   type: 'object',
-  properties: { room: roomParam, id: { type: 'integer', minimum: 1 } },
+  properties: { room: roomParam, id: integerText },
   required: ['room', 'id'],
 } as const;
 
@@ -25,7 +28,7 @@ interface RoomParams {
   room: string;
 }
 interface MessageParams extends RoomParams {
-  id: number;
+  id: string;
 }
 
 /** The admin page: static HTML, CSS and a script file (no inline script: CSP is `script-src 'self'`). */
@@ -55,14 +58,12 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   ): void {
     const header = request.headers.authorization;
     if (header === undefined || header.trim() === '') {
-      done(
-        new HttpError(401, 'UNAUTHORIZED', 'admin route: send Authorization: Bearer <admin token>'),
-      );
+      done(HttpError.unauthorized('admin route: send Authorization: Bearer <admin token>'));
       return;
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null || !adminTokenMatches(match[1]!, adminToken)) {
-      done(new HttpError(403, 'FORBIDDEN', 'admin route: the admin token is wrong'));
+      done(HttpError.forbidden('admin route: the admin token is wrong'));
       return;
     }
     done();
@@ -71,11 +72,11 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   function announceDeleted(room: string, ids: readonly number[]): void {
     for (const id of ids) {
       const message: MessageDeleted = { type: 'message-deleted', room, id };
-      hub.bus.publishControl(room, JSON.stringify(message));
+      hub.bus.publishControl(room, controlText(message));
     }
   }
 
-  app.get('/api/admin/rooms', { onRequest: requireAdmin }, async () => {
+  app.get(REST_ROUTES.adminRooms, { onRequest: requireAdmin }, async () => {
     const stored = await store.listRooms();
     const rooms = new Map<string, AdminRoom>(
       stored.map((r) => [r.room, { ...r, online: hub.rooms.members(r.room).length }]),
@@ -108,8 +109,8 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   }));
 
   // The admin sees keyed rooms too, without their key.
-  app.get<{ Params: RoomParams; Querystring: { before?: number; limit?: number } }>(
-    '/api/admin/rooms/:room/messages',
+  app.get<{ Params: RoomParams; Querystring: { before?: string; limit?: string } }>(
+    REST_ROUTES.adminMessages,
     {
       onRequest: requireAdmin,
       schema: {
@@ -117,33 +118,33 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
         querystring: {
           type: 'object',
           properties: {
-            before: { type: 'integer', minimum: 1 },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
+            before: integerText,
+            limit: integerText,
           },
         },
       },
     },
     async (request) => {
       const { room } = request.params;
-      const { before, limit = MAX_HISTORY_LIMIT } = request.query;
+      const before = parseOptionalIntegerParam('before', request.query.before, 1);
+      const limit =
+        parseOptionalIntegerParam('limit', request.query.limit, 1, MAX_HISTORY_LIMIT) ??
+        MAX_HISTORY_LIMIT;
       const page = await store.listMessages(room, { before, limit });
       return { room, messages: page.messages, more: page.more };
     },
   );
 
   app.delete<{ Params: MessageParams }>(
-    '/api/rooms/:room/messages/:id',
+    REST_ROUTES.message,
     { onRequest: requireAdmin, schema: { params: messageParams } },
     async (request) => {
-      const { room, id } = request.params;
+      const { room } = request.params;
+      const id = parseIntegerParam('message id', request.params.id, 1);
       const message = await store.getMessage(room, id);
       if (message === undefined) throw HttpError.notFound(`message ${id} in room ${room}`);
       if (message.status === 'recording') {
-        throw new HttpError(
-          409,
-          'BAD_REQUEST',
-          `message ${id} is still being recorded; delete it once it has stopped`,
-        );
+        throw HttpError.messageRecording(id);
       }
       if (!(await store.deleteMessage(room, id)))
         throw HttpError.notFound(`message ${id} in room ${room}`);
@@ -154,7 +155,7 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   );
 
   app.delete<{ Params: RoomParams }>(
-    '/api/rooms/:room',
+    REST_ROUTES.room,
     { onRequest: requireAdmin, schema: { params: roomParams } },
     async (request) => {
       const { room } = request.params;
@@ -166,7 +167,7 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   );
 
   app.put<{ Params: RoomParams; Body: { key: string } }>(
-    '/api/rooms/:room/key',
+    REST_ROUTES.roomKey,
     {
       onRequest: requireAdmin,
       schema: {
@@ -194,7 +195,7 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   );
 
   app.delete<{ Params: RoomParams }>(
-    '/api/rooms/:room/key',
+    REST_ROUTES.roomKey,
     { onRequest: requireAdmin, schema: { params: roomParams } },
     async (request) => {
       const { room } = request.params;

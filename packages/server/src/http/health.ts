@@ -4,14 +4,10 @@ import type { MessageStore } from '../store/store.js';
 import { SERVER_VERSION } from '../version.js';
 import type { Hub } from '../ws/hub.js';
 
-/** A store may say what it is and answer a ping; the SQLite file in the data dir is always there. */
-type ProbedStore = MessageStore & { readonly kind?: string; ping?: () => Promise<void> };
-
 const STORE_PING_TIMEOUT_MS = 2_000;
 
-async function storeHealth(store: ProbedStore): Promise<{ kind: string; reachable: boolean }> {
-  const kind = store.kind ?? 'sqlite';
-  if (store.ping === undefined) return { kind, reachable: true };
+async function storeHealth(store: MessageStore): Promise<{ kind: string; reachable: boolean }> {
+  const kind = store.kind;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), STORE_PING_TIMEOUT_MS);

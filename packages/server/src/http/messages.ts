@@ -1,59 +1,35 @@
 import {
-  FRAME_HEADER_LEN,
+  DEFAULT_HISTORY_LIMIT,
   MAX_HISTORY_LIMIT,
+  REST_ROUTES,
+  ROOM_KEY_HEADER,
   ROOM_PATTERN,
+  packFramesDownload,
   roomKeySchema,
-  writeFrameHeader,
 } from '@imv/protocol';
 import { writeOggOpus } from '@imv/media';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RoomKeys } from '../store/room-keys.js';
-import type { MessageStore, StoredFrame } from '../store/store.js';
-import { DEFAULT_HISTORY_LIMIT } from '../ws/connection.js';
+import type { MessageStore } from '../store/store.js';
 import { HttpError } from './errors.js';
+import { integerText, parseIntegerParam, parseOptionalIntegerParam } from './params.js';
 
 const roomParam = { type: 'string', pattern: ROOM_PATTERN.source } as const;
-const idParam = { type: 'integer', minimum: 1 } as const;
 
 interface RoomParams {
   room: string;
 }
 interface MessageParams extends RoomParams {
-  id: number;
+  id: string;
 }
 interface ListQuerystring {
-  after?: number;
-  before?: number;
-  limit?: number;
+  after?: string;
+  before?: string;
+  limit?: string;
 }
 
-/** Header carrying a keyed room's key. Never the query string: URLs end up in logs and history. */
-export const ROOM_KEY_HEADER = 'x-imv-room-key';
-
-/**
- * `.frames` download: the stored frames with their original 16-byte headers, each as
- * [u16 big-endian length][frame], so a client holding the passphrase can open sealed frames
- * (the header is AES-GCM's associated data) and mux the audio itself.
- */
-export function packFramesDownload(streamId: number, frames: readonly StoredFrame[]): Buffer {
-  let total = 0;
-  for (const frame of frames) total += 2 + FRAME_HEADER_LEN + frame.payload.byteLength;
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  for (const frame of frames) {
-    const length = FRAME_HEADER_LEN + frame.payload.byteLength;
-    out.writeUInt16BE(length, pos);
-    writeFrameHeader(out.subarray(pos + 2), {
-      flags: frame.flags ?? 0,
-      streamId,
-      sequence: frame.seq,
-      timestamp: frame.ts,
-    });
-    out.set(frame.payload, pos + 2 + FRAME_HEADER_LEN);
-    pos += 2 + length;
-  }
-  return out;
-}
+/** node lower-cases incoming header names. */
+const roomKeyHeader = ROOM_KEY_HEADER.toLowerCase();
 
 /** REST access to stored voice messages: list, one message, and its audio as Ogg Opus. */
 export function registerMessageRoutes(
@@ -64,32 +40,26 @@ export function registerMessageRoutes(
   // Keyed rooms: every route under /api/rooms/:room/messages needs the key in ROOM_KEY_HEADER.
   async function requireRoomKey(request: FastifyRequest<{ Params: RoomParams }>): Promise<void> {
     const { room } = request.params;
-    const header = request.headers[ROOM_KEY_HEADER];
+    const header = request.headers[roomKeyHeader];
     const key = typeof header === 'string' ? header : undefined;
     let access = await roomKeys.check(room, key);
     // A malformed key can never be a room's key; only say so where a key is needed at all.
     if (access === 'ok' && !roomKeySchema.safeParse(key).success) access = 'wrong';
-    if (access === 'required')
-      throw new HttpError(
-        401,
-        'ROOM_KEY_REQUIRED',
-        `room ${room} has a key; send it in X-Imv-Room-Key`,
-      );
-    if (access === 'wrong')
-      throw new HttpError(403, 'ROOM_KEY_WRONG', `wrong key for room ${room}`);
+    if (access === 'required') throw HttpError.roomKeyRequired(room, ROOM_KEY_HEADER);
+    if (access === 'wrong') throw HttpError.roomKeyWrong(room);
   }
 
   app.get<{ Params: RoomParams; Querystring: ListQuerystring }>(
-    '/api/rooms/:room/messages',
+    REST_ROUTES.messages,
     {
       schema: {
         params: { type: 'object', properties: { room: roomParam }, required: ['room'] },
         querystring: {
           type: 'object',
           properties: {
-            after: { type: 'integer', minimum: 0 },
-            before: { type: 'integer', minimum: 1 },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
+            after: integerText,
+            before: integerText,
+            limit: integerText,
           },
         },
       },
@@ -97,7 +67,12 @@ export function registerMessageRoutes(
     },
     async (request) => {
       const { room } = request.params;
-      const { after, before, limit = DEFAULT_HISTORY_LIMIT } = request.query;
+      const { query } = request;
+      const after = parseOptionalIntegerParam('after', query.after, 0);
+      const before = parseOptionalIntegerParam('before', query.before, 1);
+      const limit =
+        parseOptionalIntegerParam('limit', query.limit, 1, MAX_HISTORY_LIMIT) ??
+        DEFAULT_HISTORY_LIMIT;
       const page = await store.listMessages(room, { after, before, limit });
       return { room, messages: page.messages, more: page.more };
     },
@@ -106,36 +81,30 @@ export function registerMessageRoutes(
   const messageSchema = {
     params: {
       type: 'object',
-      properties: { room: roomParam, id: idParam },
+      properties: { room: roomParam, id: integerText },
       required: ['room', 'id'],
     },
   };
   const messageRoute = { schema: messageSchema, preHandler: requireRoomKey };
 
   async function findMessage(params: MessageParams) {
-    const message = await store.getMessage(params.room, params.id);
-    if (message === undefined)
-      throw HttpError.notFound(`message ${params.id} in room ${params.room}`);
+    const id = parseIntegerParam('message id', params.id, 1);
+    const message = await store.getMessage(params.room, id);
+    if (message === undefined) throw HttpError.notFound(`message ${id} in room ${params.room}`);
     return message;
   }
 
-  app.get<{ Params: MessageParams }>('/api/rooms/:room/messages/:id', messageRoute, (request) =>
+  app.get<{ Params: MessageParams }>(REST_ROUTES.message, messageRoute, (request) =>
     findMessage(request.params),
   );
 
   // A message still recording is served as far as it is stored (its frames are flushed every 250 ms).
   app.get<{ Params: MessageParams }>(
-    '/api/rooms/:room/messages/:id.ogg',
+    REST_ROUTES.messageOgg,
     messageRoute,
     async (request, reply) => {
       const message = await findMessage(request.params);
-      if (message.encrypted) {
-        throw new HttpError(
-          409,
-          'BAD_REQUEST',
-          `message ${message.id} is end-to-end encrypted; the server cannot export its audio`,
-        );
-      }
+      if (message.encrypted) throw HttpError.messageEncrypted(message.id);
       const packets = await store.readFrames(message.id);
       let file: Uint8Array;
       try {
@@ -145,11 +114,7 @@ export function registerMessageRoutes(
           tags: { TITLE: `imv ${message.room} #${message.id}`, ARTIST: message.senderName },
         });
       } catch (err) {
-        throw new HttpError(
-          422,
-          'BAD_REQUEST',
-          `message ${message.id} does not hold valid Opus audio: ${(err as Error).message}`,
-        );
+        throw HttpError.audioInvalid(message.id, (err as Error).message);
       }
       return reply
         .type('audio/ogg')
@@ -163,7 +128,7 @@ export function registerMessageRoutes(
 
   // Works for every message; for an encrypted one it is the only way to its audio.
   app.get<{ Params: MessageParams }>(
-    '/api/rooms/:room/messages/:id.frames',
+    REST_ROUTES.messageFrames,
     messageRoute,
     async (request, reply) => {
       const message = await findMessage(request.params);
@@ -174,7 +139,7 @@ export function registerMessageRoutes(
           'Content-Disposition',
           `attachment; filename="imv-${message.room}-${message.id}.frames"`,
         )
-        .send(packFramesDownload(streamId, frames));
+        .send(Buffer.from(packFramesDownload(streamId, frames).buffer));
     },
   );
 }

@@ -1,15 +1,19 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { FRAME_MS } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateFile } from './data-dir.js';
 import { migrate } from './migrations.js';
+import { SQLITE_FILE_NAME } from './store-url.js';
 import type {
+  CopyableStore,
+  ExportedMessage,
   ListQuery,
   MessagePage,
-  MessageStore,
   NewMessage,
+  RecoveredMessage,
   RoomSummary,
   StoredFrame,
 } from './store.js';
@@ -57,7 +61,8 @@ function toVoiceMessage(row: MessageRow): VoiceMessage {
  * resolved appendFrames/finishMessage has been fsynced and survives SIGKILL or power loss.
  * better-sqlite3 is synchronous; each call is one short transaction on the event loop.
  */
-export class SqliteMessageStore implements MessageStore {
+export class SqliteMessageStore implements CopyableStore {
+  readonly kind = 'sqlite';
   readonly file: string;
   private readonly db: Db;
   private readonly stmts: {
@@ -83,11 +88,21 @@ export class SqliteMessageStore implements MessageStore {
     getRoomKey: Statement;
     roomHasMessage: Statement;
     upsertRoomKey: Statement;
+    exportMessage: Statement;
+    importMessage: Statement;
+    listIds: Statement;
+    counts: Statement;
   };
 
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.file = path.join(dataDir, 'imv.sqlite');
+  /** Opens (creating and migrating if needed) `<dataDir>/<fileName>`. */
+  constructor(dataDir: string, fileName = SQLITE_FILE_NAME) {
+    ensurePrivateDir(dataDir);
+    this.file = path.join(dataDir, fileName);
+    // Audio and names are private: 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
+    ensurePrivateFile(this.file);
+    for (const suffix of ['-wal', '-shm', '-journal']) {
+      if (existsSync(this.file + suffix)) chmodSync(this.file + suffix, PRIVATE_FILE_MODE);
+    }
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
     // FULL fsyncs the WAL at every commit, so an ack is only sent for audio that is on disk.
@@ -157,16 +172,27 @@ export class SqliteMessageStore implements MessageStore {
         `INSERT INTO rooms (room, key_hash, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (room) DO UPDATE SET key_hash = excluded.key_hash, updated_at = excluded.updated_at`,
       ),
+      exportMessage: db.prepare(`SELECT ${COLUMNS}, stream_id FROM messages WHERE id = ?`),
+      importMessage: db.prepare(
+        `INSERT OR IGNORE INTO messages (id, room, stream_id, sender_name, sender_client_id, started_at, status,
+                                         encrypted, e2e_salt, key_check)
+         VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
+      ),
+      listIds: db.prepare('SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+      counts: db.prepare(
+        `SELECT (SELECT COUNT(*) FROM messages) AS messages, (SELECT COUNT(*) FROM frames) AS frames,
+                (SELECT COUNT(*) FROM rooms WHERE key_hash IS NOT NULL) AS keyedRooms`,
+      ),
     };
   }
 
   private insertFrames(messageId: number, frames: readonly StoredFrame[]): void {
-    for (const { seq, ts, payload, flags } of frames) {
+    for (const { sequence, timestamp, payload, flags } of frames) {
       // better-sqlite3 binds Buffers as BLOBs but not plain Uint8Arrays; wrapping copies nothing.
       const blob = Buffer.isBuffer(payload)
         ? payload
         : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      this.stmts.insertFrame.run(messageId, seq, ts, blob, flags ?? 0);
+      this.stmts.insertFrame.run(messageId, sequence, timestamp, blob, flags ?? 0);
     }
   }
 
@@ -264,7 +290,7 @@ export class SqliteMessageStore implements MessageStore {
           flags: number;
           payload: Uint8Array;
         }[]
-      ).map(({ seq, ts, flags, payload }) => ({ seq, ts, flags, payload })),
+      ).map(({ seq, ts, flags, payload }) => ({ sequence: seq, timestamp: ts, flags, payload })),
     }));
   }
 
@@ -333,6 +359,79 @@ export class SqliteMessageStore implements MessageStore {
         for (const id of ids) this.finishSync(id, 'partial');
         return ids.length;
       })(),
+    );
+  }
+
+  /** One process owns the file: reachable as long as it is open. */
+  ping(): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (!this.db.open) throw new Error('store is closed');
+    });
+  }
+
+  /** A single-node store has no leases. */
+  heartbeat(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The only node is this one; recoverInterrupted covers its crashes. */
+  recoverOrphans(): Promise<RecoveredMessage[]> {
+    return Promise.resolve([]);
+  }
+
+  exportMessage(messageId: number): Promise<ExportedMessage | undefined> {
+    return Promise.resolve().then(async () => {
+      const row = this.stmts.exportMessage.get(messageId) as
+        (MessageRow & { stream_id: number }) | undefined;
+      if (row === undefined) return undefined;
+      const { frames } = await this.readStoredFrames(messageId);
+      return { message: toVoiceMessage(row), streamId: row.stream_id, frames };
+    });
+  }
+
+  importMessage({ message, streamId, frames }: ExportedMessage): Promise<'copied' | 'exists'> {
+    return Promise.resolve().then(() =>
+      this.db.transaction(() => {
+        const { changes } = this.stmts.importMessage.run(
+          message.id,
+          message.room,
+          streamId,
+          message.senderName,
+          message.senderClientId ?? null,
+          message.startedAt,
+          message.encrypted ? 1 : 0,
+          message.e2eSalt ?? null,
+          message.keyCheck ?? null,
+        );
+        if (changes === 0) {
+          const row = this.stmts.getMessage.get(message.id) as MessageRow | undefined;
+          if (
+            row === undefined ||
+            row.room !== message.room ||
+            row.started_at !== message.startedAt ||
+            row.sender_name !== message.senderName
+          ) {
+            throw new Error(
+              `message id ${message.id} is already used by a different message in the target store ` +
+                `(${row?.room ?? '?'}, ${row?.sender_name ?? '?'}); copy into an empty store`,
+            );
+          }
+          return 'exists';
+        }
+        this.insertFrames(message.id, frames);
+        this.finishSync(message.id, message.status === 'recording' ? 'partial' : message.status);
+        return 'copied';
+      })(),
+    );
+  }
+
+  listMessageIds(afterId: number, limit: number): Promise<number[]> {
+    return Promise.resolve().then(() => this.stmts.listIds.all(afterId, limit) as number[]);
+  }
+
+  counts(): Promise<{ messages: number; frames: number; keyedRooms: number }> {
+    return Promise.resolve().then(
+      () => this.stmts.counts.get() as { messages: number; frames: number; keyedRooms: number },
     );
   }
 

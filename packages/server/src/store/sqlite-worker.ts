@@ -8,7 +8,7 @@ import { packFrames, unpackFrames } from './worker-protocol.js';
 import type { PackedFrames, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort!;
-const { dataDir } = workerData as { dataDir: string };
+const { dataDir, fileName } = workerData as { dataDir: string; fileName: string };
 
 function reply(response: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(response, transfer);
@@ -16,7 +16,7 @@ function reply(response: WorkerResponse, transfer: ArrayBuffer[] = []): void {
 
 let store: SqliteMessageStore;
 try {
-  store = new SqliteMessageStore(dataDir);
+  store = new SqliteMessageStore(dataDir, fileName);
   reply({ id: 0, ok: true, value: store.file });
 } catch (err) {
   reply({ id: 0, ok: false, message: (err as Error).message });
@@ -42,7 +42,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return store.listMessages(args[0] as string, args[1] as ListQuery);
     case 'readFrames': {
       const payloads = await store.readFrames(args[0] as number);
-      return packFrames(payloads.map((payload, seq) => ({ seq, ts: 0, payload })));
+      return packFrames(payloads.map((payload, sequence) => ({ sequence, timestamp: 0, payload })));
     }
     case 'readStoredFrames': {
       const { streamId, frames } = await store.readStoredFrames(args[0] as number);
@@ -62,6 +62,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return store.setRoomKeyHash(args[0] as string, args[1] as string | undefined);
     case 'recoverInterrupted':
       return store.recoverInterrupted();
+    case 'ping':
+      return store.ping();
     case 'close':
       return store.close();
   }

@@ -15,12 +15,12 @@ export interface NewMessage {
   keyCheck?: string;
 }
 
-/** One Opus packet of a message, as received in a binary frame. */
+/** One Opus packet of a message, as received in a binary frame (fields named as in FrameHeader). */
 export interface StoredFrame {
   /** Frame header sequence number; frames are read back in this order, duplicates are ignored. */
-  seq: number;
+  sequence: number;
   /** Frame header timestamp (48 kHz samples since the stream start). */
-  ts: number;
+  timestamp: number;
   payload: Uint8Array;
   /** Frame header flags as received (END, ENCRYPTED); 0 when absent. Needed to rebuild the exact header. */
   flags?: number;
@@ -58,6 +58,8 @@ export interface MessagePage {
  * so duplicates and retries cannot make them disagree with the audio.
  */
 export interface MessageStore {
+  /** Which database holds the messages. */
+  readonly kind: 'sqlite' | 'postgres';
   /** Creates a message with status 'recording'. */
   createMessage(message: NewMessage): Promise<VoiceMessage>;
   /** Appends frames (one transaction); frames with a (message, seq) already stored are ignored. */
@@ -91,7 +93,49 @@ export interface MessageStore {
   claimRoomKey(room: string, keyHash: string): Promise<boolean>;
   /** Sets or (undefined) removes the room's key hash. */
   setRoomKeyHash(room: string, keyHash: string | undefined): Promise<void>;
-  /** Marks every 'recording' message left by a crash as 'partial'; returns how many. */
+  /**
+   * At start: marks 'recording' messages left by a crash of this node as 'partial'; returns how
+   * many. A single-node store finalises every such message; a shared one only this node's.
+   */
   recoverInterrupted(): Promise<number>;
+  /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  /** Renews this node's lease (shared stores); a no-op for a single-node store. */
+  heartbeat(): Promise<void>;
+  /**
+   * Finalises as 'partial' (with the frames that reached the store) every 'recording' message of a
+   * node whose lease is older than `staleMs` (or that left); returns those messages, so their rooms
+   * can be told. Each is returned by one node only. Always empty for a single-node store.
+   */
+  recoverOrphans(staleMs: number): Promise<RecoveredMessage[]>;
   close(): Promise<void>;
+}
+
+/** A message finalised by recoverOrphans, with the stream it was recorded from. */
+export interface RecoveredMessage {
+  message: VoiceMessage;
+  streamId: number;
+}
+
+/** A message with everything a copy needs to recreate it elsewhere, under the same id. */
+export interface ExportedMessage {
+  message: VoiceMessage;
+  streamId: number;
+  frames: StoredFrame[];
+}
+
+/** Stores that `imv store copy` reads from and writes into (opened directly, not through a worker). */
+export interface CopyableStore extends MessageStore {
+  /** The message with its stream id and frames, whatever its room; undefined when there is none. */
+  exportMessage(messageId: number): Promise<ExportedMessage | undefined>;
+  /**
+   * Inserts a finished message under its own id with its frames, in one transaction: 'copied';
+   * 'exists' when the same message (id, room, start, sender) is already there. Throws when the id
+   * is taken by a different message.
+   */
+  importMessage(exported: ExportedMessage): Promise<'copied' | 'exists'>;
+  /** Ids of every message, all rooms, in id order, after `afterId`, at most `limit`. */
+  listMessageIds(afterId: number, limit: number): Promise<number[]>;
+  /** Counts of messages and frames, for the copy's final check. */
+  counts(): Promise<{ messages: number; frames: number; keyedRooms: number }>;
 }

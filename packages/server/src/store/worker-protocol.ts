@@ -30,6 +30,7 @@ export type WorkerRequest =
         | 'claimRoomKey'
         | 'setRoomKeyHash'
         | 'recoverInterrupted'
+        | 'ping'
         | 'close';
       args: unknown[];
     }
@@ -45,8 +46,8 @@ export function packFrames(frames: readonly StoredFrame[]): PackedFrames {
   const packed: PackedFrames = { seqs: [], tss: [], flags: [], lengths: [], bytes };
   let pos = 0;
   for (const frame of frames) {
-    packed.seqs.push(frame.seq);
-    packed.tss.push(frame.ts);
+    packed.seqs.push(frame.sequence);
+    packed.tss.push(frame.timestamp);
     packed.flags.push(frame.flags ?? 0);
     packed.lengths.push(frame.payload.byteLength);
     bytes.set(frame.payload, pos);
@@ -61,8 +62,8 @@ export function unpackFrames(packed: PackedFrames): StoredFrame[] {
   for (let i = 0; i < packed.seqs.length; i++) {
     const length = packed.lengths[i]!;
     frames.push({
-      seq: packed.seqs[i]!,
-      ts: packed.tss[i]!,
+      sequence: packed.seqs[i]!,
+      timestamp: packed.tss[i]!,
       flags: packed.flags[i]!,
       payload: packed.bytes.subarray(pos, pos + length),
     });

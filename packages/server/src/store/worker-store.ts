@@ -5,9 +5,11 @@ import type {
   MessagePage,
   MessageStore,
   NewMessage,
+  RecoveredMessage,
   RoomSummary,
   StoredFrame,
 } from './store.js';
+import { SQLITE_FILE_NAME } from './store-url.js';
 import { packFrames, unpackFrames } from './worker-protocol.js';
 import type { PackedFrames, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
@@ -22,6 +24,7 @@ interface Pending {
  * posts messages; a promise resolves once the worker's transaction has committed.
  */
 export class WorkerMessageStore implements MessageStore {
+  readonly kind = 'sqlite';
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
@@ -37,9 +40,9 @@ export class WorkerMessageStore implements MessageStore {
   }
 
   /** Starts the worker and opens (migrating if needed) `<dataDir>/imv.sqlite` in it. */
-  static open(dataDir: string): Promise<WorkerMessageStore> {
+  static open(dataDir: string, fileName = SQLITE_FILE_NAME): Promise<WorkerMessageStore> {
     const worker = new Worker(new URL('./worker-boot.js', import.meta.url), {
-      workerData: { dataDir, entry: new URL('./sqlite-worker.ts', import.meta.url).href },
+      workerData: { dataDir, fileName, entry: new URL('./sqlite-worker.ts', import.meta.url).href },
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -152,6 +155,20 @@ export class WorkerMessageStore implements MessageStore {
 
   recoverInterrupted(): Promise<number> {
     return this.call('recoverInterrupted', []);
+  }
+
+  ping(): Promise<void> {
+    return this.call('ping', []);
+  }
+
+  /** A single-node store has no leases. */
+  heartbeat(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The only node is this one; recoverInterrupted covers its crashes. */
+  recoverOrphans(): Promise<RecoveredMessage[]> {
+    return Promise.resolve([]);
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 import { X509Certificate as NodeX509Certificate, type webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privatizeTree } from '../store/data-dir.js';
 
 /*
  * Trust on first scan: each imv server makes its own small certificate authority once, and signs a
@@ -112,9 +113,11 @@ async function importSigningKey(pem: string): Promise<webcrypto.CryptoKey> {
   return crypto.subtle.importKey('pkcs8', der, ECDSA_P256, false, ['sign']);
 }
 
-async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
+/** Writes via a temp file and rename; every file in the data dir is 0600 (chmod: the umask would narrow `mode`). */
+async function writeFileAtomic(file: string, data: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode });
+  await writeFile(tmp, data, { mode: PRIVATE_FILE_MODE });
+  await chmod(tmp, PRIVATE_FILE_MODE);
   await rename(tmp, file);
 }
 
@@ -249,7 +252,9 @@ export async function ensureCertificates(
 const pending = new Map<string, Promise<void>>();
 
 async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certificates> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  // Certificates written by older versions were 0644.
+  privatizeTree(dir);
   const file = (name: string): string => path.join(dir, name);
   const wanted = wantedNames(names);
 
@@ -261,8 +266,8 @@ async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certi
       names.hostnames?.[0] ?? osHostname(),
     ));
     // Key first: a crash in between must not leave a CA certificate without its key.
-    await writeFileAtomic(file(CA_KEY_FILE), caKeyPem, 0o600);
-    await writeFileAtomic(file(CA_CERT_FILE), caCertPem, 0o644);
+    await writeFileAtomic(file(CA_KEY_FILE), caKeyPem);
+    await writeFileAtomic(file(CA_CERT_FILE), caCertPem);
     caCreated = true;
   }
 
@@ -285,8 +290,8 @@ async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certi
       ipAddresses: [...new Set([...wanted.ipAddresses, ...previous.ipAddresses])],
     };
     ({ certPem, keyPem } = await createServerCert(caCertPem, caKeyPem, merged));
-    await writeFileAtomic(file(SERVER_KEY_FILE), keyPem, 0o600);
-    await writeFileAtomic(file(SERVER_CERT_FILE), certPem, 0o644);
+    await writeFileAtomic(file(SERVER_KEY_FILE), keyPem);
+    await writeFileAtomic(file(SERVER_CERT_FILE), certPem);
     reissued = true;
   }
 

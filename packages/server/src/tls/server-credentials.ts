@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { StartupError } from '../startup-error.js';
 import { ensureCertificates, type Certificates } from './certificates.js';
 
 /** What the HTTPS listener serves, from the local CA or from the operator's own files. */
@@ -20,11 +21,15 @@ export interface CredentialOptions {
   addresses: string[];
 }
 
+const FIX = 'give --cert a PEM certificate chain and --key-file its PEM private key';
+
 async function readPem(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new StartupError(`cannot read the ${what} ${file} (${why}): ${FIX}`, { cause: err });
   }
 }
 
@@ -43,23 +48,39 @@ export async function loadServerCredentials(
       // The first certificate of a chain file is the server's own.
       cert = new X509Certificate(chainPem);
     } catch (err) {
-      throw new Error(`${options.certFile} is not a PEM certificate`, { cause: err });
+      throw new StartupError(`${options.certFile} is not a PEM certificate: ${FIX}`, {
+        cause: err,
+      });
     }
     let matches: boolean;
     try {
       matches = cert.checkPrivateKey(createPrivateKey(keyPem));
     } catch (err) {
-      throw new Error(`${options.keyFile} is not a PEM private key`, { cause: err });
+      throw new StartupError(`${options.keyFile} is not a PEM private key: ${FIX}`, {
+        cause: err,
+      });
     }
     if (!matches) {
-      throw new Error(`${options.keyFile} is not the private key of ${options.certFile}`);
+      throw new StartupError(
+        `${options.keyFile} is not the private key of ${options.certFile}: ${FIX}`,
+      );
     }
     return { keyPem, chainPem, fingerprintSha256: cert.fingerprint256 };
   }
-  const local = await ensureCertificates(options.dataDir, {
-    hostnames: options.hostnames,
-    addresses: options.addresses,
-  });
+  let local: Awaited<ReturnType<typeof ensureCertificates>>;
+  try {
+    local = await ensureCertificates(options.dataDir, {
+      hostnames: options.hostnames,
+      addresses: options.addresses,
+    });
+  } catch (err) {
+    if (typeof (err as NodeJS.ErrnoException).code === 'string')
+      throw StartupError.dataDir(err, options.dataDir);
+    throw new StartupError(
+      `the local certificates in ${options.dataDir}/tls cannot be used (${(err as Error).message}): move that folder away to make new ones`,
+      { cause: err },
+    );
+  }
   return {
     keyPem: local.keyPem,
     chainPem: local.chainPem,

@@ -1,5 +1,6 @@
 import type { Member, MemberJoined, MemberLeft, Presence } from '@imv/protocol';
 import type { RoomSubscriber } from '../bus/bus.js';
+import { controlText } from './control-text.js';
 import type { Hub } from './hub.js';
 
 /*
@@ -19,13 +20,13 @@ export function announceJoin(
   newcomer: RoomSubscriber,
 ): void {
   const joined: MemberJoined = { type: 'member-joined', room, member };
-  hub.bus.publishControl(room, JSON.stringify(joined), newcomer);
+  hub.bus.publishControl(room, controlText(joined), newcomer);
 }
 
 /** Tells the room's members that `member` left. */
 export function announceLeave(hub: Hub, room: string, member: Member): void {
   const left: MemberLeft = { type: 'member-left', room, member };
-  hub.bus.publishControl(room, JSON.stringify(left));
+  hub.bus.publishControl(room, controlText(left));
 }
 
 /**
@@ -44,7 +45,7 @@ class LegacyPresence {
     if (!text.startsWith(DELTA_PREFIX)) return undefined;
     if (text !== this.delta) {
       const presence: Presence = { type: 'presence', room, members: this.hub.rooms.members(room) };
-      this.full = JSON.stringify(presence);
+      this.full = controlText(presence);
       this.delta = text;
     }
     return this.full;

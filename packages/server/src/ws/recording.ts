@@ -25,7 +25,7 @@ export class Recording {
   ) {}
 
   add(seq: number, ts: number, payload: Uint8Array, flags = 0): void {
-    this.pending.push({ seq, ts, payload, flags });
+    this.pending.push({ sequence: seq, timestamp: ts, payload, flags });
     this.frameCount++;
     if (this.pending.length >= FLUSH_FRAMES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);

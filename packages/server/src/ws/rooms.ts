@@ -1,16 +1,40 @@
 import type { LiveStream, Member } from '@imv/protocol';
 
-interface RoomState {
+interface RoomEntry {
   members: Map<string, Member>;
   /** undefined = reserved by a talk-start whose message row is being created. */
   live: Map<number, LiveStream | undefined>;
 }
 
-/** Who is in which room and which streams are live there (this node's view). */
-export class RoomRegistry {
-  private readonly rooms = new Map<string, RoomState>();
+/**
+ * Room membership as connections see it. A cluster keeps a replica of every node's members here
+ * (ClusterRooms), so reads stay synchronous on the join path.
+ */
+export interface RoomPresence {
+  addMember(room: string, member: Member): void;
+  removeMember(room: string, memberId: string): void;
+  members(room: string): Member[];
+  /** Rooms with members or live streams. */
+  names(): string[];
+}
 
-  private state(room: string): RoomState {
+/** Stream ids in use per room: a talk-start reserves one, its message row makes it live, the stop frees it. */
+export interface LiveStreams {
+  /** Claims a stream id in a room; false when another live stream there uses it. */
+  reserveStream(room: string, streamId: number): boolean;
+  setLive(room: string, stream: LiveStream): void;
+  endStream(room: string, streamId: number): void;
+  live(room: string): LiveStream[];
+}
+
+/** What the hub needs of room state: the seams where cluster-wide presence and streams plug in. */
+export type RoomState = RoomPresence & LiveStreams;
+
+/** Who is in which room and which streams are live there (this node's view). */
+export class RoomRegistry implements RoomState {
+  private readonly rooms = new Map<string, RoomEntry>();
+
+  private state(room: string): RoomEntry {
     let state = this.rooms.get(room);
     if (state === undefined) {
       state = { members: new Map(), live: new Map() };

@@ -40,8 +40,8 @@ interface Talk {
   encoder: FrameEncoder;
   /** Set once the talk is flushing its encoder before talk-stop. */
   finishing: Promise<void> | null;
-  /** End-to-end rooms: this talk's AES key; frames are sealed in order through `sending`. */
-  streamKey: StreamKey | null;
+  /** End-to-end rooms: this talk's AES key (maybe still being derived); frames are sealed in order through `sending`. */
+  streamKey: Promise<StreamKey> | null;
   sending: Promise<void>;
 }
 
@@ -127,17 +127,6 @@ async function startTalk(streamId: number): Promise<void> {
   const onError = (e: Error) => {
     if (talk?.streamId === streamId) abortTalk(`encoder failed: ${e.message}`);
   };
-  let streamKey: StreamKey | null = null;
-  let e2e: { encrypted: true; e2eSalt: string; keyCheck: string } | undefined;
-  if (roomKey !== null) {
-    // A fresh salt per talk gives every stream its own AES key (e2e.ts: nonces never repeat).
-    const e2eSalt = newStreamSalt();
-    streamKey = await deriveStreamKey(roomKey, e2eSalt);
-    e2e = { encrypted: true, e2eSalt, keyCheck: roomKey.keyCheck };
-    // Another press may have started meanwhile (TS narrowed `talk` to null above the await).
-    for (let t = talk as Talk | null; t !== null; t = talk as Talk | null)
-      await finishTalk(t.streamId);
-  }
   let encoder: FrameEncoder;
   if (c.encoder === 'webcodecs')
     encoder = createWebCodecsEncoder((p) => onPacket(streamId, p), onError);
@@ -147,7 +136,34 @@ async function startTalk(streamId: number): Promise<void> {
     post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
     return;
   }
-  talk = { streamId, sequence: 0, encoder, finishing: null, streamKey, sending: Promise.resolve() };
+  // The talk exists from here on with no await before it: the capture worklet is already sending
+  // blocks, and a block that finds no talk is dropped, which would cut the start of the talk.
+  let streamKey: Promise<StreamKey> | null = null;
+  let e2e: { encrypted: true; e2eSalt: string; keyCheck: string } | undefined;
+  if (roomKey !== null) {
+    // A fresh salt per talk gives every stream its own AES key (e2e.ts: nonces never repeat). The
+    // key is derived while the first frames encode; sealing waits for it, in order.
+    const e2eSalt = newStreamSalt();
+    streamKey = deriveStreamKey(roomKey, e2eSalt);
+    e2e = { encrypted: true, e2eSalt, keyCheck: roomKey.keyCheck };
+  }
+  const t: Talk = {
+    streamId,
+    sequence: 0,
+    encoder,
+    finishing: null,
+    streamKey,
+    sending: Promise.resolve(),
+  };
+  talk = t;
+  if (streamKey !== null) {
+    t.sending = streamKey.then(
+      () => undefined,
+      (e: unknown) => {
+        if (talk === t) abortTalk(`could not derive the stream key: ${(e as Error).message}`);
+      },
+    );
+  }
   sendJson({ type: 'talk-start', streamId, ...e2e });
 }
 
@@ -163,7 +179,7 @@ function onPacket(streamId: number, packet: Uint8Array): void {
   const t = talk;
   t.sending = t.sending
     .then(async () => {
-      const sealed = await sealFrame(key, header, packet);
+      const sealed = await sealFrame(await key, header, packet);
       if (talk === t && socket?.readyState === WebSocket.OPEN) socket.send(sealed);
     })
     .catch((e: unknown) => {
