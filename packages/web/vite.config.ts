@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 
 const root = import.meta.dirname;
 
@@ -20,4 +21,30 @@ export default defineConfig({
     },
   },
   worker: { format: 'es' },
+  define: {
+    // Shown as <html data-build>; a test builds twice with different ids to check the update path.
+    __IMV_BUILD__: JSON.stringify(process.env.IMV_BUILD_ID ?? 'dev'),
+  },
+  plugins: [
+    // The service worker (src/pwa/sw.ts) precaches the app shell. The manifest stays our own
+    // public/manifest.webmanifest, and the page registers the worker itself (src/pwa/register.ts).
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src/pwa',
+      filename: 'sw.ts',
+      injectRegister: false,
+      manifest: false,
+      injectManifest: {
+        globPatterns: [
+          'index.html',
+          'assets/**/*.{js,css,wasm}',
+          'icons/*',
+          'manifest.webmanifest',
+        ],
+        // The WASM codec (libopus) is the largest file; the app cannot talk offline without it anyway,
+        // but it must be there when the server comes back behind a flaky network.
+        maximumFileSizeToCacheInBytes: 4 * 1024 * 1024,
+      },
+    }),
+  ],
 });

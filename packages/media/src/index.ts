@@ -1,5 +1,6 @@
 // Browser-safe API: no Node built-ins, no native modules. Node-only codecs live in '@imv/media/node'.
 export * from './errors.js';
+export * from './bytes.js';
 export * from './opus/opus-head.js';
 export * from './opus/opus-toc.js';
 export * from './ogg/ogg-crc.js';

@@ -188,6 +188,26 @@ describe('web client', () => {
     expect((await fetch(`${server.httpUrl}/assets/missing.js`)).status).toBe(404);
   });
 
+  it('serves the service worker and the pages for revalidation on every load, hashed assets as immutable', async () => {
+    const webRoot = servers.tempDir();
+    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>imv main</title>');
+    writeFileSync(path.join(webRoot, 'sw.js'), 'self.addEventListener("fetch", () => {});');
+    mkdirSync(path.join(webRoot, 'assets'));
+    writeFileSync(path.join(webRoot, 'assets', 'app-Ab12.js'), 'console.log(1)');
+    const server = await servers.start({ webRoot });
+    const sw = await fetch(`${server.httpUrl}/sw.js`);
+    expect(sw.status).toBe(200);
+    expect(sw.headers.get('content-type')).toMatch(/javascript/);
+    expect(sw.headers.get('cache-control')).toBe('no-cache');
+    // The service worker lives at the root, so its default scope is the whole app; the CSP lets
+    // the page start it from its own origin.
+    expect(sw.headers.get('content-security-policy')).toContain("worker-src 'self'");
+    expect((await fetch(`${server.httpUrl}/`)).headers.get('cache-control')).toBe('no-cache');
+    expect((await fetch(`${server.httpUrl}/assets/app-Ab12.js`)).headers.get('cache-control')).toBe(
+      'public, max-age=31536000, immutable',
+    );
+  });
+
   it('explains at / that the web client is not built when webRoot has no index.html', async () => {
     const server = await servers.start({ webRoot: servers.tempDir() });
     const res = await fetch(`${server.httpUrl}/`);

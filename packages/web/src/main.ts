@@ -1,4 +1,5 @@
 import './styles/app.css';
+import { registerServiceWorker } from './pwa/register.js';
 import { startApp } from './ui/app.js';
 import { createVoiceClient } from './voice-client.js';
 
@@ -9,3 +10,7 @@ if (!root) throw new Error('index.html must have an element with id="app"');
 // headset or studio microphones, and for tests that compare what was sent with the source file.
 const micProcessing = new URLSearchParams(location.search).get('mic') !== 'raw';
 startApp(root, (options) => createVoiceClient({ ...options, micProcessing }));
+
+document.documentElement.dataset.build = __IMV_BUILD__;
+// A new build reloads the page, but never in the middle of a talk.
+registerServiceWorker({ busy: () => (window.imvClients ?? []).some((client) => client.talking) });

@@ -1,12 +1,36 @@
 import { FLAG_END, FRAME_SAMPLES, encodeFrame, sealFrame } from '@imv/protocol';
-import type { ErrorMessage, MessageStored, StreamKey, TalkStarted } from '@imv/protocol';
+import type {
+  ErrorMessage,
+  MessageStored,
+  ServerMessage,
+  ServerMessageOf,
+  StreamKey,
+  TalkStarted,
+} from '@imv/protocol';
 import { ImvClientError } from './client-error.js';
-import type { ImvClient } from './imv-client.js';
 
 /** What an end-to-end encrypted talk needs: the stream's key (with its salt) and the room's keyCheck. */
 export interface TalkEncryption {
   streamKey: StreamKey;
   keyCheck: string;
+}
+
+/**
+ * What a talk needs of its connection (ImvClient provides it). An interface rather than the class,
+ * so that this file and imv-client.ts do not import each other.
+ */
+export interface TalkConnection {
+  readonly welcome: { connectionId: string };
+  expect<T extends ServerMessage['type']>(
+    type: T,
+    options?: {
+      where?: (message: ServerMessageOf<T>) => boolean;
+      failOn?: (error: ErrorMessage) => boolean;
+      signal?: AbortSignal;
+    },
+  ): Promise<ServerMessageOf<T>>;
+  sendControl(message: Record<string, unknown> & { type: string }): void;
+  sendBinary(bytes: Uint8Array): Promise<void>;
 }
 
 /**
@@ -24,7 +48,7 @@ export class OutgoingTalk {
   private failure: ImvClientError | undefined;
 
   constructor(
-    private readonly client: ImvClient,
+    private readonly client: TalkConnection,
     readonly streamId: number,
     /** End-to-end encryption: every frame is sealed with this stream key (e2e.ts). */
     private readonly encryption?: TalkEncryption,

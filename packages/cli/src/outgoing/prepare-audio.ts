@@ -1,5 +1,5 @@
 import { FRAME_SAMPLES, OPUS_PRE_SKIP } from '@imv/protocol';
-import { MediaError, opusPacketSamples, readAudioFile } from '@imv/media';
+import { MediaError, opusPacketIsStereo, opusPacketSamples, readAudioFile } from '@imv/media';
 import type { AudioFile } from '@imv/media';
 import { OpusFrameEncoder, decodeOggOpus } from '@imv/media/node';
 import { CliError } from '../cli-error.js';
@@ -14,9 +14,6 @@ export interface PreparedAudio {
   warnings: string[];
 }
 
-/** RFC 6716 §3.1: the TOC byte's bit 2 marks a stereo packet. */
-const TOC_STEREO = 0x04;
-
 /**
  * Ogg Opus packets can go on the wire untouched only if they are what imv streams are: 20 ms, mono,
  * with the libopus pre-skip the server writes into every stored file's OpusHead (RFC 7845 §5.1).
@@ -24,7 +21,7 @@ const TOC_STEREO = 0x04;
 function canForward(file: Extract<AudioFile, { kind: 'opus' }>): boolean {
   return (
     file.preSkip === OPUS_PRE_SKIP &&
-    file.packets.every((p) => opusPacketSamples(p) === FRAME_SAMPLES && (p[0]! & TOC_STEREO) === 0)
+    file.packets.every((p) => opusPacketSamples(p) === FRAME_SAMPLES && !opusPacketIsStereo(p))
   );
 }
 

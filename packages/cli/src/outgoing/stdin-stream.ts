@@ -1,4 +1,4 @@
-import { MediaError, StreamResampler, WavStreamDecoder } from '@imv/media';
+import { MediaError, StreamResampler, WavStreamDecoder, concatBytes } from '@imv/media';
 import { OpusFrameEncoder } from '@imv/media/node';
 import { CliError } from '../cli-error.js';
 
@@ -9,10 +9,6 @@ export type StdinInput =
 function toBytes(chunk: Buffer | string): Uint8Array {
   const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(chunks));
 }
 
 function mediaToCli(label: string, error: unknown): unknown {
@@ -34,11 +30,11 @@ export async function openStdin(label = 'stdin'): Promise<StdinInput> {
   let headLength = 0;
   while (headLength < 4) {
     const next = await iterator.next();
-    if (next.done === true) return { kind: 'bytes', bytes: concat(head) };
+    if (next.done === true) return { kind: 'bytes', bytes: concatBytes(head) };
     head.push(toBytes(next.value));
     headLength += head.at(-1)!.length;
   }
-  const first = concat(head);
+  const first = concatBytes(head);
   if (String.fromCharCode(...first.subarray(0, 4)) !== 'RIFF') {
     const rest: Uint8Array[] = [first];
     for (;;) {
@@ -46,7 +42,7 @@ export async function openStdin(label = 'stdin'): Promise<StdinInput> {
       if (next.done === true) break;
       rest.push(toBytes(next.value));
     }
-    return { kind: 'bytes', bytes: concat(rest) };
+    return { kind: 'bytes', bytes: concatBytes(rest) };
   }
   return { kind: 'wav-stream', stream: await WavStdinStream.open(first, iterator, label) };
 }

@@ -2,6 +2,7 @@
  * Hand-written Ogg Opus demuxer, the mirror of ogg-writer.ts: small, runs anywhere, and each refusal names the
  * page and byte offset at fault (a CRC mismatch, a truncation, a stream that is not Opus).
  */
+import { concatBytes } from '../bytes.js';
 import { MediaError } from '../errors.js';
 import {
   type OpusHead,
@@ -158,7 +159,7 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
       partial.push(page.body.subarray(pos, pos + lace));
       pos += lace;
       if (lace < 255) {
-        packets.push(partial.length === 1 ? copyBytes(partial[0]!) : joinParts(partial));
+        packets.push(partial.length === 1 ? copyBytes(partial[0]!) : concatBytes(partial));
         partial = [];
       }
     }
@@ -206,16 +207,6 @@ export function readOggOpus(bytes: Uint8Array): OggOpusFile {
   if (finalGranule < 0) finalGranule = totalSamples;
   const sampleCount = Math.max(0, Math.min(finalGranule, totalSamples) - head.preSkip);
   return { head, tags, packets, finalGranule, sampleCount, warnings };
-}
-
-function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
 }
 
 /** A plain Uint8Array copy, whatever the input's class (Buffer#slice would return a view). */

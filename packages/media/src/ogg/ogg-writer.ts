@@ -3,6 +3,7 @@
  * granule positions (pre-skip and the end trim that keeps a message's true length, RFC 7845 §4), it must run
  * unchanged in the browser and in Node, and it adds no dependency. bench/ogg-writer.ts compares it with mediabunny.
  */
+import { concatBytes } from '../bytes.js';
 import { OPUS_PRE_SKIP } from '@imv/protocol';
 import { buildOpusHead, buildOpusTags } from '../opus/opus-head.js';
 import { opusPacketSamples } from '../opus/opus-toc.js';
@@ -102,16 +103,6 @@ class OggPaginator {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
-
 /** Muxes mono Opus packets into a complete Ogg Opus file (RFC 7845). Throws on a malformed packet. */
 export function writeOggOpus(
   packets: Iterable<Uint8Array>,
@@ -170,5 +161,5 @@ export function writeOggOpus(
     pager.addPacket(packet, Math.min(granule, finalGranule));
   });
   pager.flush(OGG_FLAG_EOS);
-  return concat(pager.pages);
+  return concatBytes(pager.pages);
 }

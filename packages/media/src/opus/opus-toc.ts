@@ -56,3 +56,10 @@ export function opusPacketSamples(packet: Uint8Array): number {
   }
   return samples;
 }
+
+/** RFC 6716 §3.1: bit 2 of the TOC byte marks a stereo packet. */
+export function opusPacketIsStereo(packet: Uint8Array): boolean {
+  if (packet.length === 0)
+    throw badPacket('Opus packet is empty (a packet needs at least the TOC byte)');
+  return (packet[0]! & 0x04) !== 0;
+}

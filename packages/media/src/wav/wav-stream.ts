@@ -4,6 +4,7 @@
  * stream. Validation and sample conversion are readWav's own: the header is checked by readWav, and each piece of
  * PCM is converted by readWav on that header with the data size set to the piece's length.
  */
+import { concatBytes } from '../bytes.js';
 import { MediaError } from '../errors.js';
 import { readWav } from './wav-reader.js';
 
@@ -46,7 +47,7 @@ export class WavStreamDecoder {
 
   push(bytes: Uint8Array): Float32Array {
     if (this.header === undefined) {
-      this.head = concat(this.head, bytes);
+      this.head = concatBytes([this.head, bytes]);
       const data = this.findDataChunk();
       if (data === undefined) return new Float32Array(0);
       this.header = this.head.slice(0, data.start);
@@ -106,7 +107,9 @@ export class WavStreamDecoder {
     if (this.done || bytes.length === 0) return new Float32Array(0);
     if (this.declaredLeft !== Infinity && bytes.length > this.declaredLeft) {
       // Past the declared size: a trailing chunk (LIST, …) ends the audio; anything else means the size was wrong.
-      const rest = concat(this.pending, bytes).subarray(this.pending.length + this.declaredLeft);
+      const rest = concatBytes([this.pending, bytes]).subarray(
+        this.pending.length + this.declaredLeft,
+      );
       if (rest.length >= 4 && looksLikeChunkId(rest, 0)) {
         this.done = true;
         bytes = bytes.subarray(0, this.declaredLeft);
@@ -115,7 +118,7 @@ export class WavStreamDecoder {
       }
     }
     if (this.declaredLeft !== Infinity) this.declaredLeft -= bytes.length;
-    const all = concat(this.pending, bytes);
+    const all = concatBytes([this.pending, bytes]);
     const { blockAlign } = this.format!;
     const usable = all.length - (all.length % blockAlign);
     this.pending = all.slice(usable);
@@ -127,12 +130,4 @@ export class WavStreamDecoder {
     new DataView(wav.buffer).setUint32(header.length - 4, usable, true);
     return readWav(wav).samples;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -16,7 +16,25 @@ export async function registerWebRoutes(app: FastifyInstance, webRoot: string): 
     app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(NOT_BUILT_HTML));
     return;
   }
-  await app.register(fastifyStatic, { root: webRoot, index: 'index.html', wildcard: true });
+  await app.register(fastifyStatic, {
+    root: webRoot,
+    index: 'index.html',
+    wildcard: true,
+    // Our own Cache-Control below (the plugin's default would override it).
+    cacheControl: false,
+    setHeaders: (res, filePath) => {
+      const file = path.basename(filePath);
+      // The service worker and the pages are checked on every load, so a new build is picked up at
+      // once (a cached sw.js would keep the old shell); hashed files under assets/ never change.
+      if (file === 'sw.js' || file.endsWith('.html') || file === 'manifest.webmanifest') {
+        res.setHeader('cache-control', 'no-cache');
+      } else if (filePath.includes(`${path.sep}assets${path.sep}`)) {
+        res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      } else {
+        res.setHeader('cache-control', 'public, max-age=0');
+      }
+    },
+  });
   if (existsSync(path.join(webRoot, 'duo.html'))) {
     app.get('/duo', (_request, reply) => reply.sendFile('duo.html'));
   }

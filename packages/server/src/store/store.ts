@@ -104,8 +104,9 @@ export interface MessageStore {
   heartbeat(): Promise<void>;
   /**
    * Finalises as 'partial' (with the frames that reached the store) every 'recording' message of a
-   * node whose lease is older than `staleMs` (or that left); returns those messages, so their rooms
-   * can be told. Each is returned by one node only. Always empty for a single-node store.
+   * node whose lease is older than `staleMs` (or that left), and this node's own messages whose
+   * final write failed while the store was unreachable; returns those messages, so their rooms can
+   * be told. Each is returned by one node only. Always empty for a single-node store.
    */
   recoverOrphans(staleMs: number): Promise<RecoveredMessage[]>;
   close(): Promise<void>;

@@ -20,8 +20,10 @@ export class ServerProcess {
     );
   }
 
-  static start(dataDir: string): Promise<ServerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], {
+  /** Starts it on `dataDir`, with the store at `store` when given (else the data dir's SQLite). */
+  static start(dataDir: string, store?: string): Promise<ServerProcess> {
+    const args = ['--import', 'tsx', script, dataDir, ...(store === undefined ? [] : [store])];
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       stdio: 'pipe',
     });

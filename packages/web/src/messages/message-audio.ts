@@ -17,10 +17,19 @@ export class UndecryptableMessageError extends Error {
   override readonly name = 'UndecryptableMessageError';
 }
 
+/** Message bodies kept in the browser for offline use (src/offline/offline-messages.ts). */
+export interface KeptBodies {
+  get(message: VoiceMessage, kind: 'ogg' | 'frames'): Promise<Uint8Array | undefined>;
+  put(message: VoiceMessage, kind: 'ogg' | 'frames', body: Uint8Array): Promise<void>;
+}
+
 export class MessageAudio {
   private readonly files = new Map<number, Promise<Blob>>();
 
-  constructor(private readonly source: MessageAudioSource) {}
+  constructor(
+    private readonly source: MessageAudioSource,
+    private readonly kept?: KeptBodies,
+  ) {}
 
   /**
    * The message as an Ogg Opus Blob, from the cache or the server: the `.ogg`, or for an end-to-end
@@ -37,7 +46,9 @@ export class MessageAudio {
     }
     const file = message.encrypted
       ? this.decrypted(message)
-      : this.download(message, 'ogg').then((res) => res.blob());
+      : this.download(message, 'ogg').then(
+          (body) => new Blob([body as Uint8Array<ArrayBuffer>], { type: 'audio/ogg' }),
+        );
     file.catch(() => this.files.delete(id));
     this.files.set(id, file);
     while (this.files.size > MAX_CACHED_FILES) {
@@ -48,14 +59,24 @@ export class MessageAudio {
     return file;
   }
 
-  private async download(message: VoiceMessage, kind: 'ogg' | 'frames'): Promise<Response> {
-    const res = await fetch(this.source.urlFor(message, kind), { headers: this.source.headers() });
+  /** The body from the server, kept for offline use; the kept body when the server is unreachable. */
+  private async download(message: VoiceMessage, kind: 'ogg' | 'frames'): Promise<Uint8Array> {
+    let res: Response;
+    try {
+      res = await fetch(this.source.urlFor(message, kind), { headers: this.source.headers() });
+    } catch (error) {
+      const kept = await this.kept?.get(message, kind);
+      if (kept) return kept;
+      throw error;
+    }
     if (!res.ok) throw new Error(`could not download message ${message.id}: HTTP ${res.status}`);
-    return res;
+    const body = new Uint8Array(await res.arrayBuffer());
+    void this.kept?.put(message, kind, body);
+    return body;
   }
 
   private async decrypted(message: VoiceMessage): Promise<Blob> {
-    const body = new Uint8Array(await (await this.download(message, 'frames')).arrayBuffer());
+    const body = await this.download(message, 'frames');
     let ogg: Uint8Array;
     try {
       ogg = await this.source.decrypt(message, body);

@@ -8,6 +8,8 @@ import { MessageStore, oldOnFirstVisit } from '../messages/message-store.js';
 import { PeakCache } from '../messages/peak-cache.js';
 import { MessagePlayer, PLAYBACK_RATES, type PlaybackRate } from '../messages/player.js';
 import { WaveformLoader } from '../messages/waveform-loader.js';
+import { keepOffline } from '../offline/keep-offline.js';
+import { OfflineMessages, offlineMessageCount } from '../offline/offline-messages.js';
 import {
   MicError,
   type ConnectionState,
@@ -96,13 +98,21 @@ function runRoom(
     `${location.origin}/api/rooms/${encodeURIComponent(room)}/messages/${id}.${kind}`;
   const store = new MessageStore();
   const heard = new HeardStore(localStorage, storagePrefix, room);
-  const files = new MessageAudio({
-    urlFor: (message, kind) => roomUrl(message.id, kind),
-    // REST routes of a keyed room need the key as a header (docs/protocol.md "Room keys").
-    headers: (): Record<string, string> =>
-      roomKey !== undefined ? { 'X-Imv-Room-Key': roomKey } : {},
-    decrypt: (message, frames) => client.decryptMessage(message, frames),
-  });
+  const offline = new OfflineMessages(
+    room,
+    offlineMessageCount(location.search, localStorage, storagePrefix),
+    (text) => status.showNotice(text),
+  );
+  const files = new MessageAudio(
+    {
+      urlFor: (message, kind) => roomUrl(message.id, kind),
+      // REST routes of a keyed room need the key as a header (docs/protocol.md "Room keys").
+      headers: (): Record<string, string> =>
+        roomKey !== undefined ? { 'X-Imv-Room-Key': roomKey } : {},
+      decrypt: (message, frames) => client.decryptMessage(message, frames),
+    },
+    offline,
+  );
   const player = new MessagePlayer(client.audio.context, client.audio.output, files);
   player.rate = readRate(storagePrefix);
   const waveforms = new WaveformLoader(files, new PeakCache(), `${location.host}/${room}/`);
@@ -145,6 +155,17 @@ function runRoom(
   });
 
   const autoPlay = new AutoPlay(player, store, heard, () => list.refresh(), client.endToEnd);
+  keepOffline({
+    client,
+    offline,
+    files,
+    listed: () => store.all(),
+    restore: (kept) => {
+      if (store.upsert(kept).length === 0) return;
+      list.render();
+      autoPlay.poke();
+    },
+  });
   /** Encrypted messages are opened as soon as they are listed, so a wrong passphrase shows at once. */
   const checkDecryptable = (messages: readonly VoiceMessage[]) => {
     if (!client.endToEnd) return;
@@ -441,6 +462,7 @@ function runRoom(
   }
   client.connect().catch((error: unknown) => {
     if (!window.isSecureContext) return; // already explained
+    if (client.state === 'reconnecting') return; // the connection banner says so and it retries
     status.showProblem(
       `Cannot reach the server at ${location.host}: ${error instanceof Error ? error.message : String(error)}`,
     );

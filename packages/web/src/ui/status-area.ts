@@ -49,7 +49,7 @@ export class StatusArea {
         case 'connecting':
           return `Connecting to ${this.serverLabel}…`;
         case 'reconnecting':
-          return `Cannot reach the server at ${this.serverLabel}. Reconnecting…`;
+          return `Cannot reach the imv server at ${this.serverLabel}, retrying…`;
         case 'closed':
           return `Cannot reach the server at ${this.serverLabel}. Check that imv is running, then reload this page.`;
       }

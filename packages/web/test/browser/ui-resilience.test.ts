@@ -96,7 +96,7 @@ describe('problems the page explains', () => {
     await first.stop();
     await connection(page).waitFor();
     expect(await connection(page).textContent()).toContain(
-      `Cannot reach the server at localhost:${port}`,
+      `Cannot reach the imv server at localhost:${port}, retrying`,
     );
 
     // While the page's server is down, a message is stored through a second server on the same

@@ -13,6 +13,7 @@ import type {
   StoredFrame,
 } from '../store.js';
 import { maskStoreUrl } from '../store-url.js';
+import { StoreUnavailableError } from '../store-errors.js';
 import { classifyPgError, isUnavailable } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
 
@@ -106,7 +107,7 @@ const FINISH = `UPDATE messages m SET status = $2, frame_count = t.n, duration_m
   FROM (SELECT count(*)::int AS n, coalesce(sum(octet_length(payload)), 0)::bigint AS b
         FROM frames WHERE message_id = $1) t
   WHERE m.id = $1
-  RETURNING ${M_COLUMNS}`;
+  RETURNING ${M_COLUMNS}, m.stream_id`;
 
 /**
  * Finalises as partial the 'recording' messages matched by `condition` (on m2, a messages row).
@@ -141,6 +142,12 @@ export interface PostgresStoreOptions {
 export class PostgresMessageStore implements CopyableStore {
   readonly kind = 'postgres';
   private closed = false;
+  /**
+   * Messages whose final transaction failed because the database was unreachable, with the frames
+   * that transaction carried. The talker got STORE_UNAVAILABLE, not an ack; recoverOrphans stores
+   * them as 'partial' once the database answers again, so they do not stay 'recording'.
+   */
+  private readonly unfinished = new Map<number, StoredFrame[]>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -167,10 +174,16 @@ export class PostgresMessageStore implements CopyableStore {
     const store = new PostgresMessageStore(pool, options.nodeId, maskStoreUrl(url));
     try {
       const client = await pool.connect();
+      let broken: Error | undefined;
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await migratePostgres(client);
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
       await store.heartbeat();
     } catch (err) {
@@ -202,6 +215,12 @@ export class PostgresMessageStore implements CopyableStore {
       throw classifyPgError(err);
     }
     let broken: unknown;
+    // A checked-out client has no pool listener: a connection cut between two statements would be
+    // an uncaught 'error' event. The failing statement rejects anyway; this only records it.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -213,6 +232,7 @@ export class PostgresMessageStore implements CopyableStore {
       throw classifyPgError(err);
     } finally {
       // A connection that failed mid-transaction may be dead: do not hand it to the next caller.
+      client.off('error', onError);
       client.release(broken !== undefined && isUnavailable(broken));
     }
   }
@@ -243,17 +263,33 @@ export class PostgresMessageStore implements CopyableStore {
     if (frames.length > 0) await this.query(INSERT_FRAMES, frameParams(messageId, frames));
   }
 
-  finishMessage(
+  async finishMessage(
     messageId: number,
     status: Exclude<MessageStatus, 'recording'>,
     lastFrames: readonly StoredFrame[] = [],
   ): Promise<VoiceMessage> {
+    try {
+      return (await this.finishWith(messageId, status, lastFrames)).message;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) this.unfinished.set(messageId, [...lastFrames]);
+      throw err;
+    }
+  }
+
+  private finishWith(
+    messageId: number,
+    status: Exclude<MessageStatus, 'recording'>,
+    lastFrames: readonly StoredFrame[],
+  ): Promise<RecoveredMessage> {
     return this.transaction(async (client) => {
       if (lastFrames.length > 0)
         await client.query(INSERT_FRAMES, frameParams(messageId, lastFrames));
-      const { rows } = await client.query<MessageRow>(FINISH, [messageId, status]);
+      const { rows } = await client.query<MessageRow & { stream_id: number }>(FINISH, [
+        messageId,
+        status,
+      ]);
       if (rows.length === 0) throw new Error(`message ${messageId} does not exist`);
-      return toVoiceMessage(rows[0]!);
+      return { message: toVoiceMessage(rows[0]!), streamId: rows[0]!.stream_id };
     });
   }
 
@@ -418,6 +454,11 @@ export class PostgresMessageStore implements CopyableStore {
   }
 
   async recoverOrphans(staleMs: number): Promise<RecoveredMessage[]> {
+    const own: RecoveredMessage[] = [];
+    for (const [messageId, frames] of this.unfinished) {
+      own.push(await this.finishWith(messageId, 'partial', frames));
+      this.unfinished.delete(messageId);
+    }
     const rows = await this.query<MessageRow & { stream_id: number }>(
       finishRecordingWhere(
         `m2.node_id IS DISTINCT FROM $1 AND NOT EXISTS (
@@ -426,9 +467,10 @@ export class PostgresMessageStore implements CopyableStore {
       ),
       [this.nodeId, staleMs],
     );
-    return rows
-      .map((row) => ({ message: toVoiceMessage(row), streamId: row.stream_id }))
-      .sort((a, b) => a.message.id - b.message.id);
+    return [
+      ...own,
+      ...rows.map((row) => ({ message: toVoiceMessage(row), streamId: row.stream_id })),
+    ].sort((a, b) => a.message.id - b.message.id);
   }
 
   async exportMessage(messageId: number): Promise<ExportedMessage | undefined> {
