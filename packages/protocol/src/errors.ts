@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   // access control and limits
   'ROOM_KEY_REQUIRED',
   'ROOM_KEY_WRONG',
+  'ROOM_ALREADY_KEYED',
   'UNAUTHORIZED',
   'FORBIDDEN',
   'RATE_LIMITED',

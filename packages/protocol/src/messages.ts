@@ -115,13 +115,23 @@ export const joinSchema = z.object({
    */
   since: z.union([z.literal('all'), z.number().int().min(0)]).optional(),
   /**
-   * Room key (access control, not encryption). Required to join a keyed room; the first join that
-   * carries one into a room with no key and no stored messages gives the room this key.
+   * Room key (access control, not encryption). Required to join a keyed room. The first join that
+   * carries one into a fresh room (no key, no stored message, nobody in it) gives the room this key;
+   * offered to an open room that has members or messages, it is ignored (`joined.keyed` is false).
    */
   key: roomKeySchema.optional(),
 });
 
 export const leaveSchema = z.object({ type: z.literal('leave') });
+
+/**
+ * A member locks the room it is in with a key, while the room has none. Everyone inside then gets
+ * `room-key` (with the key: they stay members and may come back); newcomers need the key.
+ */
+export const setRoomKeySchema = z.object({
+  type: z.literal('set-room-key'),
+  key: roomKeySchema,
+});
 
 export const getHistorySchema = z.object({
   type: z.literal('get-history'),
@@ -149,6 +159,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
   joinSchema,
   leaveSchema,
+  setRoomKeySchema,
   getHistorySchema,
   talkStartSchema,
   talkStopSchema,
@@ -157,6 +168,7 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type Hello = z.infer<typeof helloSchema>;
 export type Join = z.infer<typeof joinSchema>;
 export type GetHistory = z.infer<typeof getHistorySchema>;
+export type SetRoomKey = z.infer<typeof setRoomKeySchema>;
 export type TalkStart = z.infer<typeof talkStartSchema>;
 export type TalkStop = z.infer<typeof talkStopSchema>;
 
@@ -190,6 +202,8 @@ export const joinedSchema = z.object({
   members: z.array(memberSchema),
   /** Streams being talked right now; their frames follow. */
   live: z.array(liveStreamSchema),
+  /** The room has a key (a key sent with `join` into an occupied open room is ignored). */
+  keyed: z.boolean().optional(),
 });
 
 /** Protocol 1 only: the whole member list, to everyone in the room, on every change. */
@@ -266,6 +280,18 @@ export const messageDeletedSchema = z.object({
   id: messageId,
 });
 
+/**
+ * The room's key was set (by a member inside, `setBy`, or by the admin when `setBy` is absent) or
+ * removed by the admin (`keyed` false). Members inside stay; the key lets them come back and invite.
+ */
+export const roomKeyMessageSchema = z.object({
+  type: z.literal('room-key'),
+  room: z.string(),
+  keyed: z.boolean(),
+  key: roomKeySchema.optional(),
+  setBy: memberSchema.optional(),
+});
+
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.enum(ERROR_CODES),
@@ -286,6 +312,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   messageStoredSchema,
   historySchema,
   messageDeletedSchema,
+  roomKeyMessageSchema,
   errorMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
@@ -299,6 +326,7 @@ export type TalkStopped = z.infer<typeof talkStoppedSchema>;
 export type MessageStored = z.infer<typeof messageStoredSchema>;
 export type History = z.infer<typeof historySchema>;
 export type MessageDeleted = z.infer<typeof messageDeletedSchema>;
+export type RoomKeyMessage = z.infer<typeof roomKeyMessageSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
 
 /** Every control message `type`, both directions (the docs-sync test checks each is documented). */

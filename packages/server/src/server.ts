@@ -36,6 +36,7 @@ import { openStore } from './store/open-store.js';
 import { StoreLease } from './store/store-lease.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './ws/hub.js';
+import { roomKeyText } from './ws/control-text.js';
 import { RoomRegistry } from './ws/rooms.js';
 import { attachWebSocketServer } from './ws/ws-server.js';
 
@@ -190,6 +191,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     connections: new Set(),
     shuttingDown: false,
   };
+  // Members inside when a room's key is set (by one of them or the admin) are told, with the key.
+  hub.roomKeys.onChange((room, key, setBy) =>
+    hub.bus.publishControl(room, roomKeyText(room, key, setBy)),
+  );
 
   const app = Fastify({
     // Typed as fastify's base logger so route helpers take the plain FastifyInstance type.

@@ -145,3 +145,69 @@ describe('room keys', () => {
     }
   });
 });
+
+describe('room-key squatting', () => {
+  it("ignores a newcomer's key for a room with members online, so they are not locked out", async () => {
+    const server = await servers.start();
+    const ana = await helloed(server, 'ana');
+    expect(await join(ana, 'kitchen')).toBe('joined');
+    const mallory = await helloed(server, 'mallory');
+    mallory.send({ type: 'join', room: 'kitchen', key: KEY });
+    expect((await mallory.next('joined')).keyed).toBe(false);
+    // Ana reconnects without a key and gets in: the room stayed open.
+    await ana.close();
+    expect(await join(await helloed(server, 'ana'), 'kitchen')).toBe('joined');
+    expect(ana.texts().some((m) => m.type === 'room-key')).toBe(false);
+  });
+
+  it('lets a member inside key the room with set-room-key; everyone inside is told, newcomers need the key', async () => {
+    const server = await servers.start();
+    const ana = await helloed(server, 'ana');
+    const bo = await helloed(server, 'bo');
+    bo.send({ type: 'set-room-key', key: KEY });
+    expect((await bo.next('error')).code).toBe('NOT_IN_ROOM');
+    expect(await join(ana, 'kitchen')).toBe('joined');
+    expect(await join(bo, 'kitchen')).toBe('joined');
+    ana.send({ type: 'set-room-key', key: KEY });
+    for (const member of [ana, bo]) {
+      expect(await member.next('room-key')).toEqual({
+        type: 'room-key',
+        room: 'kitchen',
+        keyed: true,
+        key: KEY,
+        setBy: { id: expect.any(String) as string, name: 'ana' },
+      });
+    }
+    // Only the admin changes a key once set.
+    bo.send({ type: 'set-room-key', key: 'another-key-99' });
+    expect((await bo.next('error')).code).toBe('ROOM_ALREADY_KEYED');
+    const cy = await helloed(server, 'cy');
+    expect(await join(cy, 'kitchen')).toBe('ROOM_KEY_REQUIRED');
+    cy.send({ type: 'join', room: 'kitchen', key: KEY });
+    expect((await cy.next('joined')).keyed).toBe(true);
+  });
+
+  it("tells the members inside when the admin sets or removes the room's key", async () => {
+    const server = await servers.start();
+    const ana = await helloed(server, 'ana');
+    expect(await join(ana, 'kitchen')).toBe('joined');
+    const admin = (method: string, body?: object) =>
+      fetch(`${server.httpUrl}/api/rooms/kitchen/key`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.adminToken}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    expect((await admin('PUT', { key: KEY })).status).toBe(200);
+    expect(await ana.next('room-key')).toEqual({
+      type: 'room-key',
+      room: 'kitchen',
+      keyed: true,
+      key: KEY,
+    });
+    expect((await admin('DELETE')).status).toBe(200);
+    expect(await ana.next('room-key')).toEqual({ type: 'room-key', room: 'kitchen', keyed: false });
+  });
+});

@@ -67,6 +67,14 @@ export class HttpError extends Error {
     return new HttpError(401, 'ROOM_KEY_REQUIRED', `room ${room} has a key; send it in ${header}`);
   }
 
+  static keyAttemptsLimited(room: string, burst: number, ratePerSecond: number): HttpError {
+    return new HttpError(
+      429,
+      'RATE_LIMITED',
+      `room ${room}: more than ${burst} room-key checks from this address at once or ${ratePerSecond}/s; wait a moment`,
+    );
+  }
+
   static roomKeyWrong(room: string): HttpError {
     return new HttpError(403, 'ROOM_KEY_WRONG', `wrong key for room ${room}`);
   }

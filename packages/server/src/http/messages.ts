@@ -9,6 +9,7 @@ import {
 } from '@imv/protocol';
 import { writeOggOpus } from '@imv/media';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND, addressKey } from '../store/key-attempts.js';
 import { RoomKeys } from '../store/room-keys.js';
 import type { MessageStore } from '../store/store.js';
 import { HttpError } from './errors.js';
@@ -42,9 +43,12 @@ export function registerMessageRoutes(
     const { room } = request.params;
     const header = request.headers[roomKeyHeader];
     const key = typeof header === 'string' ? header : undefined;
-    let access = await roomKeys.check(room, key);
-    // A malformed key can never be a room's key; only say so where a key is needed at all.
-    if (access === 'ok' && !roomKeySchema.safeParse(key).success) access = 'wrong';
+    // A malformed key can never be a room's key: not worth a hash. Say so only where a key is needed.
+    const wellFormed = key === undefined || roomKeySchema.safeParse(key).success;
+    let access = await roomKeys.check(room, wellFormed ? key : undefined, addressKey(request.ip));
+    if (!wellFormed && access === 'required') access = 'wrong';
+    if (access === 'limited')
+      throw HttpError.keyAttemptsLimited(room, KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND);
     if (access === 'required') throw HttpError.roomKeyRequired(room, ROOM_KEY_HEADER);
     if (access === 'wrong') throw HttpError.roomKeyWrong(room);
   }

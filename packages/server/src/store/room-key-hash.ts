@@ -14,31 +14,6 @@ const PARALLELISM = 1;
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 
-/**
- * scrypt runs on libuv's pool (4 threads, shared with file and DNS work): at most this many at once,
- * so a flood of key guesses queues instead of starving everything else.
- */
-const MAX_CONCURRENT_HASHES = 2;
-let running = 0;
-const waiting: (() => void)[] = [];
-
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-  // A finishing hash hands its slot straight to the next waiter, so `running` never overshoots.
-  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next === undefined) running--;
-    else next();
-  }
-}
-
-function scryptAsync(key: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return limited(() => scryptNow(key, salt, options));
-}
-
 function scryptNow(key: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     // maxmem must exceed 128 × N × r bytes, which is exactly 32 MiB at the defaults' limit.
@@ -52,10 +27,13 @@ function scryptNow(key: string, salt: Buffer, options: ScryptOptions): Promise<B
   );
 }
 
-/** Hashes a room key with a fresh random salt (runs on libuv's thread pool, not the event loop). */
+/**
+ * Hashes a room key with a fresh random salt (runs on libuv's thread pool, not the event loop).
+ * Callers queue hashes through RoomKeys' FairQueue: the pool has 4 threads, shared with file and DNS work.
+ */
 export async function hashRoomKey(key: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await scryptAsync(key, salt, { N: 2 ** LOG2_N, r: BLOCK_SIZE, p: PARALLELISM });
+  const hash = await scryptNow(key, salt, { N: 2 ** LOG2_N, r: BLOCK_SIZE, p: PARALLELISM });
   return [
     'scrypt',
     LOG2_N,
@@ -71,7 +49,7 @@ export async function verifyRoomKey(key: string, record: string): Promise<boolea
   const [scheme, log2N, r, p, salt, hash] = record.split('$');
   if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await scryptAsync(key, Buffer.from(salt, 'base64url'), {
+  const actual = await scryptNow(key, Buffer.from(salt, 'base64url'), {
     N: 2 ** Number(log2N),
     r: Number(r),
     p: Number(p),

@@ -179,10 +179,17 @@ export class ClientSocket {
     this.send(error);
   }
 
-  /** sendError at most once per RATE_LIMIT_ERROR_INTERVAL_MS per code and stream: a flood gets one error, not one per message. */
+  /**
+   * sendError at most once per RATE_LIMIT_ERROR_INTERVAL_MS: a flood gets one error, not one per
+   * message. RATE_LIMITED counts once per connection whichever limit (frames, control, room keys)
+   * fired; other codes once per code and stream.
+   */
   sendThrottledError(error: ErrorMessage): void {
     const now = performance.now();
-    const what = error.streamId === undefined ? error.code : `${error.code} ${error.streamId}`;
+    const what =
+      error.code === 'RATE_LIMITED' || error.streamId === undefined
+        ? error.code
+        : `${error.code} ${error.streamId}`;
     const last = this.throttledErrorAtMs.get(what);
     if (last !== undefined && now - last < RATE_LIMIT_ERROR_INTERVAL_MS) return;
     this.throttledErrorAtMs.set(what, now);

@@ -26,11 +26,13 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
     private readonly hub: Hub,
     private readonly log: Logger,
     remoteAddress: string | undefined,
+    /** The client's IP address as limits count it ('::ffff:' prefix removed). */
+    address: string,
   ) {
     hub.connections.add(this);
     this.socket = new ClientSocket(ws, log, hub.config);
     this.talk = new Talk(hub, this.socket, log, this);
-    this.session = new Session(id, hub, this.socket, log, this, () => {
+    this.session = new Session(id, hub, this.socket, log, address, this, () => {
       if (this.talk.live) void this.talk.stop('left', 'complete');
     });
     log.info({ remoteAddress }, 'connected');
@@ -86,6 +88,8 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
         return undefined;
       case 'get-history':
         return session.onGetHistory(message);
+      case 'set-room-key':
+        return session.onSetRoomKey(message);
       case 'talk-start':
         return this.talk.onTalkStart(message, session.room, session.member);
       case 'talk-stop':

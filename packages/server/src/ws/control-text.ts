@@ -1,4 +1,4 @@
-import type { ServerMessage } from '@imv/protocol';
+import type { Member, RoomKeyMessage, ServerMessage } from '@imv/protocol';
 
 /**
  * A server control message as it goes on the wire. Every message the server sends or publishes to a
@@ -6,4 +6,12 @@ import type { ServerMessage } from '@imv/protocol';
  */
 export function controlText(message: ServerMessage): string {
   return JSON.stringify(message);
+}
+
+/** `room-key` for the members of `room`: the key they need to come back, or keyed false when removed. */
+export function roomKeyText(room: string, key: string | undefined, setBy?: Member): string {
+  const message: RoomKeyMessage = { type: 'room-key', room, keyed: key !== undefined };
+  if (key !== undefined) message.key = key;
+  if (setBy !== undefined) message.setBy = setBy;
+  return controlText(message);
 }

@@ -15,12 +15,8 @@ import { SERVER_NAME } from '../version.js';
 import type { ClientSocket } from './client-socket.js';
 import type { Hub } from './hub.js';
 import { announceJoin, announceLeave } from './presence.js';
-import {
-  CONTROL_PER_SECOND,
-  KEY_ATTEMPT_BURST,
-  KEY_ATTEMPTS_PER_SECOND,
-  TokenBucket,
-} from './token-bucket.js';
+import { KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND } from '../store/key-attempts.js';
+import { CONTROL_PER_SECOND } from './token-bucket.js';
 import { WsErrors } from './ws-errors.js';
 
 /**
@@ -33,14 +29,14 @@ export class Session {
   protocol = PROTOCOL_VERSION;
   room: string | undefined;
   private readonly helloTimer: NodeJS.Timeout;
-  /** Joins carrying a key cost a scrypt each: few guesses per connection. */
-  private readonly keyBucket = new TokenBucket(KEY_ATTEMPTS_PER_SECOND, KEY_ATTEMPT_BURST);
 
   constructor(
     private readonly id: string,
     private readonly hub: Hub,
     private readonly socket: ClientSocket,
     private readonly log: Logger,
+    /** The client's IP address: room-key attempts are limited per address. */
+    private readonly address: string,
     /** What receives the room's traffic for this client (the connection). */
     private readonly subscriber: RoomSubscriber,
     /** Called before the client leaves its room (its live talk, if any, ends as 'left'). */
@@ -84,15 +80,21 @@ export class Session {
 
   async onJoin(join: ClientMessageOf<'join'>): Promise<void> {
     const { room, since, key } = join;
-    if (key !== undefined && !this.keyBucket.take()) {
-      this.socket.sendError(
-        WsErrors.keyAttemptsTooFast(KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND),
+    // Before leaving the current room: a refused join leaves the connection where it was.
+    const rooms = this.hub.rooms;
+    const access = await this.hub.roomKeys.join(
+      room,
+      key,
+      this.address,
+      () => rooms.members(room).length > 0 || rooms.live(room).length > 0,
+    );
+    if (this.socket.closed || this.member === undefined) return;
+    if (access === 'limited') {
+      this.socket.sendThrottledError(
+        WsErrors.keyAttemptsTooFast('join', KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND),
       );
       return;
     }
-    // Before leaving the current room: a refused join leaves the connection where it was.
-    const access = await this.hub.roomKeys.join(room, key);
-    if (this.socket.closed || this.member === undefined) return;
     if (access === 'required' || access === 'wrong') {
       this.socket.sendError(
         access === 'required' ? WsErrors.roomKeyRequired(room) : WsErrors.roomKeyWrong(room),
@@ -100,6 +102,8 @@ export class Session {
       return;
     }
     if (access === 'claimed') this.log.info({ room }, 'room key set by first join');
+    else if (access === 'open' && key !== undefined)
+      this.log.info({ room }, 'room key ignored: the room is open and in use');
     if (this.room !== undefined) this.leaveRoom();
     // Read the history before subscribing, then send it, subscribe and reply without yielding,
     // so that the history arrives before any live traffic of the room.
@@ -123,6 +127,7 @@ export class Session {
       you: this.member,
       members,
       live: this.hub.rooms.live(room),
+      keyed: access === 'ok' || access === 'claimed',
     });
     announceJoin(this.hub, room, this.member, this.subscriber);
     this.log.info(
@@ -145,6 +150,25 @@ export class Session {
     this.hub.rooms.removeMember(room, this.id);
     if (this.member !== undefined) announceLeave(this.hub, room, this.member);
     this.log.info({ room }, 'left');
+  }
+
+  /** set-room-key: a member inside locks an open room; everyone inside hears it (room-key). */
+  async onSetRoomKey(request: ClientMessageOf<'set-room-key'>): Promise<void> {
+    const { room, member } = this;
+    if (room === undefined || member === undefined) {
+      this.socket.sendError(WsErrors.notInRoom('set-room-key'));
+      return;
+    }
+    const result = await this.hub.roomKeys.setByMember(room, request.key, this.address, member);
+    if (result === 'limited') {
+      this.socket.sendThrottledError(
+        WsErrors.keyAttemptsTooFast('set-room-key', KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND),
+      );
+    } else if (result === 'already-keyed') {
+      this.socket.sendError(WsErrors.roomAlreadyKeyed(room));
+    } else {
+      this.log.info({ room }, 'room key set by a member');
+    }
   }
 
   async onGetHistory(request: ClientMessageOf<'get-history'>): Promise<void> {

@@ -32,8 +32,5 @@ export class TokenBucket {
 /** Sustained control messages per second per connection. */
 export const CONTROL_PER_SECOND = 20;
 export const CONTROL_BURST = 50;
-/** Joins carrying a room key per connection (each costs a scrypt when the key is not known good). */
-export const KEY_ATTEMPTS_PER_SECOND = 1;
-export const KEY_ATTEMPT_BURST = 5;
 /** A rate-limited connection hears RATE_LIMITED at most this often, not once per dropped message. */
 export const RATE_LIMIT_ERROR_INTERVAL_MS = 1_000;

@@ -31,7 +31,10 @@ export const WsErrors = {
     return error('BAD_MESSAGE', 'hello was already received on this connection', 'hello');
   },
 
-  notInRoom(ref: 'leave' | 'get-history' | 'talk-start', streamId?: number): ErrorMessage {
+  notInRoom(
+    ref: 'leave' | 'get-history' | 'talk-start' | 'set-room-key',
+    streamId?: number,
+  ): ErrorMessage {
     const why = ref === 'leave' ? 'this connection is in no room' : 'join a room first';
     return error('NOT_IN_ROOM', `${ref}: ${why}`, ref, streamId);
   },
@@ -51,11 +54,23 @@ export const WsErrors = {
     );
   },
 
-  keyAttemptsTooFast(burst: number, ratePerSecond: number): ErrorMessage {
+  keyAttemptsTooFast(
+    ref: 'join' | 'set-room-key',
+    burst: number,
+    ratePerSecond: number,
+  ): ErrorMessage {
     return error(
       'RATE_LIMITED',
-      `join: more than ${burst} keyed joins at once or ${ratePerSecond}/s; wait a moment`,
-      'join',
+      `${ref}: more than ${burst} room-key checks from this address at once or ${ratePerSecond}/s; wait a moment`,
+      ref,
+    );
+  },
+
+  roomAlreadyKeyed(room: string): ErrorMessage {
+    return error(
+      'ROOM_ALREADY_KEYED',
+      `room ${room} already has a key; only the admin can change it`,
+      'set-room-key',
     );
   },
 

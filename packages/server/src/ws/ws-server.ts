@@ -154,7 +154,7 @@ export function attachWebSocketServer(
       ws.once('close', release);
       // Member ids must be unique across the cluster, so a clustered node prefixes its own id.
       const id = hub.cluster === undefined ? `c${nextId++}` : `${hub.nodeId}/c${nextId++}`;
-      new Connection(id, ws, hub, hub.log.child({ conn: id }), req.socket.remoteAddress);
+      new Connection(id, ws, hub, hub.log.child({ conn: id }), req.socket.remoteAddress, address);
     });
   };
   for (const server of servers) server.on('upgrade', onUpgrade);
