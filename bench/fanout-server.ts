@@ -47,6 +47,7 @@ const server =
         mdns: false,
         // Every bench listener comes from 127.0.0.1; the default per-IP limit (32) is for a LAN.
         maxConnectionsPerIp: 10_000,
+        maxHttpConnectionsPerIp: 10_000,
         // bench/cluster.ts runs nodes on NATS: `imv <bus URL> <subject prefix>`.
         bus: process.argv[3] ?? 'memory',
         ...(process.argv[4] !== undefined && { busPrefix: process.argv[4] }),

@@ -169,6 +169,31 @@ describe('three imv serve processes on one NATS and one PostgreSQL database', ()
         compareSamples(source, decodeAll(ear.state.packets)).correlation,
       ).toBeGreaterThanOrEqual(0.9);
     }
+    // An admin delete on node C reaches the members of node B too.
+    const deletedOnB = new Promise((resolve) => onB.client.once('message-deleted', resolve));
+    const tokenC = (await readFile(path.join(tmp, 'c', 'admin-token'), 'utf8')).trim();
+    const res = await fetch(`${c.url}/api/rooms/crew/messages/${sentId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${tokenC}` },
+    });
+    expect(res.ok).toBe(true);
+    expect(await deletedOnB).toEqual({ type: 'message-deleted', room: 'crew', id: sentId });
+  });
+
+  it('a room key set through one node holds on every node', async () => {
+    const [a, b] = nodes as [ServeProcess, ServeProcess, ServeProcess];
+    const tokenA = (await readFile(path.join(tmp, 'a', 'admin-token'), 'utf8')).trim();
+    const res = await fetch(`${a.url}/api/rooms/vault/key`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'correct-horse-1' }),
+    });
+    expect(res.ok).toBe(true);
+    const client = await ImvClient.connect(b.url, { name: 'guest', timeoutMs: 20_000 });
+    clients.push(client);
+    await expect(client.join('vault')).rejects.toMatchObject({ code: 'ROOM_KEY_REQUIRED' });
+    const { joined } = await client.join('vault', undefined, { key: 'correct-horse-1' });
+    expect(joined.room).toBe('vault');
   });
 
   it('shows members of every node in presence, and a SIGKILLed node’s members leave within 10 s', async () => {

@@ -39,7 +39,8 @@ describe('imv store copy from a SQLite data dir into PostgreSQL, then imv serve 
     sox([fixture('speech-en-48k.wav'), clip, 'trim', '0.5', '0.6']);
     database = await createTestDatabase();
     // A single node on SQLite with a keyed room and an open one.
-    const sqliteNode = await startServe(dataDir);
+    // Generous start timeouts: a loaded CI machine can take long to load the server's modules.
+    const sqliteNode = await startServe(dataDir, { timeoutMs: 60_000 });
     try {
       const imv = (args: string[]) => runCli(['--server', sqliteNode.url, ...args]);
       expect((await imv(['admin', 'set-key', 'crew', KEY, '--data', dataDir])).code).toBe(0);
@@ -52,7 +53,7 @@ describe('imv store copy from a SQLite data dir into PostgreSQL, then imv serve 
     } finally {
       await sqliteNode.stop();
     }
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await database?.drop();
@@ -79,9 +80,27 @@ describe('imv store copy from a SQLite data dir into PostgreSQL, then imv serve 
     );
   });
 
+  it('refuses a SQLite source that does not exist instead of copying nothing', async () => {
+    const missing = path.join(tmp, 'nope', 'imv.sqlite');
+    const copy = await runCli([
+      'store',
+      'copy',
+      '--from',
+      `sqlite:${missing}`,
+      '--to',
+      database.url,
+    ]);
+    expect(copy).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `imv: cannot open store sqlite:${missing}: no such SQLite file ${missing}\n`,
+    });
+  });
+
   it('serves the copied history from PostgreSQL and enforces the copied room key', async () => {
     const pgNode = await startServe(path.join(tmp, 'pg-node'), {
       args: ['--store', database.url],
+      timeoutMs: 60_000,
     });
     try {
       const withoutKey = await runCli(['history', '--room', 'crew', '--server', pgNode.url]);
@@ -115,7 +134,7 @@ describe('imv store copy from a SQLite data dir into PostgreSQL, then imv serve 
     } finally {
       await pgNode.stop();
     }
-  });
+  }, 120_000);
 
   it('imv serve exits with one line naming the masked store URL and the cause', async () => {
     const unreachable = await runCli([

@@ -112,7 +112,7 @@ describe('PostgreSQL store faults', () => {
     talker.sendPackets(4, packets.slice(0, 15));
     const after = await storedMessage(talker, afterId, 10_000);
     expect(await listRoom(server.httpUrl, 'crew')).toEqual([acked, late, after]);
-  });
+  }, 120_000);
 
   it('a node SIGKILLed mid-message: another node on the same PostgreSQL finalises it as partial and tells the room; acked messages are intact', async () => {
     const database: TestDatabase = await createTestDatabase();
@@ -150,5 +150,5 @@ describe('PostgreSQL store faults', () => {
       messageId: inFlight,
     });
     expect(await listRoom(nodeB.httpUrl, 'crew')).toEqual([acked, partial]);
-  });
+  }, 120_000);
 });

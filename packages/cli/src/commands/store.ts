@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 
@@ -30,8 +32,23 @@ Examples:
   $ imv store copy --from postgres://imv@db.lan/imv --to sqlite:./backup.sqlite`,
     )
     .action(async (options: CopyOptions) => {
-      const { StoreOpenError, copyStore, maskStoreUrl, openCopyableStore } =
+      const { StoreOpenError, copyStore, maskStoreUrl, openCopyableStore, parseStoreUrl } =
         await import('@imv/server');
+      // Opening a SQLite path creates the file: a mistyped source would copy nothing, silently.
+      const source = (() => {
+        try {
+          return parseStoreUrl(options.from, process.cwd());
+        } catch (err) {
+          throw new CliError(
+            `cannot open store ${maskStoreUrl(options.from)}: ${(err as Error).message}`,
+          );
+        }
+      })();
+      if (source.kind === 'sqlite' && !existsSync(path.join(source.dir, source.fileName))) {
+        throw new CliError(
+          `cannot open store ${options.from}: no such SQLite file ${path.join(source.dir, source.fileName)}`,
+        );
+      }
       const open = (url: string) =>
         openCopyableStore(url, {
           dataDir: process.cwd(),

@@ -33,7 +33,7 @@ export class ServerProcess {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`server did not start: ${stderr}`));
-      }, 20_000);
+      }, 60_000);
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString('utf8');

@@ -456,7 +456,13 @@ export class PostgresMessageStore implements CopyableStore {
   async recoverOrphans(staleMs: number): Promise<RecoveredMessage[]> {
     const own: RecoveredMessage[] = [];
     for (const [messageId, frames] of this.unfinished) {
-      own.push(await this.finishWith(messageId, 'partial', frames));
+      try {
+        own.push(await this.finishWith(messageId, 'partial', frames));
+      } catch (err) {
+        // Still unreachable: keep it for the next sweep. Otherwise (deleted meanwhile) there is
+        // nothing left to finish.
+        if (err instanceof StoreUnavailableError) throw err;
+      }
       this.unfinished.delete(messageId);
     }
     const rows = await this.query<MessageRow & { stream_id: number }>(
