@@ -4,7 +4,10 @@ import { VitePWA } from 'vite-plugin-pwa';
 
 const root = import.meta.dirname;
 
-/** Multi-page build: the app (index.html), the two-pane demo (duo.html) and the bare test page (harness.html). */
+/**
+ * Multi-page build: the app (index.html) and the two-pane demo (duo.html). The engine test page
+ * lives with the tests (test/harness/) and is built only for them.
+ */
 export default defineConfig({
   root,
   base: './',
@@ -16,7 +19,6 @@ export default defineConfig({
       input: {
         index: resolve(root, 'index.html'),
         duo: resolve(root, 'duo.html'),
-        harness: resolve(root, 'harness.html'),
       },
     },
   },

@@ -43,7 +43,8 @@ const KEY_CHECK_MESSAGE = 'imv key check';
 /** First 4 bytes of every nonce: ASCII "imv1", so a future scheme cannot share nonces with this one. */
 const NONCE_PREFIX = 0x696d7631;
 
-const utf8 = new TextEncoder();
+// Pure, so bundles that import only the constants of @imv/protocol/wire (the audio worklets) drop it.
+const utf8 = /* @__PURE__ */ new TextEncoder();
 
 /** The passphrase-derived secret of one room; never leaves the client. */
 export interface RoomKey {

@@ -28,7 +28,7 @@ import {
   takeRecording,
 } from '../test/browser/helpers.js';
 import type { Recording } from '../test/browser/helpers.js';
-import type { PlaybackStats } from '../src/audio/engine-messages.js';
+import type { PlaybackStats } from '../src/engine/engine-messages.js';
 
 const SAMPLE_RATE = 48_000;
 

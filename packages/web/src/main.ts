@@ -1,7 +1,7 @@
 import './styles/app.css';
 import { registerServiceWorker } from './pwa/register.js';
 import { startApp } from './ui/app.js';
-import { createVoiceClient } from './voice-client.js';
+import { createVoiceClient } from './engine/voice-client.js';
 
 const root = document.getElementById('app');
 if (!root) throw new Error('index.html must have an element with id="app"');

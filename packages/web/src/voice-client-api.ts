@@ -1,6 +1,6 @@
 /*
- * The contract between the page's audio/network engine (src/audio, src/codec, src/capture,
- * src/playback, src/net, src/voice-client.ts) and its UI (src/ui, index.html, duo.html).
+ * The contract between the page's audio/network engine (src/engine) and its UI (src/ui,
+ * src/messages, index.html, duo.html).
  * The engine implements VoiceClient; the UI only talks to it through this interface.
  * Change it only by agreement: both sides build on it.
  */

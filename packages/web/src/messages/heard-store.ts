@@ -1,4 +1,5 @@
-import type { KeyValueStore } from '../ui/settings.js';
+/** The part of Web Storage the page uses (localStorage, or a Map in unit tests). */
+export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** How many heard ids one room keeps; older ones fold into a floor ("everything up to N"). */
 export const MAX_HEARD_IDS = 500;

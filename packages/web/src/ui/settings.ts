@@ -1,7 +1,9 @@
 import { DEFAULT_ROOM, MAX_NAME_LENGTH, normalizeRoom } from '@imv/protocol';
 
+import type { KeyValueStore } from '../messages/heard-store.js';
+
 /** The part of the Web Storage API the UI uses (localStorage in the page). */
-export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+export type { KeyValueStore };
 
 /** What the page was opened with and what it remembers. */
 export interface PageSettings {

@@ -25,7 +25,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readWav } from '@imv/media';
 import { startServer } from '@imv/server';
 import type { ImvServer } from '@imv/server';
-import type { Harness } from '../../src/harness.js';
+import type { Harness } from '../harness/harness.js';
 
 import { correlate, rms } from '@imv/media';
 import { fixturePath, type FixtureName } from '@imv/test-support';
@@ -63,6 +63,12 @@ export async function buildWeb(): Promise<WebBuild> {
     configFile: path.join(webDir, 'vite.config.ts'),
     logLevel: 'warn',
     build: { outDir: distDir, emptyOutDir: true },
+  });
+  // The engine test page, beside the app: served at /harness.html, never part of the production build.
+  await build({
+    configFile: path.join(webDir, 'test/harness/vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: distDir, emptyOutDir: false },
   });
   return { distDir, cleanup: () => rm(distDir, { recursive: true, force: true }) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JitterBuffer, stretchInto } from '../../src/playback/jitter-buffer.js';
+import { JitterBuffer, stretchInto } from '../../src/engine/incoming/jitter-buffer.js';
 
 const FRAME = 960;
 const QUANTUM = 128; // AudioWorklet render quantum

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { correlate, readWav } from '@imv/media';
 import { FIXTURES_DIR as fixtures } from '@imv/test-support';
 import { describe, expect, it } from 'vitest';
-import { loadOpusWasm } from '../../src/codec/opus-wasm.js';
+import { loadOpusWasm } from '../../src/engine/opus-wasm.js';
 
 const require = createRequire(import.meta.url);
 

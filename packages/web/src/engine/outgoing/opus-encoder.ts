@@ -2,9 +2,9 @@
  * 20 ms PCM blocks in, Opus packets out, in order. Two implementations behind one interface:
  * WebCodecs AudioEncoder (native, preferred) and libopus in WASM (fallback).
  */
-import { DEFAULT_BITRATE_BPS, FRAME_SAMPLES, SAMPLE_RATE_HZ } from '@imv/protocol';
-import { ENCODER_CONFIG, FRAME_US } from './opus-config.js';
-import type { OpusWasm } from './opus-wasm.js';
+import { DEFAULT_BITRATE_BPS, FRAME_SAMPLES, SAMPLE_RATE_HZ } from '@imv/protocol/wire';
+import { ENCODER_CONFIG, FRAME_US } from '../opus-config.js';
+import type { OpusWasm } from '../opus-wasm.js';
 
 export type PacketSink = (packet: Uint8Array) => void;
 

@@ -1,5 +1,5 @@
 /*
- * Test page (harness.html): a VoiceClient built from URL parameters, exposed as `window.imv`, plus
+ * Test page (test/harness/harness.html, never in the production build): a VoiceClient built from URL parameters, exposed as `window.imv`, plus
  * taps recording what the user hears (`audio.output`) and, on request, what the mic captured.
  *
  *   ?room=r&name=n              room and display name (defaults: test / tester)
@@ -14,12 +14,12 @@
  *
  * Everything a test reads is plain data (numbers, base64 strings), so it crosses page.evaluate.
  */
-import type { CodecChoice } from './audio/engine-messages.js';
-import type { JitterBufferOptions } from './playback/jitter-buffer.js';
-import { createVoiceClient } from './voice-client.js';
-import type { EngineClient, EngineEvents } from './voice-client.js';
-import recorderWorkletUrl from './worklets/recorder-worklet.ts?worker&url';
-import type { RecorderChunk } from './worklets/recorder-worklet.js';
+import type { CodecChoice } from '../../src/engine/engine-messages.js';
+import type { JitterBufferOptions } from '../../src/engine/incoming/jitter-buffer.js';
+import { createVoiceClient } from '../../src/engine/voice-client.js';
+import type { EngineClient, EngineEvents } from '../../src/engine/voice-client.js';
+import recorderWorkletUrl from './recorder-worklet.ts?worker&url';
+import type { RecorderChunk } from './recorder-worklet.js';
 
 /** Samples recorded by a tap; `startFrame` is the AudioContext frame of the first one. */
 interface Recording {

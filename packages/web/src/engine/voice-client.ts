@@ -1,9 +1,9 @@
 /*
  * The engine behind the VoiceClient contract (voice-client-api.ts). Threads:
  *   main thread   this file: protocol state (hello, join, reconnect), events for the UI, mic setup
- *   worker        net/engine-worker.ts: WebSocket, Opus encode/decode
- *   audio thread  worklets/capture-worklet.ts (mic -> 20 ms blocks) and
- *                 worklets/playback-worklet.ts (jitter buffers, mix) -> output GainNode -> speakers
+ *   worker        engine-worker.ts: WebSocket, Opus encode (outgoing/) and decode (incoming/)
+ *   audio thread  outgoing/capture-worklet.ts (mic -> 20 ms blocks) and
+ *                 incoming/playback-worklet.ts (jitter buffers, mix) -> output GainNode -> speakers
  * Audio never passes through the main thread: the worklets and the worker talk over MessagePorts.
  */
 import {
@@ -27,19 +27,19 @@ import type {
   ToCaptureWorklet,
   ToPlaybackWorklet,
   ToWorker,
-} from './audio/engine-messages.js';
-import { openMicrophone } from './capture/microphone.js';
-import { decryptFramesToOgg } from './net/decrypt-message.js';
-import type { JitterBufferOptions, JitterBufferStats } from './playback/jitter-buffer.js';
-import { MicError } from './voice-client-api.js';
+} from './engine-messages.js';
+import { openMicrophone } from './outgoing/microphone.js';
+import { decryptFramesToOgg } from '../net/decrypt-message.js';
+import type { JitterBufferOptions, JitterBufferStats } from './incoming/jitter-buffer.js';
+import { MicError } from '../voice-client-api.js';
 import type {
   ConnectionState,
   VoiceClient,
   VoiceClientEvents,
   VoiceClientOptions,
-} from './voice-client-api.js';
-import captureWorkletUrl from './worklets/capture-worklet.ts?worker&url';
-import playbackWorkletUrl from './worklets/playback-worklet.ts?worker&url';
+} from '../voice-client-api.js';
+import captureWorkletUrl from './outgoing/capture-worklet.ts?worker&url';
+import playbackWorkletUrl from './incoming/playback-worklet.ts?worker&url';
 
 /** Software name sent in hello. */
 export const CLIENT_NAME = 'imv-web/0.1.0';
@@ -207,7 +207,7 @@ class VoiceClientEngine implements EngineClient {
         return context.state === 'running';
       },
     };
-    this.worker = new Worker(new URL('./net/engine-worker.ts', import.meta.url), {
+    this.worker = new Worker(new URL('./engine-worker.ts', import.meta.url), {
       type: 'module',
       name: 'imv-engine',
     });
@@ -514,7 +514,7 @@ class VoiceClientEngine implements EngineClient {
         this.joinedRoom = msg.room;
         this.setState('open');
         this.liveStreams.clear();
-        for (const s of msg.live) this.noteLive(s.streamId);
+        for (const s of msg.live) this.noteLive(s);
         // Muted marks of streams that ended while we were away would never be read again.
         for (const id of this.mutedStreams)
           if (!this.liveStreams.has(id)) this.mutedStreams.delete(id);
@@ -529,7 +529,7 @@ class VoiceClientEngine implements EngineClient {
         if (this.members.apply(msg)) this.emit('presence', this.members.list());
         break;
       case 'talk-started':
-        this.noteLive(msg.streamId);
+        this.noteLive(msg);
         this.emit('talk-started', msg);
         break;
       case 'talk-stopped':
@@ -588,6 +588,9 @@ class VoiceClientEngine implements EngineClient {
   }
 
   private onSocketClosed(code: number, reason: string): void {
+    // Streams that were live end here as they would with talk-stopped; a re-join announces anew.
+    for (const streamId of this.liveStreams)
+      if (streamId !== this.talk?.streamId) this.postWorker({ type: 'stream-end', streamId });
     if (this.userClosed) {
       this.setState('closed');
       return;
@@ -648,9 +651,27 @@ class VoiceClientEngine implements EngineClient {
     return { type: 'join', room: this.room, ...key };
   }
 
-  private noteLive(streamId: number): void {
+  /** A stream went live: the worker learns whether its frames are sealed, and with which salt. */
+  private noteLive(stream: {
+    streamId: number;
+    encrypted?: boolean | undefined;
+    e2eSalt?: string | undefined;
+    keyCheck?: string | undefined;
+  }): void {
+    const { streamId } = stream;
     this.liveStreams.add(streamId);
     if (this.liveMuted) this.mutedStreams.add(streamId);
+    // Our own talk's echo needs nothing: the worker never plays its own stream.
+    if (streamId === this.talk?.streamId) return;
+    this.postWorker({
+      type: 'stream-start',
+      stream: {
+        streamId,
+        encrypted: stream.encrypted === true,
+        ...(stream.e2eSalt !== undefined ? { e2eSalt: stream.e2eSalt } : {}),
+        ...(stream.keyCheck !== undefined ? { keyCheck: stream.keyCheck } : {}),
+      },
+    });
   }
 
   private noteSeen(id: number): void {

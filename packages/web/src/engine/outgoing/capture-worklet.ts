@@ -4,14 +4,13 @@
  * to the worker, which encodes it. It also posts a meter level to the main thread 25 times a second.
  * No encoding here: the audio thread must never wait on anything.
  */
-// FRAME_SAMPLES of @imv/protocol; importing the package would bundle zod into the audio thread.
-const FRAME_SAMPLES = 960;
-import { meterLevel, rms } from '../audio/levels.js';
+import { FRAME_SAMPLES } from '@imv/protocol/wire';
+import { meterLevel, rms } from '../levels.js';
 import type {
   CaptureBlock,
   FromCaptureWorkletToMain,
   ToCaptureWorklet,
-} from '../audio/engine-messages.js';
+} from '../engine-messages.js';
 
 declare const currentFrame: number;
 

@@ -1,10 +1,10 @@
 import type { VoiceMessage } from '@imv/protocol';
-import { h } from '../ui/dom.js';
-import type { HeardStore } from './heard-store.js';
+import { h } from './dom.js';
+import type { HeardStore } from '../messages/heard-store.js';
 import { MessageRow, type RowActions } from './message-row.js';
-import type { MessageStore } from './message-store.js';
-import type { MessagePlayer } from './player.js';
-import type { WaveformLoader } from './waveform-loader.js';
+import type { MessageStore } from '../messages/message-store.js';
+import type { MessagePlayer } from '../messages/player.js';
+import type { WaveformLoader } from '../messages/waveform-loader.js';
 
 export interface MessageListOptions {
   store: MessageStore;

@@ -1,6 +1,6 @@
-import { h } from '../ui/dom.js';
-import { formatDuration } from '../ui/format.js';
-import { MIN_PEAK, WAVEFORM_BARS } from './peaks.js';
+import { h } from './dom.js';
+import { formatDuration } from './format.js';
+import { MIN_PEAK, WAVEFORM_BARS } from '../messages/peaks.js';
 
 /** Seconds one arrow key moves; Page Up/Down move a tenth of the message. */
 const ARROW_STEP_SEC = 1;

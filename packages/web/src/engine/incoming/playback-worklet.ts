@@ -4,19 +4,17 @@
  * soft-clips the mix, so two talkers are heard at once. Arrival times use this scope's render clock,
  * the same clock that drains the buffers.
  */
-// Values of @imv/protocol's audio.ts; importing the package would bundle zod into the audio thread.
-const FRAME_SAMPLES = 960;
-const SAMPLE_RATE_HZ = 48_000;
-import { meterLevel, softClip } from '../audio/levels.js';
-import { JitterBuffer } from '../playback/jitter-buffer.js';
-import type { JitterBufferOptions } from '../playback/jitter-buffer.js';
+import { FRAME_SAMPLES, SAMPLE_RATE_HZ } from '@imv/protocol/wire';
+import { meterLevel, softClip } from '../levels.js';
+import { JitterBuffer } from './jitter-buffer.js';
+import type { JitterBufferOptions } from './jitter-buffer.js';
 import type {
   FromPlaybackWorklet,
   PlaybackInput,
   PlaybackStats,
   PlaybackWorkletOptions,
   ToPlaybackWorklet,
-} from '../audio/engine-messages.js';
+} from '../engine-messages.js';
 
 declare const currentFrame: number;
 declare const currentTime: number;

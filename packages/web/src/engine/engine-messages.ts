@@ -2,8 +2,8 @@
  * Messages between the engine's threads. The main thread only routes control JSON and UI events;
  * audio goes capture worklet -> worker -> playback worklet over MessagePorts it never touches.
  */
-import type { RoomKey } from '@imv/protocol';
-import type { JitterBufferOptions, JitterBufferStats } from '../playback/jitter-buffer.js';
+import type { RoomKey } from '@imv/protocol/wire';
+import type { JitterBufferOptions, JitterBufferStats } from './incoming/jitter-buffer.js';
 
 /** Which Opus implementation the worker uses. 'auto' = WebCodecs if it supports our config, else WASM. */
 export type CodecChoice = 'auto' | 'webcodecs' | 'wasm';
@@ -53,6 +53,14 @@ export interface PlaybackWorkletOptions {
 }
 
 // ---- worker -------------------------------------------------------------------------------
+/** A remote live stream as the worker needs it, from the parsed talk-started or joined.live. */
+export interface RemoteStreamInfo {
+  streamId: number;
+  encrypted: boolean;
+  e2eSalt?: string;
+  keyCheck?: string;
+}
+
 export type ToWorker =
   | { type: 'init'; capturePort: MessagePort; playbackPort: MessagePort; codec: CodecChoice }
   | { type: 'connect'; url: string }
@@ -62,7 +70,12 @@ export type ToWorker =
   | { type: 'talk-start'; streamId: number }
   /** The server ended our stream: stop encoding it and send no talk-stop. */
   | { type: 'talk-abort'; streamId: number }
-  /** A remote stream ended (talk-stopped): flush its decoder and end its playback. */
+  /** A remote stream went live (talk-started, joined.live): whether and how its frames are sealed. */
+  | { type: 'stream-start'; stream: RemoteStreamInfo }
+  /**
+   * A remote stream ended (talk-stopped, or the socket closed while it was live): flush its decoder
+   * and end its playback. The one way a remote stream ends; END frames only carry audio.
+   */
   | { type: 'stream-end'; streamId: number }
   /**
    * The room's end-to-end key (derived once on the main thread; a CryptoKey clones into the worker

@@ -1,4 +1,4 @@
-import { MicError } from '../voice-client-api.js';
+import { MicError } from '../../voice-client-api.js';
 
 export interface MicrophoneOptions {
   /**

@@ -2,9 +2,9 @@
  * Opus packets of one stream in, 960-sample float frames out, each tagged with its packet's
  * sequence number. One decoder per live stream: Opus decoding is stateful.
  */
-import { SAMPLE_RATE_HZ, FRAME_SAMPLES } from '@imv/protocol';
-import { DECODER_CONFIG, FRAME_US } from './opus-config.js';
-import type { OpusWasm } from './opus-wasm.js';
+import { SAMPLE_RATE_HZ, FRAME_SAMPLES } from '@imv/protocol/wire';
+import { DECODER_CONFIG, FRAME_US } from '../opus-config.js';
+import type { OpusWasm } from '../opus-wasm.js';
 
 export type PcmSink = (sequence: number, pcm: Float32Array) => void;
 

@@ -1,7 +1,7 @@
 import type { VoiceMessage } from '@imv/protocol';
-import { h } from '../ui/dom.js';
-import { formatDuration, formatTime, speakDuration } from '../ui/format.js';
-import { icon } from '../ui/icons.js';
+import { h } from './dom.js';
+import { formatDuration, formatTime, speakDuration } from './format.js';
+import { icon } from './icons.js';
 import { WaveformSlider } from './waveform.js';
 
 export interface RowState {

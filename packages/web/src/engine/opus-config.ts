@@ -1,4 +1,5 @@
-import { CHANNELS, DEFAULT_BITRATE_BPS, FRAME_MS, SAMPLE_RATE_HZ } from '@imv/protocol';
+import { CHANNELS, DEFAULT_BITRATE_BPS, FRAME_MS, SAMPLE_RATE_HZ } from '@imv/protocol/wire';
+import type { OpusWasm } from './opus-wasm.js';
 
 /**
  * WebCodecs encoder settings: 48 kHz mono 20 ms frames at 24 kbps. Not usedtx: with DTX Chromium
@@ -35,4 +36,13 @@ export async function detectWebCodecsOpus(): Promise<{ encoder: boolean; decoder
     (await AudioDecoder.isConfigSupported(DECODER_CONFIG).catch(() => ({ supported: false })))
       .supported === true;
   return { encoder, decoder };
+}
+
+/** Which Opus implementation one direction uses. */
+export type CodecKind = 'webcodecs' | 'wasm' | 'none';
+
+/** One direction's implementation, with the WASM module when that is the one. */
+export interface CodecPick {
+  kind: CodecKind;
+  wasm: OpusWasm | null;
 }
