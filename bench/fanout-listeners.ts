@@ -2,7 +2,7 @@
  * Child process for bench/relay-fanout.ts: holds a share of the listeners, so that receiving
  * (tens of thousands of messages per second) runs apart from the talker and from the server.
  * Frames with a sequence below `firstCounted` are warm-up and not counted.
- * IPC: connect -> connected, stats -> stats { received, delaysMs }, close -> exit.
+ * IPC: connect -> connected, stats -> stats { received, bytes, delaysMs }, close -> exit.
  */
 import { FRAME_HEADER_LEN } from '@imv/protocol';
 import { monotonicMs, type Kind } from './bench-client.js';
@@ -15,6 +15,8 @@ interface Connect {
   count: number;
   offset: number;
   firstCounted: number;
+  /** Protocol version the listeners speak (default: the current one). */
+  protocol?: number;
 }
 
 const sockets: RawListener[] = [];
@@ -39,7 +41,13 @@ async function connect(msg: Connect): Promise<void> {
       while (next < msg.count) {
         const i = next++;
         sockets.push(
-          await RawListener.open(msg.kind, msg.port, `listener-${msg.offset + i}`, onFrame),
+          await RawListener.open(
+            msg.kind,
+            msg.port,
+            `listener-${msg.offset + i}`,
+            onFrame,
+            msg.protocol,
+          ),
         );
       }
     }),
@@ -52,7 +60,8 @@ process.on('message', (msg: Connect | { type: 'stats' | 'close' }) => {
   if (msg.type === 'connect') {
     void connect(msg).then(() => process.send?.({ type: 'connected' }));
   } else if (msg.type === 'stats') {
-    process.send?.({ type: 'stats', received, delaysMs: Float64Array.from(delaysMs) });
+    const bytes = sockets.reduce((n, s) => n + s.bytesReceived, 0);
+    process.send?.({ type: 'stats', received, bytes, delaysMs: Float64Array.from(delaysMs) });
     delaysMs = [];
     received = 0;
   } else {

@@ -26,6 +26,8 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 export class RawListener {
+  /** Every byte received after the upgrade answer. */
+  bytesReceived = 0;
   private pending: Buffer = Buffer.alloc(0);
   private joined: (() => void) | undefined;
 
@@ -40,6 +42,7 @@ export class RawListener {
     port: number,
     name: string,
     onBinary: (message: Buffer) => void,
+    protocol = PROTOCOL_VERSION,
   ): Promise<RawListener> {
     const socket = connect(port, '127.0.0.1');
     socket.setNoDelay(true);
@@ -63,7 +66,7 @@ export class RawListener {
     socket.on('data', (chunk: Buffer) => listener.onData(chunk));
     listener.onData(head.subarray(head.indexOf('\r\n\r\n') + 4));
     if (kind === 'imv') {
-      const hello = { type: 'hello', protocol: PROTOCOL_VERSION, client: 'imv-bench', name };
+      const hello = { type: 'hello', protocol, client: 'imv-bench', name };
       socket.write(clientFrame(OPCODE_TEXT, Buffer.from(JSON.stringify(hello))));
       socket.write(
         clientFrame(OPCODE_TEXT, Buffer.from(JSON.stringify({ type: 'join', room: ROOM }))),
@@ -74,6 +77,7 @@ export class RawListener {
   }
 
   private onData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
     const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let at = 0;
     for (;;) {

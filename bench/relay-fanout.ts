@@ -7,13 +7,11 @@
  * from /proc, server CPU per 1,000 delivered frames, the ratio imv / bare and where each saturates.
  * Run: npm run bench  (IMV_BENCH_SECONDS=5 IMV_BENCH_LISTENERS=100,500,1000,2000)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { encodeFrame } from '@imv/protocol';
 import { monotonicMs, openClient, type Kind } from './bench-client.js';
+import { forkTs, loadAverage, nextMessage, procStat, sleep, waitIdle } from './bench-process.js';
 
 const SECONDS = Number(process.env.IMV_BENCH_SECONDS ?? 5);
 const LISTENER_COUNTS = (process.env.IMV_BENCH_LISTENERS ?? '100,500,1000,2000')
@@ -31,8 +29,6 @@ const MAX_LOSS = 0.001;
  * not the test: on a shared machine a single scheduler stall pushes it over 20 ms at any size.)
  */
 const MAX_P50_MS = FRAME_INTERVAL_MS;
-/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Result {
   kind: Kind;
@@ -47,47 +43,10 @@ interface Result {
   rssMb: number;
 }
 
-const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-
-function forkTs(file: string, args: string[] = []): ChildProcess {
-  return fork(here(file), args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced', // the listeners send their delays as a Float64Array
-  });
-}
-
-function nextMessage<T extends { type: string }>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (msg: T): void => {
-      if (msg.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(msg);
-    };
-    const onExit = (code: number | null): void =>
-      reject(new Error(`child exited (${code}) before sending ${type}`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-/** CPU time (user + system, all threads) and RSS of a process, from /proc/<pid>/stat. */
-function procStat(pid: number): { cpuMs: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15, rss 24.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rssPages = Number(fields[21]);
-  return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, rssMb: (rssPages * 4096) / 2 ** 20 };
-}
-
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(kind: Kind, listenerCount: number): Promise<Result> {
   const server = forkTs('./fanout-server.ts', [kind]);
@@ -124,14 +83,7 @@ async function measure(kind: Kind, listenerCount: number): Promise<Result> {
     payloadView.setFloat64(0, monotonicMs());
     talker.send(encodeFrame({ flags: 0, streamId, sequence: seq, timestamp: seq * 960 }, payload));
   }
-  // Let the last frames drain: the server is done once its CPU time stops growing for a while.
-  let last = procStat(server.pid!).cpuMs;
-  for (let i = 0, still = 0; i < 100 && still < 4; i++) {
-    await sleep(50);
-    const now = procStat(server.pid!).cpuMs;
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
+  await waitIdle(server.pid!);
   const after = procStat(server.pid!);
   const elapsedMs = performance.now() - measuredFrom;
 
@@ -180,10 +132,7 @@ const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x
 const cpuPerThousand = (r: Result): number => (r.cpuMs / r.delivered) * 1000;
 const saturated = (r: Result): boolean =>
   r.delivered < r.expected * (1 - MAX_LOSS) || !(r.p50Ms <= MAX_P50_MS);
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ');
+const load = loadAverage;
 
 const startLoad = load();
 const rows: string[] = [

@@ -6,5 +6,6 @@ export * from './errors.js';
 export * from './names.js';
 export * from './messages.js';
 export * from './parse.js';
+export * from './room-members.js';
 export * from './rest.js';
 export * from './frames-download.js';

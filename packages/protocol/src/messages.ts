@@ -206,10 +206,25 @@ export const joinedSchema = z.object({
   keyed: z.boolean().optional(),
 });
 
+/** Protocol 1 only: the whole member list, to everyone in the room, on every change. */
 export const presenceSchema = z.object({
   type: z.literal('presence'),
   room: z.string(),
   members: z.array(memberSchema),
+});
+
+/** Protocol 2: someone joined the room (everyone but the newcomer, who gets `joined`). */
+export const memberJoinedSchema = z.object({
+  type: z.literal('member-joined'),
+  room: z.string(),
+  member: memberSchema,
+});
+
+/** Protocol 2: someone left the room. */
+export const memberLeftSchema = z.object({
+  type: z.literal('member-left'),
+  room: z.string(),
+  member: memberSchema,
 });
 
 export const talkStartedSchema = z.object({
@@ -290,6 +305,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
   joinedSchema,
   presenceSchema,
+  memberJoinedSchema,
+  memberLeftSchema,
   talkStartedSchema,
   talkStoppedSchema,
   messageStoredSchema,
@@ -302,6 +319,8 @@ export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type Welcome = z.infer<typeof welcomeSchema>;
 export type Joined = z.infer<typeof joinedSchema>;
 export type Presence = z.infer<typeof presenceSchema>;
+export type MemberJoined = z.infer<typeof memberJoinedSchema>;
+export type MemberLeft = z.infer<typeof memberLeftSchema>;
 export type TalkStarted = z.infer<typeof talkStartedSchema>;
 export type TalkStopped = z.infer<typeof talkStoppedSchema>;
 export type MessageStored = z.infer<typeof messageStoredSchema>;

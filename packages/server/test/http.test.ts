@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { correlate } from '@imv/media';
+import { PROTOCOL_VERSION } from '@imv/protocol';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ImvServer } from '../src/index.js';
@@ -58,7 +59,7 @@ describe('REST: messages and audio', () => {
     expect(body).toEqual({
       ok: true,
       version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       node: `${hostname()}:${server.port}`,
       store: { kind: 'sqlite', reachable: true },
       bus: { kind: 'memory', url: 'memory', reachable: true },

@@ -4,6 +4,7 @@ import {
   FRAME_HEADER_LEN,
   MAX_FRAME_BYTES,
   MAX_TEXT_BYTES,
+  PROTOCOL_VERSION,
   encodeFrame,
 } from '@imv/protocol';
 import type { ErrorCode } from '@imv/protocol';
@@ -55,7 +56,7 @@ describe('connection handshake', () => {
     const client = await open(server);
     const welcome = await client.hello('alice');
     expect(welcome).toMatchObject({
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       server: expect.stringMatching(/^imv-server\//) as unknown,
       limits: {
         maxFrameBytes: MAX_FRAME_BYTES,
@@ -68,7 +69,12 @@ describe('connection handshake', () => {
   it('refuses another protocol major with VERSION_MISMATCH and close code 4001', async () => {
     const server = await servers.start();
     const client = await open(server);
-    client.send({ type: 'hello', protocol: 2, client: 'future/9', name: 'alice' });
+    client.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION + 1,
+      client: 'future/9',
+      name: 'alice',
+    });
     expect(await client.next('error')).toMatchObject({ code: 'VERSION_MISMATCH', ref: 'hello' });
     expect(await client.closed).toBe(CLOSE_CODES.VERSION_MISMATCH);
   });

@@ -115,10 +115,8 @@ describe('live relay and voice messages', () => {
     expect(await listener.next('talk-stopped')).toMatchObject({ messageId, reason: 'disconnect' });
     const stored = await listener.next('message-stored');
     expect(stored.message).toMatchObject({ id: messageId, status: 'partial', frameCount: 30 });
-    const presence = listener.texts().filter((m) => m.type === 'presence');
-    expect(
-      presence.at(-1)?.type === 'presence' && presence.at(-1)?.members.map((m) => m.name),
-    ).toEqual(['bob']);
+    const left = listener.texts().filter((m) => m.type === 'member-left');
+    expect(left.map((m) => m.type === 'member-left' && m.member.name)).toEqual(['alice']);
   });
 
   it('tells a listener who joins mid-talk about the live stream, then relays the rest to it', async () => {

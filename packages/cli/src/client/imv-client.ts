@@ -1,13 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, ProtocolError, decodeFrame, parseServerMessage } from '@imv/protocol';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RoomMembers,
+  decodeFrame,
+  parseServerMessage,
+} from '@imv/protocol';
 import type {
   ErrorMessage,
   Frame,
   GetHistory,
   History,
   Joined,
+  MemberJoined,
+  MemberLeft,
   MessageDeleted,
   MessageStored,
   Presence,
@@ -27,6 +35,9 @@ import { CliError } from '../cli-error.js';
 /** Typed events, one per server message type, plus audio frames and the end of the connection. */
 export interface ImvClientEvents {
   joined: [Joined];
+  'member-joined': [MemberJoined];
+  'member-left': [MemberLeft];
+  /** The whole member list after someone joined or left (kept from the deltas). */
   presence: [Presence];
   'talk-started': [TalkStarted];
   'talk-stopped': [TalkStopped];
@@ -79,6 +90,8 @@ const SEND_HIGH_WATER_BYTES = 64 * 1024;
 
 /** A Node client for the imv WebSocket protocol (hello/welcome, rooms, talking, history). */
 export class ImvClient extends EventEmitter<ImvClientEvents> {
+  /** Who is in the joined room, kept from joined and the presence deltas. */
+  private readonly members = new RoomMembers();
   private readonly waiters = new Set<Waiter>();
   private closedError: ImvClientError | undefined;
   private closing = false;
@@ -359,6 +372,11 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       return;
     }
     for (const waiter of [...this.waiters]) waiter.onMessage(message);
+    if (
+      this.members.apply(message) &&
+      (message.type === 'member-joined' || message.type === 'member-left')
+    )
+      this.emit('presence', { type: 'presence', room: message.room, members: this.members.list() });
     switch (message.type) {
       case 'error':
         this.emit('server-error', message);

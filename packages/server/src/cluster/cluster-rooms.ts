@@ -1,4 +1,4 @@
-import type { LiveStream, Member, Presence, TalkStopped } from '@imv/protocol';
+import type { LiveStream, Member, MemberJoined, MemberLeft, TalkStopped } from '@imv/protocol';
 import type { Logger } from 'pino';
 import type { RoomBus } from '../bus/bus.js';
 import { RoomRegistry } from '../ws/rooms.js';
@@ -40,8 +40,8 @@ const EMPTY_ROOM: NodeRoom = { members: [], live: [] };
 
 /**
  * The RoomRegistry of a node in a cluster: this node's members and streams as before, plus those of
- * every other live node, learned from their heartbeats and room messages on the bus. Presence for
- * local members is rebuilt here whenever another node's part of a room changes, so the presence
+ * every other live node, learned from their heartbeats and room messages on the bus. Presence deltas
+ * for local members are derived here whenever another node's part of a room changes, so the presence
  * messages other nodes publish are not relayed (they would race with this node's own view).
  */
 export class ClusterRooms extends RoomRegistry {
@@ -57,7 +57,9 @@ export class ClusterRooms extends RoomRegistry {
     this.options = options;
     options.bus.setRemoteHandlers({
       onNode: (text) => this.onNodeMessage(text),
-      onControl: (_room, text) => !text.startsWith('{"type":"presence"'),
+      // Presence for local members comes from this node's view of the others' rooms (below).
+      onControl: (_room, text) =>
+        !text.startsWith('{"type":"presence"') && !text.startsWith('{"type":"member-'),
       onReachability: (reachable) => {
         // Back on the bus: tell the others where we stand at once instead of at the next beat.
         if (reachable) this.heartbeat();
@@ -261,7 +263,7 @@ export class ClusterRooms extends RoomRegistry {
     const before = node.rooms.get(room) ?? EMPTY_ROOM;
     if (state.members.length === 0 && state.live.length === 0) node.rooms.delete(room);
     else node.rooms.set(room, state);
-    if (!sameMembers(before.members, state.members)) this.sendPresence(room);
+    this.sendPresenceDeltas(room, before.members, state.members);
   }
 
   private expireNodes(): void {
@@ -292,20 +294,28 @@ export class ClusterRooms extends RoomRegistry {
         };
         this.options.bus.deliverLocalControl(room, JSON.stringify(stopped));
       }
-      if (state.members.length > 0) this.sendPresence(room);
+      this.sendPresenceDeltas(room, state.members, []);
     }
   }
 
-  private sendPresence(room: string): void {
-    const presence: Presence = { type: 'presence', room, members: this.members(room) };
-    this.options.bus.deliverLocalControl(room, JSON.stringify(presence));
+  /** member-left / member-joined to local members for each change in a node's members of a room. */
+  private sendPresenceDeltas(
+    room: string,
+    before: readonly Member[],
+    after: readonly Member[],
+  ): void {
+    const bus = this.options.bus;
+    const now = new Map(after.map((m) => [m.id, m]));
+    for (const member of before) {
+      if (now.get(member.id)?.name === member.name) now.delete(member.id);
+      else {
+        const left: MemberLeft = { type: 'member-left', room, member };
+        bus.deliverLocalControl(room, JSON.stringify(left));
+      }
+    }
+    for (const member of now.values()) {
+      const joined: MemberJoined = { type: 'member-joined', room, member };
+      bus.deliverLocalControl(room, JSON.stringify(joined));
+    }
   }
-}
-
-function sameMembers(a: readonly Member[], b: readonly Member[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i]!.id !== b[i]!.id || a[i]!.name !== b[i]!.name) return false;
-  }
-  return true;
 }

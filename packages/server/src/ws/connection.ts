@@ -6,6 +6,7 @@ import type { RoomSubscriber } from '../bus/bus.js';
 import { ClientSocket } from './client-socket.js';
 import type { ConnectionHandle, Hub } from './hub.js';
 import { Session } from './session.js';
+import { legacyPresence } from './presence.js';
 import { Talk } from './talk.js';
 import { WsErrors } from './ws-errors.js';
 
@@ -49,6 +50,9 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
   }
 
   deliverControl(text: string): void {
+    const { protocol, room } = this.session;
+    if (protocol === 1 && room !== undefined)
+      text = legacyPresence(this.hub).replace(room, text) ?? text;
     this.socket.sendText(text);
   }
 

@@ -3,6 +3,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_HISTORY_LIMIT,
   MAX_TEXT_BYTES,
+  OLDEST_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   ProtocolError,
   DEFAULT_HISTORY_LIMIT,
@@ -12,8 +13,8 @@ import type { Logger } from 'pino';
 import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
 import type { ClientSocket } from './client-socket.js';
-import { controlText } from './control-text.js';
 import type { Hub } from './hub.js';
+import { announceJoin, announceLeave } from './presence.js';
 import { KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND } from '../store/key-attempts.js';
 import { CONTROL_PER_SECOND } from './token-bucket.js';
 import { WsErrors } from './ws-errors.js';
@@ -24,6 +25,8 @@ import { WsErrors } from './ws-errors.js';
  */
 export class Session {
   member: Member | undefined;
+  /** The protocol version this client speaks (from hello). */
+  protocol = PROTOCOL_VERSION;
   room: string | undefined;
   private readonly helloTimer: NodeJS.Timeout;
 
@@ -47,18 +50,19 @@ export class Session {
 
   onHello(hello: ClientMessageOf<'hello'>): void {
     clearTimeout(this.helloTimer);
-    if (hello.protocol !== PROTOCOL_VERSION) {
+    if (hello.protocol < OLDEST_PROTOCOL_VERSION || hello.protocol > PROTOCOL_VERSION) {
       const err = ProtocolError.versionMismatch(hello.protocol, PROTOCOL_VERSION);
       this.socket.sendError(WsErrors.fromProtocol(err, 'hello'));
       this.socket.close(CLOSE_CODES.VERSION_MISMATCH, 'protocol version mismatch');
       return;
     }
+    this.protocol = hello.protocol;
     this.member = { id: this.id, name: hello.name };
     if (hello.clientId !== undefined) this.member.clientId = hello.clientId;
     this.log.info({ name: hello.name, client: hello.client, clientId: hello.clientId }, 'hello');
     this.socket.send({
       type: 'welcome',
-      protocol: PROTOCOL_VERSION,
+      protocol: this.protocol,
       server: SERVER_NAME,
       connectionId: this.id,
       limits: {
@@ -125,11 +129,7 @@ export class Session {
       live: this.hub.rooms.live(room),
       keyed: access === 'ok' || access === 'claimed',
     });
-    this.hub.bus.publishControl(
-      room,
-      controlText({ type: 'presence', room, members }),
-      this.subscriber,
-    );
+    announceJoin(this.hub, room, this.member, this.subscriber);
     this.log.info(
       { room, since, history: page?.messages.length, members: members.length },
       'joined',
@@ -148,8 +148,7 @@ export class Session {
     this.room = undefined;
     this.hub.bus.unsubscribe(room, this.subscriber);
     this.hub.rooms.removeMember(room, this.id);
-    const members = this.hub.rooms.members(room);
-    this.hub.bus.publishControl(room, controlText({ type: 'presence', room, members }));
+    if (this.member !== undefined) announceLeave(this.hub, room, this.member);
     this.log.info({ room }, 'left');
   }
 

@@ -10,6 +10,7 @@ import {
   CLOSE_CODES,
   PROTOCOL_VERSION,
   ProtocolError,
+  RoomMembers,
   SAMPLE_RATE_HZ,
   WS_PATH,
   deriveRoomKey,
@@ -151,6 +152,8 @@ class VoiceClientEngine implements EngineClient {
   /** The room of the last `joined`; a join to it again is a re-join. */
   private joinedRoom: string | undefined;
   private lastSeenId: number | undefined;
+  /** Who is in the room: the list from joined, kept up to date by the presence deltas. */
+  private readonly members = new RoomMembers();
   private userClosed = false;
   private everConnected = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -515,12 +518,15 @@ class VoiceClientEngine implements EngineClient {
         // Muted marks of streams that ended while we were away would never be read again.
         for (const id of this.mutedStreams)
           if (!this.liveStreams.has(id)) this.mutedStreams.delete(id);
+        this.members.apply(msg);
         this.emit('joined', { you: msg.you, members: msg.members, live: msg.live });
         this.connectDeferred?.resolve();
         this.connectDeferred = null;
         break;
-      case 'presence':
-        this.emit('presence', msg.members);
+      case 'presence': // protocol 1
+      case 'member-joined':
+      case 'member-left':
+        if (this.members.apply(msg)) this.emit('presence', this.members.list());
         break;
       case 'talk-started':
         this.noteLive(msg);
