@@ -73,6 +73,11 @@ export interface VoiceClientEvents {
    * than the talker's, or frames that fail to open). It plays silence, never noise.
    */
   undecryptable: (info: { streamId: number; reason: UndecryptableReason }) => void;
+  /**
+   * The room's key was set while we are inside (by a member, `setBy`, or the admin) or removed by
+   * the admin. The engine already uses the new key for its re-joins.
+   */
+  'room-key': (info: { room: string; keyed: boolean; key?: string; setBy?: Member }) => void;
 }
 
 export interface VoiceClient {

@@ -556,6 +556,16 @@ class VoiceClientEngine implements EngineClient {
       case 'message-deleted':
         this.emit('message-deleted', { room: msg.room, id: msg.id });
         break;
+      case 'room-key':
+        // Re-joins after a reconnect must carry the key, or the locked room would shut us out.
+        this.setRoomKey(msg.keyed ? msg.key : undefined);
+        this.emit('room-key', {
+          room: msg.room,
+          keyed: msg.keyed,
+          ...(msg.key !== undefined ? { key: msg.key } : {}),
+          ...(msg.setBy !== undefined ? { setBy: msg.setBy } : {}),
+        });
+        break;
       case 'error':
         this.emit('error', { code: msg.code, message: msg.message });
         if (

@@ -178,6 +178,21 @@ export function wireRoomEvents(parts: RoomParts): void {
     undecryptableShown = true;
     status.showProblem(reason === 'no-passphrase' ? NO_PASSPHRASE_LIVE : CANNOT_DECRYPT_TEXT);
   });
+  client.on('room-key', ({ keyed, key, setBy }) => {
+    state.roomKey = keyed ? key : undefined;
+    // The fragment carries the key, so a reload and the invite link (Invite) still get in.
+    history.replaceState(
+      null,
+      '',
+      `${location.search}${fragmentFor({ key: state.roomKey, passphrase: parts.secrets.passphrase })}`,
+    );
+    const who = setBy === undefined ? 'The admin' : setBy.name;
+    const text = keyed
+      ? `${who} locked #${parts.room} with a key. Use Invite to share the link that lets people in.`
+      : `The admin removed the key of #${parts.room}: anyone on the network can join now.`;
+    status.showNotice(text);
+    announcer.say(text);
+  });
   client.on('error', (error) => {
     if (error.code === 'CONNECTION') return; // the connection banner already says it
     if ((error.code === 'ROOM_KEY_REQUIRED' || error.code === 'ROOM_KEY_WRONG') && !parts.embed) {

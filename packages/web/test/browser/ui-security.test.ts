@@ -190,6 +190,26 @@ describe('keyed rooms', () => {
     expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#key=${ROOM_KEY}`);
   });
 
+  it('tells the people inside when the admin locks their room and gives them the key link', async () => {
+    const inside = await openRoom('was-open', 'Ina');
+    const res = await fetch(`${httpUrl}/api/rooms/was-open/key`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: ROOM_KEY }),
+    });
+    expect(res.status).toBe(200);
+    await inside.getByText('The admin locked #was-open with a key').first().waitFor();
+    expect(decodeURIComponent(new URL(inside.url()).hash)).toBe(`#key=${ROOM_KEY}`);
+    // The link in the address bar is the way back in after a reload.
+    await inside.reload();
+    await inside.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
+    expect(await inside.getByRole('dialog').count()).toBe(0);
+    // Someone without the key is asked for it.
+    const { page: outside } = await newPage();
+    await outside.goto(pageUrl(httpUrl, 'was-open', 'Out'));
+    await outside.getByRole('dialog', { name: '#was-open is locked' }).waitFor();
+  });
+
   it('drops a message from the open page when the admin deletes it', async () => {
     const row = keyedPage.locator('.msg').first();
     const id = await row.getAttribute('data-id');
