@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveredServer } from '../src/discovery/index.js';
+import { PROTOCOL_VERSION } from '@imv/protocol';
 import { tsxCommand } from '@imv/test-support';
 import { createNamespacePair, execIn } from '@imv/test-support/netns';
 import type { NamespacePair } from '@imv/test-support/netns';
@@ -128,7 +129,7 @@ describe('a phone on the LAN', () => {
       port: started.port,
       httpsPort: started.httpsPort,
       fingerprint: started.fingerprintSha256,
-      protocol: 1,
+      protocol: PROTOCOL_VERSION,
       url: `https://${SERVER_ADDRESS}:${started.httpsPort}/`,
     });
   });
