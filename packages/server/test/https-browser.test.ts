@@ -33,6 +33,12 @@ beforeAll(async () => {
     logLevel: 'warn',
     build: { outDir: distDir, emptyOutDir: true },
   });
+  // The engine test page (/harness.html) is not in the production build: add it beside the app.
+  await build({
+    configFile: path.join(webDir, 'test/harness/vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: distDir, emptyOutDir: false },
+  });
   server = await servers.start({ webRoot: distDir });
 
   const home = await homeTrustingCa(workDir, server.caCertPem!);
