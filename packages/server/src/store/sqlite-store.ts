@@ -17,44 +17,14 @@ import type {
   RoomSummary,
   StoredFrame,
 } from './store.js';
+import { toVoiceMessage, type MessageRow as SharedMessageRow } from './message-row.js';
 
-interface MessageRow {
-  id: number;
-  room: string;
-  sender_name: string;
-  sender_client_id: string | null;
-  started_at: number;
-  duration_ms: number;
-  frame_count: number;
-  bytes: number;
-  status: MessageStatus;
-  encrypted: number;
-  e2e_salt: string | null;
-  key_check: string | null;
-}
+type MessageRow = SharedMessageRow<number>;
 
 const COLUMNS = [
   'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status',
   'encrypted, e2e_salt, key_check',
 ].join(', ');
-
-function toVoiceMessage(row: MessageRow): VoiceMessage {
-  const message: VoiceMessage = {
-    id: row.id,
-    room: row.room,
-    senderName: row.sender_name,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    frameCount: row.frame_count,
-    bytes: row.bytes,
-    status: row.status,
-    encrypted: row.encrypted !== 0,
-  };
-  if (row.sender_client_id != null) message.senderClientId = row.sender_client_id;
-  if (row.e2e_salt != null) message.e2eSalt = row.e2e_salt;
-  if (row.key_check != null) message.keyCheck = row.key_check;
-  return message;
-}
 
 /**
  * MessageStore in one SQLite file, `<dataDir>/imv.sqlite`. WAL with synchronous=FULL: a

@@ -16,6 +16,7 @@ import { maskStoreUrl } from '../store-url.js';
 import { StoreUnavailableError } from '../store-errors.js';
 import { classifyPgError, isUnavailable } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { toVoiceMessage, type MessageRow as SharedMessageRow } from '../message-row.js';
 
 /*
  * Why node-postgres (`pg`) rather than `postgres` (porsager): its Pool drops a broken connection
@@ -26,20 +27,7 @@ import { migratePostgres } from './postgres-migrations.js';
  * on Node 20 with no native parts.
  */
 
-interface MessageRow {
-  id: number;
-  room: string;
-  sender_name: string;
-  sender_client_id: string | null;
-  started_at: number;
-  duration_ms: number;
-  frame_count: number;
-  bytes: number;
-  status: MessageStatus;
-  encrypted: boolean;
-  e2e_salt: string | null;
-  key_check: string | null;
-}
+type MessageRow = SharedMessageRow<boolean>;
 
 const COLUMNS =
   'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status, ' +
@@ -47,24 +35,6 @@ const COLUMNS =
 const M_COLUMNS = COLUMNS.split(', ')
   .map((c) => `m.${c}`)
   .join(', ');
-
-function toVoiceMessage(row: MessageRow): VoiceMessage {
-  const message: VoiceMessage = {
-    id: row.id,
-    room: row.room,
-    senderName: row.sender_name,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    frameCount: row.frame_count,
-    bytes: row.bytes,
-    status: row.status,
-    encrypted: row.encrypted,
-  };
-  if (row.sender_client_id != null) message.senderClientId = row.sender_client_id;
-  if (row.e2e_salt != null) message.e2eSalt = row.e2e_salt;
-  if (row.key_check != null) message.keyCheck = row.key_check;
-  return message;
-}
 
 /** BIGINT (oid 20) and COUNT results come back as strings by default; every value we keep fits a double. */
 const INT8_OID = 20;
