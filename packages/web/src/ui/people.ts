@@ -18,12 +18,17 @@ export class PeoplePanel {
   private readonly count: HTMLSpanElement;
   private readonly talkers = new Map<number, Talker>();
   private youId: string | undefined;
+  /** Everyone else in the room: who hears you while you talk. */
+  private others: string[] = [];
+  private readonly self: SelfTalk;
 
   constructor() {
     this.talkerList = h('ul', { class: 'talkers', 'aria-label': 'Talking now' });
     this.idle = h('p', { class: 'quiet', text: 'Nobody is talking' });
     this.count = h('span', { class: 'count' });
     this.memberList = h('ul', { class: 'members', 'aria-label': 'People in the room' });
+    this.self = new SelfTalk();
+    this.talkerList.append(this.self.row);
     this.element = h(
       'section',
       { class: 'people', 'aria-label': 'People' },
@@ -47,6 +52,8 @@ export class PeoplePanel {
       return a.name.localeCompare(b.name);
     });
     this.count.textContent = `(${members.length})`;
+    this.others = sorted.filter((m) => m.id !== this.youId).map((m) => m.name);
+    this.self.setListeners(this.others);
     this.memberList.replaceChildren(
       ...sorted.map((m) =>
         h(
@@ -87,6 +94,18 @@ export class PeoplePanel {
     this.renderIdle();
   }
 
+  /** Your own talk: "You are talking", your level and who hears you, above the others. */
+  setSelfTalking(talking: boolean): void {
+    this.self.row.hidden = !talking;
+    if (!talking) this.self.meter.set(0);
+    this.renderIdle();
+  }
+
+  /** Your microphone level while you talk (0..1). */
+  selfLevel(level: number): void {
+    if (!this.self.row.hidden) this.self.meter.set(level);
+  }
+
   level(streamId: number, level: number): void {
     this.talkers.get(streamId)?.meter.set(level);
   }
@@ -97,8 +116,42 @@ export class PeoplePanel {
   }
 
   private renderIdle(): void {
-    this.idle.hidden = this.talkers.size > 0;
+    this.idle.hidden = this.talkers.size > 0 || !this.self.row.hidden;
   }
+}
+
+/** The row of your own talk in the "Talking now" list; hidden while you do not talk. */
+class SelfTalk {
+  readonly row: HTMLLIElement;
+  readonly meter = new LevelMeter();
+  private readonly hearing: HTMLSpanElement;
+
+  constructor() {
+    this.hearing = h('span', { class: 'hearing' });
+    this.row = h(
+      'li',
+      { class: 'talker you', hidden: true },
+      h('span', { class: 'pulse', 'aria-hidden': 'true' }),
+      h('span', { class: 'talker-name', text: 'You are talking' }),
+      this.meter.element,
+      this.hearing,
+    );
+    this.setListeners([]);
+  }
+
+  setListeners(names: readonly string[]): void {
+    this.hearing.textContent =
+      names.length === 0
+        ? 'Nobody else is here: your message is kept for later'
+        : `Heard by ${listNames(names)}`;
+  }
+}
+
+/** "Bob", "Bob and Carol", "Bob, Carol and 3 others" (short enough for a phone line). */
+function listNames(names: readonly string[]): string {
+  if (names.length === 1) return names[0]!;
+  if (names.length <= 3) return `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
+  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
 }
 
 function initials(name: string): string {

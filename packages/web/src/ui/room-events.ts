@@ -130,7 +130,10 @@ export function wireRoomEvents(parts: RoomParts): void {
     if (people.liveCount === 0) autoPlay.release('live');
   });
   client.on('live-level', (streamId, level) => people.level(streamId, level));
-  client.on('mic-level', (level) => parts.talk.meter.set(level));
+  client.on('mic-level', (level) => {
+    parts.talk.meter.set(level);
+    people.selfLevel(level);
+  });
   client.on('history', (messages, more) => {
     if (state.wantOlder) {
       state.wantOlder = false;

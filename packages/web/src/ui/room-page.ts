@@ -15,8 +15,8 @@ import { keepOffline } from '../offline/keep-offline.js';
 import { OfflineMessages, offlineMessageCount } from '../offline/offline-messages.js';
 import { MicError, type VoiceClient, type VoiceClientOptions } from '../voice-client-api.js';
 import { Announcer } from './announcer.js';
-import { h } from './dom.js';
-import { icon } from './icons.js';
+import { h, type Attrs } from './dom.js';
+import { icon, type IconName } from './icons.js';
 import { openInviteDialog } from './invite-dialog.js';
 import { MessageList } from './message-list.js';
 import { CANNOT_DECRYPT_TEXT } from './message-row.js';
@@ -166,7 +166,10 @@ export function runRoom({
         autoPlay.release('talking');
       }
     },
-    onTalkingChange: (talking) => announcer.say(talking ? 'Talking' : ''),
+    onTalkingChange: (talking) => {
+      announcer.say(talking ? 'Talking' : '');
+      people.setSelfTalking(talking);
+    },
     onError: (error) => {
       const text =
         error instanceof MicError
@@ -197,28 +200,19 @@ export function runRoom({
         'header',
         { class: 'top' },
         h('h1', { class: 'brand', text: 'imv' }),
+        // The room name may wrap but is never cut off: on a phone the buttons are icons only.
         h(
           'p',
           { class: 'where' },
-          h('strong', { text: `#${room}` }),
-          h('span', { text: ` as ${name}` }),
+          h('strong', { class: 'room-name', text: `#${room}` }),
+          h('span', { class: 'as-name', text: ` as ${name}` }),
         ),
-        h(
-          'button',
-          {
-            class: 'ghost',
-            type: 'button',
-            'aria-label': `Invite others to #${room}`,
-            'aria-haspopup': 'dialog',
-            onclick: () => void invite(),
-          },
-          icon('link'),
-          h('span', { class: 'ghost-text', text: 'Invite' }),
-        ),
-        h('button', {
-          class: 'ghost',
-          type: 'button',
-          text: 'Change',
+        headerButton('link', 'Invite', {
+          'aria-label': `Invite others to #${room}`,
+          'aria-haspopup': 'dialog',
+          onclick: () => void invite(),
+        }),
+        headerButton('edit', 'Change', {
           'aria-label': 'Change name or room',
           onclick: () => changeRoom(),
         }),
@@ -264,6 +258,16 @@ export function runRoom({
     );
   });
   announcer.say(`Joined #${room} as ${name}`);
+}
+
+/** An icon button of the header; its text shows only on wide screens, the aria-label always names it. */
+function headerButton(name: IconName, text: string, attrs: Attrs): HTMLButtonElement {
+  return h(
+    'button',
+    { class: 'ghost', type: 'button', title: attrs['aria-label'] as string, ...attrs },
+    icon(name),
+    h('span', { class: 'ghost-text', 'aria-hidden': 'true', text }),
+  );
 }
 
 function readRate(prefix: string): PlaybackRate {
