@@ -53,6 +53,16 @@ export function procStat(pid: number): { cpuMs: number; rssMb: number } {
   return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, rssMb: (rssPages * 4096) / 2 ** 20 };
 }
 
+/**
+ * CPU time (user + system) of this process's children that have exited and been waited for, from
+ * the cutime and cstime fields of /proc/self/stat: the CPU a finished child command used.
+ */
+export function exitedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** Resolves once the process's CPU time has stopped growing for 200 ms (at most `maxMs`). */
 export async function waitIdle(pid: number, maxMs = 5_000): Promise<void> {
   let last = procStat(pid).cpuMs;

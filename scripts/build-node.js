@@ -38,3 +38,33 @@ for (const name of PACKAGES) {
     await cp(path.join(srcDir, asset), path.join(distDir, asset));
   }
 }
+
+// The `imv` command itself runs from one bundled file (packages/cli/dist/imv.js, beside main.js so
+// module-relative paths such as ../package.json still hold): Node then reads, resolves and
+// compiles one module instead of ~170 (zod alone is 95 files), which is most of a short command's
+// start-up. Left outside the bundle: the server (loaded only by `serve`/`store`, with native
+// SQLite), the Opus and resampler packages (they load their WebAssembly from beside their own
+// files) and ws's optional native helpers. `createRequire` gives the bundled CommonJS packages
+// (ws, commander) a `require` for Node's built-in modules.
+const cliDir = path.join(root, 'packages', 'cli');
+await build({
+  entryPoints: [path.join(cliDir, 'src', 'main.ts')],
+  outfile: path.join(cliDir, 'dist', 'imv.js'),
+  bundle: true,
+  conditions: ['imv-source'],
+  external: [
+    '@imv/server',
+    '@imv/server/*',
+    '@evan/opus',
+    '@alexanderolsen/libsamplerate-js',
+    'bufferutil',
+    'utf-8-validate',
+  ],
+  banner: {
+    js: "import { createRequire as imvCreateRequire } from 'node:module'; const require = imvCreateRequire(import.meta.url);",
+  },
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
