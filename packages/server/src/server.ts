@@ -36,7 +36,7 @@ import { openStore } from './store/open-store.js';
 import { StoreLease } from './store/store-lease.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './ws/hub.js';
-import { roomKeyText } from './ws/control-text.js';
+import { controlText, roomKeyText } from './ws/control-text.js';
 import { RoomRegistry } from './ws/rooms.js';
 import { attachWebSocketServer } from './ws/ws-server.js';
 
@@ -363,7 +363,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
         const { room } = message;
         hub.bus.publishControl(
           room,
-          JSON.stringify({
+          controlText({
             type: 'talk-stopped',
             room,
             streamId,
@@ -373,7 +373,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
         );
         hub.bus.publishControl(
           room,
-          JSON.stringify({ type: 'message-stored', room, streamId, message }),
+          controlText({ type: 'message-stored', room, streamId, message }),
         );
       }
     },

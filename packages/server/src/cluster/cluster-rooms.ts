@@ -1,7 +1,8 @@
-import type { LiveStream, Member, MemberJoined, MemberLeft, TalkStopped } from '@imv/protocol';
+import type { LiveStream, Member } from '@imv/protocol';
 import type { Logger } from 'pino';
 import type { RoomBus } from '../bus/bus.js';
 import { RoomRegistry } from '../ws/rooms.js';
+import { controlText } from '../ws/control-text.js';
 import { nodeMessageSchema, type NodeMessage, type NodeRoom } from './node-messages.js';
 
 /** A live node of the cluster as /api/cluster and the welcome message show it. */
@@ -285,14 +286,16 @@ export class ClusterRooms extends RoomRegistry {
     } else log.info({ node: node.id }, 'node left');
     for (const [room, state] of node.rooms) {
       for (const stream of state.live) {
-        const stopped: TalkStopped = {
-          type: 'talk-stopped',
+        this.options.bus.deliverLocalControl(
           room,
-          streamId: stream.streamId,
-          messageId: stream.messageId,
-          reason: 'disconnect',
-        };
-        this.options.bus.deliverLocalControl(room, JSON.stringify(stopped));
+          controlText({
+            type: 'talk-stopped',
+            room,
+            streamId: stream.streamId,
+            messageId: stream.messageId,
+            reason: 'disconnect',
+          }),
+        );
       }
       this.sendPresenceDeltas(room, state.members, []);
     }
@@ -308,14 +311,9 @@ export class ClusterRooms extends RoomRegistry {
     const now = new Map(after.map((m) => [m.id, m]));
     for (const member of before) {
       if (now.get(member.id)?.name === member.name) now.delete(member.id);
-      else {
-        const left: MemberLeft = { type: 'member-left', room, member };
-        bus.deliverLocalControl(room, JSON.stringify(left));
-      }
+      else bus.deliverLocalControl(room, controlText({ type: 'member-left', room, member }));
     }
-    for (const member of now.values()) {
-      const joined: MemberJoined = { type: 'member-joined', room, member };
-      bus.deliverLocalControl(room, JSON.stringify(joined));
-    }
+    for (const member of now.values())
+      bus.deliverLocalControl(room, controlText({ type: 'member-joined', room, member }));
   }
 }
