@@ -22,6 +22,7 @@ import { MessageList } from './message-list.js';
 import { CANNOT_DECRYPT_TEXT } from './message-row.js';
 import { describeMicProblem } from './mic-problem.js';
 import { PeoplePanel } from './people.js';
+import { setUpPhoneSettings } from './phone-settings.js';
 import { PAGE_SIZE, wireRoomEvents, type RoomState } from './room-events.js';
 import type { FragmentSecrets, PageSettings } from './settings.js';
 import { setUpSoundUnlock } from './sound-unlock.js';
@@ -84,6 +85,7 @@ export function runRoom({
   const announcer = new Announcer();
   const people = new PeoplePanel();
   const status = new StatusArea(location.host, () => void sound.enable());
+  const phone = setUpPhoneSettings({ storage: localStorage, prefix: storagePrefix, status });
 
   const list = new MessageList({
     store,
@@ -187,6 +189,7 @@ export function runRoom({
       onCopied: () => announcer.say('Invite link copied'),
     });
   const changeRoom = () => {
+    phone.stop();
     client.close();
     onChange({ name, room, key: state.roomKey });
   };
@@ -207,6 +210,11 @@ export function runRoom({
           h('strong', { class: 'room-name', text: `#${room}` }),
           h('span', { class: 'as-name', text: ` as ${name}` }),
         ),
+        headerButton('sliders', 'Settings', {
+          'aria-label': 'Settings',
+          'aria-haspopup': 'dialog',
+          onclick: () => void phone.open(),
+        }),
         headerButton('link', 'Invite', {
           'aria-label': `Invite others to #${room}`,
           'aria-haspopup': 'dialog',
@@ -257,6 +265,8 @@ export function runRoom({
       `Cannot reach the server at ${location.host}: ${error instanceof Error ? error.message : String(error)}`,
     );
   });
+  // The duo view is a desk demo with two panes: no screen lock to hold there.
+  if (!settings.embed) phone.start();
   announcer.say(`Joined #${room} as ${name}`);
 }
 

@@ -114,3 +114,30 @@ export function roomInviteUrl(
   url.searchParams.set('room', room);
   return url.toString() + fragmentFor(secrets);
 }
+
+/** Per-device choices for a phone in a pocket, kept in storage. */
+export interface PhonePrefs {
+  /** Hold the Screen Wake Lock while a room is open and visible (default on). */
+  keepAwake: boolean;
+  /** Notify, vibrate and count in the title when something arrives while the page is hidden (default off). */
+  notify: boolean;
+}
+
+const PHONE_PREF_DEFAULTS: PhonePrefs = { keepAwake: true, notify: false };
+
+export function readPhonePrefs(storage: KeyValueStore, prefix: string): PhonePrefs {
+  const read = (key: keyof PhonePrefs) => {
+    const saved = storage.getItem(`${prefix}${key}`);
+    return saved === null ? PHONE_PREF_DEFAULTS[key] : saved === '1';
+  };
+  return { keepAwake: read('keepAwake'), notify: read('notify') };
+}
+
+export function savePhonePref(
+  storage: KeyValueStore,
+  prefix: string,
+  key: keyof PhonePrefs,
+  on: boolean,
+): void {
+  storage.setItem(`${prefix}${key}`, on ? '1' : '0');
+}

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { WAKE_LOCK_DENIED } from '../../src/ui/wake-lock.js';
 import { buildWeb, fixturePath, launchChromium, type WebBuild } from './helpers.js';
 import { roomUrl, screenshotDir, startUiServer, type UiServer } from './ui-support.js';
 
@@ -30,10 +31,15 @@ afterAll(async () => {
 });
 
 /** A page of the app in `room` as `name`, joined; closed after the test. */
-async function openRoom(room: string, name: string): Promise<Page> {
+async function openRoom(
+  room: string,
+  name: string,
+  before: (page: Page) => Promise<void> = () => Promise.resolve(),
+): Promise<Page> {
   const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1 });
   onTestFinished(() => context.close());
   const page = await context.newPage();
+  await before(page);
   await page.goto(roomUrl(srv.url, room, name));
   await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
   return page;
@@ -93,5 +99,124 @@ describe('the room page on a 360 px phone', () => {
     await alice.waitForFunction(() => window.imvClients?.[0]?.talking === false);
     await you.waitFor({ state: 'hidden' });
     expect(await alice.locator('.now .quiet').isVisible()).toBe(true);
+  });
+});
+
+/** The page's real WakeLockSentinel objects, in the order the app requested them. */
+declare global {
+  interface Window {
+    wakeLocks?: WakeLockSentinel[];
+  }
+}
+
+/** Keeps a reference to every sentinel navigator.wakeLock.request hands the app. */
+async function watchWakeLocks(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const wakeLock = WakeLock.prototype;
+    const request: WakeLock['request'] = Reflect.get(wakeLock, 'request');
+    window.wakeLocks = [];
+    wakeLock.request = async function (this: WakeLock, type?: WakeLockType) {
+      const sentinel = await request.call(this, type);
+      window.wakeLocks!.push(sentinel);
+      return sentinel;
+    };
+  });
+}
+
+/** How many sentinels were handed out, and how many of them are still held. */
+function wakeLocks(page: Page): Promise<{ requested: number; held: number }> {
+  return page.evaluate(() => ({
+    requested: window.wakeLocks!.length,
+    held: window.wakeLocks!.filter((s) => !s.released).length,
+  }));
+}
+
+function waitWakeLocks(page: Page, requested: number, held: number): Promise<unknown> {
+  return page.waitForFunction(
+    ([r, h]) =>
+      window.wakeLocks!.length === r && window.wakeLocks!.filter((s) => !s.released).length === h,
+    [requested, held] as const,
+  );
+}
+
+/**
+ * Hides or shows the page the way switching apps or locking the phone does. Headless Chromium keeps
+ * every page 'visible' (measured on Chromium 156: a minimised window, a background tab and focus
+ * emulation turned off all leave document.visibilityState 'visible'), so the document's visibility
+ * is set here and the real visibilitychange event fired, as the browser would.
+ */
+async function setPageHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', {
+      configurable: true,
+      get: () => (h ? 'hidden' : 'visible'),
+    });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+describe('keeping the screen on (Screen Wake Lock)', () => {
+  it('holds the lock in a room, takes it again after the page was hidden, and lets go on leaving', async () => {
+    const page = await openRoom('night-shift', 'Ana', watchWakeLocks);
+    await waitWakeLocks(page, 1, 1);
+
+    // Another app in front: the lock goes; back to the page: a new one.
+    await setPageHidden(page, true);
+    await waitWakeLocks(page, 1, 0);
+    await setPageHidden(page, false);
+    await waitWakeLocks(page, 2, 1);
+
+    // Settings → "Keep the screen on" off lets go, and on takes it again.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const keepOn = page.getByRole('checkbox', { name: 'Keep the screen on' });
+    expect(await keepOn.isChecked()).toBe(true);
+    await keepOn.uncheck();
+    await waitWakeLocks(page, 2, 0);
+    await keepOn.check();
+    await waitWakeLocks(page, 3, 1);
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    // Leaving the room (Change) lets go.
+    await page.getByRole('button', { name: 'Change name or room' }).click();
+    await page.getByRole('button', { name: 'Join', exact: true }).waitFor();
+    await waitWakeLocks(page, 3, 0);
+  });
+
+  it('remembers "Keep the screen on" off and then asks for no lock', async () => {
+    const page = await openRoom('night-shift', 'Ana', watchWakeLocks);
+    await waitWakeLocks(page, 1, 1);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('checkbox', { name: 'Keep the screen on' }).uncheck();
+    await waitWakeLocks(page, 1, 0);
+    await page.reload();
+    await page.waitForFunction(() => window.imvClients?.[0]?.state === 'open');
+    await setPageHidden(page, true);
+    await setPageHidden(page, false);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    expect(await page.getByRole('checkbox', { name: 'Keep the screen on' }).isChecked()).toBe(
+      false,
+    );
+    expect(await wakeLocks(page)).toEqual({ requested: 0, held: 0 });
+  });
+
+  it('says so without blocking anything when the browser refuses the lock', async () => {
+    const page = await openRoom('night-shift', 'Ana', async (p) => {
+      // The permission of this browser context (Playwright can only grant, not deny).
+      const cdp = await p.context().newCDPSession(p);
+      const { targetInfo } = await cdp.send('Target.getTargetInfo');
+      await cdp.send('Browser.setPermission', {
+        permission: { name: 'screen-wake-lock' },
+        setting: 'denied',
+        origin: srv.url,
+        browserContextId: targetInfo.browserContextId!,
+      });
+    });
+    const notice = page.locator('.banner.problem.notice');
+    await notice.getByText(WAKE_LOCK_DENIED).waitFor();
+    expect(await notice.getAttribute('role')).toBe('status');
+    // Everything else works: the talk button is there and enabled.
+    expect(await page.getByRole('button', { name: /hold to talk/i }).isEnabled()).toBe(true);
+    await page.screenshot({ path: path.join(screenshotDir, 'wake-lock-phone.png') });
   });
 });
