@@ -20,6 +20,7 @@ export const REST_ROUTES = {
   roomKey: '/api/rooms/:room/key',
   adminRooms: '/api/admin/rooms',
   adminMessages: '/api/admin/rooms/:room/messages',
+  adminCluster: '/api/cluster',
 } as const;
 
 const roomPath = (room: string): string => `/api/rooms/${encodeURIComponent(room)}`;
@@ -35,4 +36,5 @@ export const REST_PATHS = {
   roomKey: (room: string): string => `${roomPath(room)}/key`,
   adminRooms: (): string => REST_ROUTES.adminRooms,
   adminMessages: (room: string): string => `/api/admin/rooms/${encodeURIComponent(room)}/messages`,
+  adminCluster: (): string => REST_ROUTES.adminCluster,
 } as const;

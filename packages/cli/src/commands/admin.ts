@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { roomKeySchema } from '@imv/protocol';
+import { REST_PATHS, roomKeySchema } from '@imv/protocol';
 import { ImvClientError } from '../client/client-error.js';
 import { restRequest } from '../client/rest.js';
 import type { RestRequest } from '../client/rest.js';
@@ -97,10 +97,6 @@ function parseRoomKey(value: string): string {
   return parsed.data;
 }
 
-function roomPath(room: string): string {
-  return `/api/rooms/${encodeURIComponent(room)}`;
-}
-
 /** `imv admin …`: server administration over REST with the admin token. */
 export function registerAdmin(program: Command): void {
   const admin = program
@@ -131,7 +127,7 @@ Examples:
     .description('list the rooms with their message count, key and members online')
     .option('--json', 'one JSON object per room')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { rooms } = (await call(command, '/api/admin/rooms')) as { rooms: AdminRoom[] };
+      const { rooms } = (await call(command, REST_PATHS.adminRooms())) as { rooms: AdminRoom[] };
       if (options.json === true) {
         for (const room of rooms) process.stdout.write(`${JSON.stringify(room)}\n`);
         return;
@@ -159,11 +155,11 @@ Examples:
     .argument('[id]', 'message id', intIn(1, Number.MAX_SAFE_INTEGER))
     .action(async (room: string, id: number | undefined, _options: unknown, command: Command) => {
       if (id !== undefined) {
-        await call(command, `${roomPath(room)}/messages/${id}`, { method: 'DELETE' });
+        await call(command, REST_PATHS.message(room, id), { method: 'DELETE' });
         process.stdout.write(`deleted message ${id} of room ${room}\n`);
         return;
       }
-      const result = (await call(command, roomPath(room), { method: 'DELETE' })) as {
+      const result = (await call(command, REST_PATHS.room(room), { method: 'DELETE' })) as {
         deletedMessages?: number;
       };
       process.stdout.write(`deleted room ${room} (${result.deletedMessages ?? 0} messages)\n`);
@@ -175,7 +171,7 @@ Examples:
     .argument('<room>', 'room', parseRoom)
     .argument('<key>', 'the room key', parseRoomKey)
     .action(async (room: string, key: string, _options: unknown, command: Command) => {
-      await call(command, `${roomPath(room)}/key`, { method: 'PUT', json: { key } });
+      await call(command, REST_PATHS.roomKey(room), { method: 'PUT', json: { key } });
       process.stdout.write(`room ${room} now needs a key\n`);
     });
 
@@ -184,7 +180,7 @@ Examples:
     .description('remove the key of a room: anyone may join it again')
     .argument('<room>', 'room', parseRoom)
     .action(async (room: string, _options: unknown, command: Command) => {
-      await call(command, `${roomPath(room)}/key`, { method: 'DELETE' });
+      await call(command, REST_PATHS.roomKey(room), { method: 'DELETE' });
       process.stdout.write(`room ${room} is open (no key)\n`);
     });
 }

@@ -94,7 +94,7 @@ export function registerAdminRoutes(app: FastifyInstance, hub: Hub, adminToken: 
   });
 
   // Live nodes of the cluster; a single node (memory bus) lists itself.
-  app.get('/api/cluster', { onRequest: requireAdmin }, () => ({
+  app.get(REST_ROUTES.adminCluster, { onRequest: requireAdmin }, () => ({
     node: hub.nodeId,
     bus: { kind: hub.bus.kind, url: hub.bus.url, reachable: hub.bus.reachable },
     nodes: hub.cluster?.liveNodes() ?? [

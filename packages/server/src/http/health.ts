@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '@imv/protocol';
+import { PROTOCOL_VERSION, REST_ROUTES } from '@imv/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { MessageStore } from '../store/store.js';
 import { SERVER_VERSION } from '../version.js';
@@ -27,7 +27,7 @@ async function storeHealth(store: MessageStore): Promise<{ kind: string; reachab
  * 503 while either is not, so a load balancer or a supervisor can take the node out.
  */
 export function registerHealthRoutes(app: FastifyInstance, hub: Hub): void {
-  app.get('/api/health', async (_request, reply) => {
+  app.get(REST_ROUTES.health, async (_request, reply) => {
     const store = await storeHealth(hub.store);
     const bus = { kind: hub.bus.kind, url: hub.bus.url, reachable: hub.bus.reachable };
     const ok = store.reachable && bus.reachable;
