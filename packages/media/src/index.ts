@@ -9,6 +9,7 @@ export * from './ogg/ogg-writer.js';
 export * from './ogg/ogg-reader.js';
 export * from './wav/wav-reader.js';
 export * from './wav/wav-stream.js';
+export * from './wav/wav-writer.js';
 export * from './resample.js';
 export * from './stream-resample.js';
 export * from './audio-file.js';

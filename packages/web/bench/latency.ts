@@ -20,6 +20,7 @@ import { writeFile, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeWav } from '@imv/media';
 import {
   buildWeb,
   launchChromium,
@@ -46,36 +47,16 @@ const intervalMs = Number(values['interval-ms']);
 /** 16-bit mono WAV of 5 ms Hann-windowed 2 kHz bursts at 0.5 every intervalMs (onsets are exact). */
 function clickTrack(seconds: number, everyMs: number): Uint8Array {
   const n = Math.round(seconds * SAMPLE_RATE);
-  const pcm = new Int16Array(n);
+  const pcm = new Float32Array(n);
   const burst = Math.round(0.005 * SAMPLE_RATE);
   const every = Math.round((everyMs / 1000) * SAMPLE_RATE);
   for (let start = every / 2; start + burst < n; start += every) {
     for (let i = 0; i < burst; i++) {
       const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / burst);
-      pcm[start + i] = Math.round(
-        0.5 * 32767 * w * Math.sin((2 * Math.PI * 2000 * i) / SAMPLE_RATE),
-      );
+      pcm[start + i] = 0.5 * w * Math.sin((2 * Math.PI * 2000 * i) / SAMPLE_RATE);
     }
   }
-  const out = new Uint8Array(44 + n * 2);
-  const view = new DataView(out.buffer);
-  const ascii = (offset: number, s: string) =>
-    [...s].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  view.setUint32(4, 36 + n * 2, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  view.setUint32(16, 16, true); // fmt chunk size
-  view.setUint16(20, 1, true); // PCM
-  view.setUint16(22, 1, true); // mono
-  view.setUint32(24, SAMPLE_RATE, true);
-  view.setUint32(28, SAMPLE_RATE * 2, true); // byte rate
-  view.setUint16(32, 2, true); // block align
-  view.setUint16(34, 16, true); // bits per sample
-  ascii(36, 'data');
-  view.setUint32(40, n * 2, true);
-  out.set(new Uint8Array(pcm.buffer), 44);
-  return out;
+  return writeWav(pcm, SAMPLE_RATE);
 }
 
 /** Sample indices where |x| first crosses `threshold`, at least `refractory` samples apart. */

@@ -64,6 +64,11 @@ export interface VoiceClientEvents {
   'mic-level': (level: number) => void;
   /** Level of each live stream being played, 0..1, about 20 times a second. */
   'live-level': (streamId: number, level: number) => void;
+  /**
+   * This page played the first (`playing` true) or the last (false) sample of a live stream. The
+   * last comes after talk-stopped, once the jitter buffer's tail has played.
+   */
+  'live-playout': (streamId: number, playing: boolean) => void;
   /** Talking ended without the user asking (connection lost, server limit). */
   'talk-ended': (reason: string) => void;
   /** An admin deleted a stored message: drop it from lists and queues. */

@@ -226,9 +226,11 @@ export class AudioEngine {
       case 'stream-playing':
         // RoomSession listens first and counts the stream as played live.
         this.events.emit('stream-playing', msg.streamId, msg.frame);
+        this.events.emit('live-playout', msg.streamId, true);
         break;
       case 'stream-finished':
         this.events.emit('stream-finished', msg.streamId, msg.stats);
+        this.events.emit('live-playout', msg.streamId, false);
         break;
       case 'stats':
         this.statsRequests.get(msg.id)?.(msg.stats);

@@ -35,7 +35,7 @@ export class RoomSession {
   >();
   /** Streams whose first sample this page played, until their message-stored arrives. */
   private readonly playedLive = new Set<number>();
-  /** Live streams (talk-started .. message-stored) and those of them that were muted for a while. */
+  /** Live streams (talk-started .. played out here or message-stored) and those muted for a while. */
   private readonly liveStreams = new Set<number>();
   private readonly mutedStreams = new Set<number>();
   private liveMuted = false;
@@ -51,6 +51,8 @@ export class RoomSession {
     this.lastSeenId = options.lastSeenMessageId;
     this.roomKey = options.roomKey;
     events.on('stream-playing', (streamId) => this.playedLive.add(streamId));
+    // Played out: muting from now on (a message resuming) does not cut into it.
+    events.on('stream-finished', (streamId) => this.liveStreams.delete(streamId));
   }
 
   /** Switches to `room`; the next join message asks for what came after `lastSeenMessageId`. */
@@ -186,6 +188,9 @@ export class RoomSession {
     this.liveMuted = muted;
     // A stream muted for any part of its playout was not heard live (CONTRACT-CHANGES item 1).
     if (muted) for (const id of this.liveStreams) this.mutedStreams.add(id);
+    // Unmuted before its first sample played, a stream is heard whole after all.
+    else
+      for (const id of this.liveStreams) if (!this.playedLive.has(id)) this.mutedStreams.delete(id);
   }
 
   private settleStop(streamId: number, message: VoiceMessage | undefined): void {

@@ -8,8 +8,8 @@ export type HoldReason = 'locked' | 'talking' | 'live';
 
 /**
  * Plays unheard messages one after another, oldest first. It waits while anything holds it; a
- * message cut short by a hold (the user starts talking) resumes where it was once the hold ends.
- * Pausing by hand stops the chain until the user plays something again.
+ * message cut short by a hold (the user starts talking, someone talks live) resumes where it was
+ * once every hold has ended. Pausing by hand stops the chain until the user plays something again.
  */
 export class AutoPlay {
   private readonly holds = new Set<HoldReason>();
@@ -44,7 +44,7 @@ export class AutoPlay {
 
   hold(reason: HoldReason): void {
     this.holds.add(reason);
-    if (this.player.playing && this.player.auto && reason !== 'live') {
+    if (this.player.playing && this.player.auto) {
       this.pausedByHold = this.store.get(this.player.currentId ?? -1);
       this.player.pause();
     }

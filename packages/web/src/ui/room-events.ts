@@ -10,6 +10,7 @@ import { oldOnFirstVisit, type MessageStore } from '../messages/message-store.js
 import type { MessagePlayer } from '../messages/player.js';
 import type { ConnectionState, VoiceClient } from '../voice-client-api.js';
 import type { Announcer } from './announcer.js';
+import { LiveHandover } from './live-handover.js';
 import { speakDuration } from './format.js';
 import { showKeyPrompt } from './key-prompt.js';
 import type { MessageList } from './message-list.js';
@@ -76,16 +77,8 @@ export function wireRoomEvents(parts: RoomParts): void {
     }
   });
 
-  // Live talk would mix into a message being played, so it is muted meanwhile. The engine then
-  // reports those streams' messages with heardLive false, so they count as unheard and auto-play.
-  let liveMuted = false;
-  player.on('change', () => {
-    list.refresh();
-    if (player.playing !== liveMuted) {
-      liveMuted = player.playing;
-      client.setLiveMuted(liveMuted);
-    }
-  });
+  player.on('change', () => list.refresh());
+  const handover = new LiveHandover(client, player, autoPlay);
 
   let joinedOnce = false;
   const online = () => navigator.onLine;
@@ -105,8 +98,7 @@ export function wireRoomEvents(parts: RoomParts): void {
   client.on('joined', ({ you, members, live }) => {
     keyPrompt?.remove(); // joined after all (e.g. a re-join): no "not in the room" message
     people.joined(you, members, live);
-    if (people.liveCount > 0) autoPlay.hold('live');
-    else autoPlay.release('live');
+    handover.joined(live.filter((s) => s.from.id !== you.id).map((s) => s.streamId));
     if (!joinedOnce) {
       joinedOnce = true;
       state.wantOlder = true;
@@ -121,13 +113,13 @@ export function wireRoomEvents(parts: RoomParts): void {
   client.on('presence', (members) => people.setMembers(members));
   client.on('talk-started', (msg) => {
     if (people.started(msg.streamId, msg.from)) {
-      autoPlay.hold('live');
+      handover.started(msg.streamId);
       announcer.say(`${msg.from.name} is talking`);
     }
   });
   client.on('talk-stopped', (msg) => {
     people.stopped(msg.streamId);
-    if (people.liveCount === 0) autoPlay.release('live');
+    handover.stopped(msg.streamId);
   });
   client.on('live-level', (streamId, level) => people.level(streamId, level));
   client.on('mic-level', (level) => {
