@@ -7,24 +7,23 @@
  * Needs NATS on 127.0.0.1:4222 (IMV_BENCH_NATS overrides). Subjects use a prefix of this run's own.
  * Run: npm run bench:cluster  (IMV_BENCH_SECONDS=4 IMV_BENCH_LISTENERS=1,100,300)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { encodeFrame } from '@imv/protocol';
-import { monotonicMs, openClient } from './bench-client.js';
+import { openClient } from './bench-client.js';
+import { forkTs, loadAverage, nextMessage, procStat, sleep } from './bench-process.js';
+import {
+  PAYLOAD_BYTES,
+  WARMUP_FRAMES,
+  closeAll,
+  gatherDelays,
+  percentile,
+  sendPacedFrames,
+} from './fanout-run.js';
 
 const SECONDS = Number(process.env.IMV_BENCH_SECONDS ?? 4);
 const LISTENER_COUNTS = (process.env.IMV_BENCH_LISTENERS ?? '1,100,300').split(',').map(Number);
 const NATS_URL = process.env.IMV_BENCH_NATS ?? 'nats://127.0.0.1:4222';
 const NODES = 3;
-const FRAME_INTERVAL_MS = 20;
-const PAYLOAD_BYTES = 60; // a typical 24 kbps Opus packet
-const WARMUP_FRAMES = 50;
-/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 type Setup = 'single' | 'cluster';
 
@@ -39,48 +38,6 @@ interface Result {
   cpuPercent: number[];
   rssMb: number[];
 }
-
-const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-
-function forkTs(file: string, args: string[] = []): ChildProcess {
-  return fork(here(file), args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
-}
-
-function nextMessage<T extends { type: string }>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (msg: T): void => {
-      if (msg.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(msg);
-    };
-    const onExit = (code: number | null): void =>
-      reject(new Error(`child exited (${code}) before sending ${type}`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-function procStat(pid: number): { cpuMs: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return {
-    cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
-    rssMb: (Number(fields[21]) * 4096) / 2 ** 20,
-  };
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(setup: Setup, listenerCount: number): Promise<Result> {
   const prefix = `imvbench.${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -116,51 +73,20 @@ async function measure(setup: Setup, listenerCount: number): Promise<Result> {
   // Heartbeats and subscriptions settle across nodes.
   await sleep(setup === 'cluster' ? 1_500 : 100);
 
-  const frameCount = WARMUP_FRAMES + Math.round((SECONDS * 1000) / FRAME_INTERVAL_MS);
-  const payload = new Uint8Array(PAYLOAD_BYTES).fill(0x55);
-  const payloadView = new DataView(payload.buffer);
-  const start = performance.now();
   let before = nodes.map((n) => procStat(n.pid!));
-  let measuredFrom = start;
-  for (let seq = 0; seq < frameCount; seq++) {
-    const wait = start + seq * FRAME_INTERVAL_MS - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (seq === WARMUP_FRAMES) {
-      before = nodes.map((n) => procStat(n.pid!));
-      measuredFrom = performance.now();
-    }
-    payloadView.setFloat64(0, monotonicMs());
-    talker.send(encodeFrame({ flags: 0, streamId, sequence: seq, timestamp: seq * 960 }, payload));
-  }
+  let measuredFrom = performance.now();
+  const frameCount = await sendPacedFrames(talker, streamId, SECONDS, () => {
+    before = nodes.map((n) => procStat(n.pid!));
+    measuredFrom = performance.now();
+  });
   await sleep(300);
   const after = nodes.map((n) => procStat(n.pid!));
   const elapsedMs = performance.now() - measuredFrom;
-
-  let delivered = 0;
-  const parts: Float64Array[] = [];
-  for (const child of groups) {
-    const stats = nextMessage<{ type: string; received: number; delaysMs: Float64Array }>(
-      child,
-      'stats',
-    );
-    child.send({ type: 'stats' });
-    const { received, delaysMs } = await stats;
-    delivered += received;
-    parts.push(delaysMs);
-  }
-  const delays = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (delays.set(p, at), at + p.length), 0);
-  delays.sort();
+  const { delivered, delays } = await gatherDelays(groups);
 
   talker.send(JSON.stringify({ type: 'talk-stop', streamId }));
   talker.terminate();
-  for (const child of groups) child.send({ type: 'close' });
-  for (const node of nodes) node.send('close');
-  await Promise.all(
-    [...nodes, ...groups].map((c) =>
-      c.exitCode === null ? once(c, 'exit').then(() => undefined) : Promise.resolve(),
-    ),
-  );
+  await closeAll(nodes, groups);
   return {
     setup,
     listeners: listenerCount,
@@ -176,12 +102,8 @@ async function measure(setup: Setup, listenerCount: number): Promise<Result> {
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ');
 
-const startLoad = load();
+const startLoad = loadAverage();
 const rows = [
   '| listeners | setup | frames delivered (expected) | p50 delay ms | p99 delay ms | CPU % per node | RSS MB per node |',
   '|---:|---|---:|---:|---:|---|---|',
@@ -201,13 +123,13 @@ for (const count of LISTENER_COUNTS) {
   ratios.push(
     `| ${count} | ${ratio(cluster.delivered, single.delivered)} | ${fmt(cluster.p50Ms - single.p50Ms, 2)} | ${fmt(cluster.p99Ms - single.p99Ms, 2)} | ${ratio(sum(cluster.cpuPercent), sum(single.cpuPercent))} | ${ratio(sum(cluster.rssMb), sum(single.rssMb))} |`,
   );
-  console.error(`done: ${count} listeners (load ${load()})`);
+  console.error(`done: ${count} listeners (load ${loadAverage()})`);
 }
 
 console.log(
   `Cluster relay, one talker on node 1 at 50 frames/s of ${PAYLOAD_BYTES} B, ${SECONDS} s per row after ${WARMUP_FRAMES} warm-up frames, loopback, NATS ${NATS_URL}, ${new Date().toISOString()}`,
 );
-console.log(`Load average (1, 5, 15 min): ${startLoad} at start, ${load()} at end\n`);
+console.log(`Load average (1, 5, 15 min): ${startLoad} at start, ${loadAverage()} at end\n`);
 console.log(rows.join('\n'));
 console.log(
   `\n${NODES} nodes on NATS vs 1 node with the memory bus, same listeners (delivered and resources as ratios, delay as the difference):\n`,

@@ -8,19 +8,22 @@
  * Run: npm run bench  (IMV_BENCH_SECONDS=5 IMV_BENCH_LISTENERS=100,500,1000,2000)
  */
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { encodeFrame } from '@imv/protocol';
-import { monotonicMs, openClient, type Kind } from './bench-client.js';
+import { openClient, type Kind } from './bench-client.js';
 import { forkTs, loadAverage, nextMessage, procStat, sleep, waitIdle } from './bench-process.js';
+import {
+  FRAME_INTERVAL_MS,
+  PAYLOAD_BYTES,
+  WARMUP_FRAMES,
+  closeAll,
+  gatherDelays,
+  percentile,
+  sendPacedFrames,
+} from './fanout-run.js';
 
 const SECONDS = Number(process.env.IMV_BENCH_SECONDS ?? 5);
 const LISTENER_COUNTS = (process.env.IMV_BENCH_LISTENERS ?? '100,500,1000,2000')
   .split(',')
   .map(Number);
-const FRAME_INTERVAL_MS = 20;
-const PAYLOAD_BYTES = 60; // a typical 24 kbps Opus packet
-/** Frames sent before measuring, so both servers run JIT-compiled code when the clock starts. */
-const WARMUP_FRAMES = 50;
 const LISTENERS_PER_PROCESS = 500;
 /** A row is saturated when it loses more than this share of frames… */
 const MAX_LOSS = 0.001;
@@ -43,11 +46,6 @@ interface Result {
   rssMb: number;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function measure(kind: Kind, listenerCount: number): Promise<Result> {
   const server = forkTs('./fanout-server.ts', [kind]);
   const { port } = await nextMessage<{ type: string; port: number }>(server, 'ready');
@@ -66,52 +64,20 @@ async function measure(kind: Kind, listenerCount: number): Promise<Result> {
   if (kind === 'imv') talker.send(JSON.stringify({ type: 'talk-start', streamId }));
   await sleep(100);
 
-  const frameCount = WARMUP_FRAMES + Math.round((SECONDS * 1000) / FRAME_INTERVAL_MS);
-  const payload = new Uint8Array(PAYLOAD_BYTES).fill(0x55);
-  const payloadView = new DataView(payload.buffer);
-  const start = performance.now();
   let before = procStat(server.pid!);
-  let measuredFrom = start;
-  for (let seq = 0; seq < frameCount; seq++) {
-    // Paced against the start time, not the previous tick, so timer lateness does not accumulate.
-    const wait = start + seq * FRAME_INTERVAL_MS - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (seq === WARMUP_FRAMES) {
-      before = procStat(server.pid!);
-      measuredFrom = performance.now();
-    }
-    payloadView.setFloat64(0, monotonicMs());
-    talker.send(encodeFrame({ flags: 0, streamId, sequence: seq, timestamp: seq * 960 }, payload));
-  }
+  let measuredFrom = performance.now();
+  const frameCount = await sendPacedFrames(talker, streamId, SECONDS, () => {
+    before = procStat(server.pid!);
+    measuredFrom = performance.now();
+  });
   await waitIdle(server.pid!);
   const after = procStat(server.pid!);
   const elapsedMs = performance.now() - measuredFrom;
-
-  let delivered = 0;
-  const parts: Float64Array[] = [];
-  for (const child of groups) {
-    const stats = nextMessage<{ type: string; received: number; delaysMs: Float64Array }>(
-      child,
-      'stats',
-    );
-    child.send({ type: 'stats' });
-    const { received, delaysMs } = await stats;
-    delivered += received;
-    parts.push(delaysMs);
-  }
-  const delays = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (delays.set(p, at), at + p.length), 0);
-  delays.sort();
+  const { delivered, delays } = await gatherDelays(groups);
 
   if (kind === 'imv') talker.send(JSON.stringify({ type: 'talk-stop', streamId }));
   talker.terminate();
-  for (const child of groups) child.send({ type: 'close' });
-  server.send('close');
-  await Promise.all(
-    [server, ...groups].map((c) =>
-      c.exitCode === null ? once(c, 'exit').then(() => undefined) : Promise.resolve(),
-    ),
-  );
+  await closeAll([server], groups);
 
   return {
     kind,
