@@ -1,3 +1,4 @@
+import { frameMsOf } from '@imv/protocol';
 import type { VoiceMessage } from '@imv/protocol';
 
 /** "7.38 s" */
@@ -45,6 +46,7 @@ export function messageJson(message: VoiceMessage): Record<string, unknown> {
     sender: message.senderName,
     startedAt: new Date(message.startedAt).toISOString(),
     durationMs: message.durationMs,
+    frameMs: frameMsOf(message),
     frames: message.frameCount,
     bytes: message.bytes,
     status: message.status,

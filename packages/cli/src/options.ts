@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import { InvalidArgumentError } from 'commander';
-import { ROOM_PATTERN, nameSchema } from '@imv/protocol';
+import { FRAME_MS_VALUES, ROOM_PATTERN, nameSchema } from '@imv/protocol';
+import type { FrameMs } from '@imv/protocol';
 import { CliError } from './cli-error.js';
 import { defaultName } from './default-name.js';
 import { pickServerUrl } from './client/server-url.js';
@@ -77,6 +78,15 @@ export function parseRoom(value: string): string {
     );
   }
   return value;
+}
+
+/** Commander parser for --frame-ms: one of the frame durations a talk may announce. */
+export function parseFrameMs(value: string): FrameMs {
+  const frameMs = FRAME_MS_VALUES.find((ms) => String(ms) === value);
+  if (frameMs === undefined) {
+    throw new InvalidArgumentError(`expected ${FRAME_MS_VALUES.join(' or ')} (milliseconds).`);
+  }
+  return frameMs;
 }
 
 /** Commander parser for integers within [min, max]. */

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { correlate, readOggOpus, readWav, writeOggOpus } from '../src/index.js';
+import { correlate, opusPacketSamples, readOggOpus, readWav, writeOggOpus } from '../src/index.js';
 import { OpusFrameEncoder } from '../src/node/index.js';
 import { makeTempDir, readFixture, run } from './helpers.js';
 
@@ -134,11 +134,11 @@ describe('writeOggOpus', () => {
     );
   });
 
-  describe('with opus-tools', () => {
+  describe.each([20, 10] as const)('with opus-tools, %i ms packets', (frameMs) => {
     const speech = readFixture();
-    const opusPath = path.join(temp.dir, 'speech.opus');
+    const opusPath = path.join(temp.dir, `speech-${frameMs}ms.opus`);
     beforeAll(() => {
-      const encoder = new OpusFrameEncoder();
+      const encoder = new OpusFrameEncoder({ frameMs });
       const packets = encoder.encode(speech);
       writeFileSync(
         opusPath,
@@ -146,22 +146,34 @@ describe('writeOggOpus', () => {
       );
     });
 
-    it('passes opusinfo without warnings and with the exact length', () => {
+    it('passes opusinfo without warnings, with the exact length and packet duration', () => {
       const info = run('opusinfo', [opusPath]);
       expect(info).not.toMatch(/warning|error/i);
       expect(info).toContain('Pre-skip: 312');
       expect(info).toContain('Playback length: 0m:07.374s'); // 353,964 samples
       expect(info).toContain('TITLE=speech');
+      expect(info).toMatch(
+        new RegExp(
+          `Packet duration: +${frameMs}\\.0ms \\(max\\), +${frameMs}\\.0ms \\(avg\\), +${frameMs}\\.0ms \\(min\\)`,
+        ),
+      );
     });
 
     it('decodes with opusdec to the exact length, correlating with the source', () => {
-      const wavPath = path.join(temp.dir, 'speech-dec.wav');
+      const wavPath = path.join(temp.dir, `speech-dec-${frameMs}ms.wav`);
       run('opusdec', ['--quiet', '--rate', '48000', '--float', opusPath, wavPath]);
       const decoded = readWav(readFileSync(wavPath)).samples;
       expect(decoded.length).toBe(speech.length);
       const result = correlate(speech, decoded, { maxLagSamples: 2000 });
       expect(result.correlation).toBeGreaterThan(0.95);
       expect(Math.abs(result.lagSamples)).toBeLessThanOrEqual(4);
+    });
+
+    it('reads back with readOggOpus: packets of the frame size, exact length', () => {
+      const file = readOggOpus(readFileSync(opusPath));
+      expect(file.sampleCount).toBe(speech.length);
+      expect(file.packets.every((p) => opusPacketSamples(p) === frameMs * 48)).toBe(true);
+      expect(file.warnings).toEqual([]);
     });
   });
 });

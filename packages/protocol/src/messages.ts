@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { FRAME_MS, FRAME_MS_VALUES } from './audio.js';
+import type { FrameMs } from './audio.js';
 import { ERROR_CODES } from './errors.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, ROOM_PATTERN } from './names.js';
 
@@ -21,6 +23,8 @@ export const DEFAULT_HISTORY_LIMIT = 50;
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const messageId = z.number().int().positive();
+/** A talk's frame duration in ms (audio.ts): 10 (low latency) or 20. Absent means 20. */
+export const frameMsSchema = z.literal(FRAME_MS_VALUES);
 /**
  * End-to-end encryption fields (e2e.ts), optional and only on encrypted streams: `e2eSalt` is the
  * stream's random key salt, `keyCheck` the talker's passphrase check value. The server stores and
@@ -73,8 +77,10 @@ export const voiceMessageSchema = z.object({
   senderClientId: z.string().optional(),
   /** Epoch milliseconds when the talker started. */
   startedAt: z.number(),
-  /** Audio length: frames × 20 ms. */
+  /** Audio length: frames × frameMs. */
   durationMs: z.number().int().min(0),
+  /** The talk's frame duration; absent (servers before low latency) means 20. */
+  frameMs: frameMsSchema.optional(),
   frameCount: z.number().int().min(0),
   /** Sum of Opus payload bytes. */
   bytes: z.number().int().min(0),
@@ -90,6 +96,8 @@ export const liveStreamSchema = z.object({
   from: memberSchema,
   startedAt: z.number(),
   encrypted: z.boolean(),
+  /** The talk's frame duration; absent (servers before low latency) means 20. */
+  frameMs: frameMsSchema.optional(),
   ...e2eFields,
 });
 export type LiveStream = z.infer<typeof liveStreamSchema>;
@@ -147,6 +155,8 @@ export const talkStartSchema = z.object({
   /** Chosen by the talker, unique among the room's live streams; frames carry it. */
   streamId: u32,
   encrypted: z.boolean().optional(),
+  /** Duration of every frame of this talk, 10 or 20 ms; default 20. Offer 10 only to a server whose `welcome.frameMs` lists it. */
+  frameMs: frameMsSchema.optional(),
   ...e2eFields,
 });
 
@@ -184,13 +194,18 @@ export const welcomeSchema = z.object({
     maxFrameBytes: z.number().int(),
     maxTextBytes: z.number().int(),
     maxMessageMs: z.number().int(),
-    /** Sustained frames per second one connection may send; faster frames are dropped (RATE_LIMITED). */
+    /**
+     * Sustained 20 ms frames per second one talk may send; a 10 ms talk may send twice as many (the
+     * limit is audio time). Faster frames are dropped (RATE_LIMITED).
+     */
     framesPerSecond: z.number().optional(),
-    /** Frames one connection may send at once above the sustained rate (token bucket size). */
+    /** 20 ms frames one talk may send at once above the sustained rate (token bucket size; twice as many 10 ms ones). */
     frameBurst: z.number().int().optional(),
     /** Sustained control messages per second one connection may send. */
     controlPerSecond: z.number().optional(),
   }),
+  /** Frame durations `talk-start.frameMs` may name; absent (servers before low latency) means only 20. */
+  frameMs: z.array(frameMsSchema).optional(),
   /** The other live nodes of the cluster (where to reconnect if this one goes away); absent on a single node. */
   nodes: z.array(z.object({ id: z.string(), urls: z.array(z.string()) })).optional(),
 });
@@ -235,6 +250,8 @@ export const talkStartedSchema = z.object({
   from: memberSchema,
   startedAt: z.number(),
   encrypted: z.boolean(),
+  /** The talk's frame duration (from its talk-start); absent (servers before low latency) means 20. */
+  frameMs: frameMsSchema.optional(),
   ...e2eFields,
 });
 
@@ -338,3 +355,8 @@ export const MESSAGE_TYPES = [
 /** Narrow a server message by type, for typed handlers. */
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
+
+/** The frame duration of a talk, stream or message as announced; absent (older peers) means 20. */
+export function frameMsOf(talk: { frameMs?: FrameMs | undefined }): FrameMs {
+  return talk.frameMs ?? FRAME_MS;
+}

@@ -35,9 +35,12 @@ export interface ServerOptions {
    * on the main thread (starts ~0.2 s faster, used by most tests).
    */
   storeInWorker?: boolean;
-  /** Sustained audio frames per second one connection may send; faster ones are dropped (RATE_LIMITED). */
+  /**
+   * Sustained 20 ms frames per second one talk may send; a 10 ms talk may send twice as many (the
+   * limit is audio time). Faster ones are dropped (RATE_LIMITED).
+   */
   framesPerSecond?: number;
-  /** Frames one connection may send at once above framesPerSecond (token bucket size). */
+  /** 20 ms frames one talk may send at once above framesPerSecond (token bucket size; twice as many 10 ms ones). */
   frameBurst?: number;
   /**
    * Port of the HTTPS + WSS listener (browsers on other devices need a secure context for the
@@ -102,8 +105,9 @@ export const DEFAULTS = {
   helloTimeoutMs: 10_000,
   pingIntervalMs: 15_000,
   storeInWorker: true,
-  // A real-time talker sends 50 frames/s; this lets `imv send --fast` go at twice real time.
-  framesPerSecond: 100,
+  // Real time: 50 frames/s of 20 ms, 100 of 10 ms. `imv send --fast` sends the burst at once,
+  // then real time.
+  framesPerSecond: 50,
   frameBurst: 200,
   httpsPort: 8443,
   mdns: true,

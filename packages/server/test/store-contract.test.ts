@@ -79,6 +79,7 @@ const newMessage = (room = 'lobby'): NewMessage => ({
   senderName: 'alice',
   startedAt: 1_700_000_000_000,
   encrypted: false,
+  frameMs: 20,
 });
 
 const frame = (sequence: number, bytes = 3): StoredFrame => ({
@@ -118,6 +119,25 @@ describe.each(implementations)('%s', (_name, makePlace) => {
     const payloads = await store.readFrames(created.id);
     expect(payloads.map((p) => p[0])).toEqual([0, 1, 2, 3]);
     expect(payloads[0]).toHaveLength(5);
+  });
+
+  it("keeps a 10 ms talk's frame duration: durations count 10 ms per frame, listings carry frameMs", async () => {
+    const store = await openStore();
+    const short = await store.createMessage({ ...newMessage(), frameMs: 10 });
+    const long = await store.createMessage({ ...newMessage(), streamId: 2 });
+    expect(short.frameMs).toBe(10);
+    const done = await store.finishMessage(short.id, 'complete', [frame(0), frame(1), frame(2)]);
+    expect(done).toMatchObject({ frameMs: 10, frameCount: 3, durationMs: 30 });
+    await store.finishMessage(long.id, 'complete', [frame(0), frame(1), frame(2)]);
+    const page = await store.listMessages('lobby', { limit: 10 });
+    expect(page.messages.map((m) => [m.frameMs, m.durationMs])).toEqual([
+      [10, 30],
+      [20, 60],
+    ]);
+    expect(await store.getMessage('lobby', short.id)).toMatchObject({
+      frameMs: 10,
+      durationMs: 30,
+    });
   });
 
   it('reads back each frame with its sequence, timestamp and flags, and the stream id', async () => {

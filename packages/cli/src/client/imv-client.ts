@@ -9,6 +9,7 @@ import {
   parseServerMessage,
 } from '@imv/protocol';
 import type {
+  FrameMs,
   ErrorMessage,
   Frame,
   GetHistory,
@@ -229,10 +230,15 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
 
   /**
    * Starts talking in the current room on `streamId` (random when omitted). With `encryption`
-   * the talk-start says so and every frame is sealed end to end.
+   * the talk-start says so and every frame is sealed end to end; `frameMs` (default 20) is the
+   * duration of every frame the talk will send.
    */
-  startTalk(streamId: number = randomStreamId(), encryption?: TalkEncryption): OutgoingTalk {
-    return new OutgoingTalk(this, streamId, encryption);
+  startTalk(
+    streamId: number = randomStreamId(),
+    encryption?: TalkEncryption,
+    frameMs?: FrameMs,
+  ): OutgoingTalk {
+    return new OutgoingTalk(this, streamId, encryption, frameMs);
   }
 
   /** Sends a control message as JSON. */

@@ -1,5 +1,6 @@
-import { FLAG_END, FRAME_SAMPLES, encodeFrame, sealFrame } from '@imv/protocol';
+import { FLAG_END, FRAME_MS, encodeFrame, frameSamplesOf, sealFrame } from '@imv/protocol';
 import type {
+  FrameMs,
   ErrorMessage,
   MessageStored,
   ServerMessage,
@@ -52,6 +53,8 @@ export class OutgoingTalk {
     readonly streamId: number,
     /** End-to-end encryption: every frame is sealed with this stream key (e2e.ts). */
     private readonly encryption?: TalkEncryption,
+    /** Duration of every frame of this talk, announced in talk-start. */
+    readonly frameMs: FrameMs = FRAME_MS,
   ) {
     // The server names the stream in talk errors; a talk-start error without one can only be ours.
     const mine = (e: ErrorMessage): boolean =>
@@ -73,6 +76,7 @@ export class OutgoingTalk {
     client.sendControl({
       type: 'talk-start',
       streamId,
+      frameMs,
       ...(encryption !== undefined
         ? { encrypted: true, e2eSalt: encryption.streamKey.e2eSalt, keyCheck: encryption.keyCheck }
         : {}),
@@ -85,7 +89,7 @@ export class OutgoingTalk {
   }
 
   /**
-   * Sends one 20 ms Opus packet. `timestamp` defaults to sequence × 960 samples; `end` marks the
+   * Sends one Opus packet of `frameMs`. `timestamp` defaults to sequence × 960 (or 480) samples; `end` marks the
    * last frame. Throws the server's error if it refused this stream.
    */
   async sendFrame(
@@ -100,7 +104,7 @@ export class OutgoingTalk {
       flags: options.end === true ? FLAG_END : 0,
       streamId: this.streamId,
       sequence,
-      timestamp: options.timestamp ?? sequence * FRAME_SAMPLES,
+      timestamp: options.timestamp ?? sequence * frameSamplesOf(this.frameMs),
     };
     const frame =
       this.encryption !== undefined

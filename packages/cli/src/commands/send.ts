@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { FRAME_MS } from '@imv/protocol';
-import type { ErrorMessage, MessageStored, Welcome } from '@imv/protocol';
+import type { ErrorMessage, FrameMs, MessageStored, Welcome } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { formatDuration, messageJson } from '../format.js';
-import { discoverIfAsked, parseRoom, resolveGlobals } from '../options.js';
+import { discoverIfAsked, parseFrameMs, parseRoom, resolveGlobals } from '../options.js';
 import type { GlobalOptions, Globals } from '../options.js';
 import { toWebSocketUrl } from '../client/server-url.js';
 import { sendPaced, sendPacedStream } from '../outgoing/pace.js';
@@ -15,12 +15,10 @@ import { readInput } from '../outgoing/read-input.js';
 import type { OutgoingTalk, TalkEncryption } from '../client/outgoing-talk.js';
 import { resolvePassphrase, resolveRoomKey, roomAccessError } from '../room-access.js';
 
-/** Progress line refresh: once a second of audio. */
-const PROGRESS_EVERY_FRAMES = 1000 / FRAME_MS;
-
 interface SendOptions {
   room: string;
   fast?: boolean;
+  frameMs: FrameMs;
   json?: boolean;
   key?: string;
   passphrase?: string;
@@ -38,6 +36,12 @@ export function registerSend(program: Command): void {
     )
     .requiredOption('-r, --room <room>', 'room to talk into', parseRoom)
     .option('--fast', 'send as fast as the connection takes it instead of in real time')
+    .option(
+      '--frame-ms <ms>',
+      'Opus frame duration: 10 (low latency, 10 ms less delay, 18 kbit/s) or 20',
+      parseFrameMs,
+      FRAME_MS,
+    )
     .option('--json', 'print the result as one JSON object')
     .option('-k, --key <key>', 'room key of a keyed room (default: $IMV_ROOM_KEY)')
     .option(
@@ -51,6 +55,7 @@ export function registerSend(program: Command): void {
 Examples:
   $ imv send hello.wav --room crew
   $ imv send note.opus --room crew --fast --json
+  $ arecord -f S16_LE -r 48000 -c 1 -t wav | imv send - --room crew --frame-ms 10
   $ sox in.mp3 -t wav - | imv send - --room crew
   $ imv send hello.wav --room crew --key 's3cret-door' --passphrase 'correct horse'`,
     )
@@ -81,7 +86,7 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   if (input.kind === 'bytes') {
     // Loaded on use: the codec modules (libopus, libsamplerate) are only needed here.
     const { prepareAudio } = await import('../outgoing/prepare-audio.js');
-    audio = await prepareAudio(input.bytes, label);
+    audio = await prepareAudio(input.bytes, label, options.frameMs);
     for (const warning of audio.warnings)
       process.stderr.write(`imv: warning: ${label}: ${warning}\n`);
   }
@@ -105,6 +110,12 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const { frameMs } = options;
+    if (!(client.welcome.frameMs ?? [FRAME_MS]).includes(frameMs)) {
+      throw new CliError(
+        `${globals.server} does not take ${frameMs} ms frames (it is older than low latency); use --frame-ms ${FRAME_MS}`,
+      );
+    }
     try {
       await client.join(options.room, undefined, roomKey !== undefined ? { key: roomKey } : {});
     } catch (error) {
@@ -112,17 +123,20 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
     }
     // A streamed stdin starts talking with its first packet, so a stream without audio stores nothing.
     let talk: OutgoingTalk | undefined;
-    const startTalk = (): OutgoingTalk => (talk ??= client.startTalk(undefined, encryption));
+    const startTalk = (): OutgoingTalk =>
+      (talk ??= client.startTalk(undefined, encryption, frameMs));
     if (audio !== undefined) startTalk();
     let interrupted = false;
     // A person watching a real-time send sees where it is; pipes and scripts get no progress noise.
     const progress = process.stderr.isTTY && options.fast !== true && options.json !== true;
     const totalS =
-      audio !== undefined ? ` / ${((audio.packets.length * FRAME_MS) / 1000).toFixed(1)}` : '';
+      audio !== undefined ? ` / ${((audio.packets.length * frameMs) / 1000).toFixed(1)}` : '';
+    // Refreshed once a second of audio.
+    const progressEveryFrames = 1000 / frameMs;
     const showProgress = (i: number): void => {
-      if (progress && i % PROGRESS_EVERY_FRAMES === 0) {
+      if (progress && i % progressEveryFrames === 0) {
         process.stderr.write(
-          `\rtalking in ${options.room}: ${((i * FRAME_MS) / 1000).toFixed(1)}${totalS} s `,
+          `\rtalking in ${options.room}: ${((i * frameMs) / 1000).toFixed(1)}${totalS} s `,
         );
       }
     };
@@ -136,7 +150,7 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
       }
     });
     const pace = {
-      ...(options.fast === true ? fastPace(client.welcome) : { frameMs: FRAME_MS }),
+      ...(options.fast === true ? fastPace(client.welcome, frameMs) : { frameMs }),
       signal: AbortSignal.any([interrupt.signal, cut.signal]),
     };
     try {
@@ -153,7 +167,7 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
         );
       } else if (input.kind === 'wav-stream') {
         await sendPacedStream(
-          input.stream.packets(),
+          input.stream.packets(frameMs),
           (packet, i, last) => {
             showProgress(i);
             return startTalk().sendFrame(packet, { end: last });
@@ -195,19 +209,19 @@ async function send(file: string, options: SendOptions, globals: Globals): Promi
   }
 }
 
-/** Share of the server's frame rate limit a fast send uses, so clock jitter never trips RATE_LIMITED. */
-const FAST_RATE_SHARE = 0.9;
-
 /**
- * --fast goes as fast as the server allows: its burst at once, then just under its sustained rate
- * (welcome.limits); a server that announces no limit is paced by TCP alone.
+ * --fast goes as fast as the server allows: half its burst at once, then its sustained rate
+ * (welcome.limits; the other half of the burst absorbs timer jitter, so RATE_LIMITED never fires).
+ * A server that announces no limit is paced by TCP alone. The limits count 20 ms frames: a talk of
+ * 10 ms frames may send twice as many.
  */
-function fastPace(welcome: Welcome): { frameMs?: number; burstFrames?: number } {
+function fastPace(welcome: Welcome, frameMs: FrameMs): { frameMs?: number; burstFrames?: number } {
   const { framesPerSecond, frameBurst } = welcome.limits;
   if (framesPerSecond === undefined || framesPerSecond <= 0) return {};
+  const perFrame = FRAME_MS / frameMs;
   return {
-    frameMs: 1000 / (framesPerSecond * FAST_RATE_SHARE),
-    burstFrames: Math.floor((frameBurst ?? 0) / 2),
+    frameMs: 1000 / (framesPerSecond * perFrame),
+    burstFrames: Math.floor(((frameBurst ?? 0) * perFrame) / 2),
   };
 }
 

@@ -1,5 +1,7 @@
 import { MediaError, StreamResampler, WavStreamDecoder, concatBytes } from '@imv/media';
 import { OpusFrameEncoder } from '@imv/media/node';
+import { FRAME_MS } from '@imv/protocol';
+import type { FrameMs } from '@imv/protocol';
 import { CliError } from '../cli-error.js';
 
 /** What `imv send -` found on stdin: a WAV to stream as it arrives, or all the bytes of anything else. */
@@ -47,7 +49,7 @@ export async function openStdin(label = 'stdin'): Promise<StdinInput> {
   return { kind: 'wav-stream', stream: await WavStdinStream.open(first, iterator, label) };
 }
 
-/** A WAV arriving on stdin, turned into 20 ms Opus packets as its PCM arrives (mono, 48 kHz). */
+/** A WAV arriving on stdin, turned into 20 or 10 ms Opus packets as its PCM arrives (mono, 48 kHz). */
 export class WavStdinStream {
   private constructor(
     private readonly iterator: AsyncIterator<Buffer | string>,
@@ -90,8 +92,8 @@ export class WavStdinStream {
    * Opus packets as the audio arrives; at the end of stdin the resampler and encoder are flushed. Throws
    * CliError when the stream ends without a single sample.
    */
-  async *packets(): AsyncGenerator<Uint8Array> {
-    const encoder = new OpusFrameEncoder();
+  async *packets(frameMs: FrameMs = FRAME_MS): AsyncGenerator<Uint8Array> {
+    const encoder = new OpusFrameEncoder({ frameMs });
     let inputSamples = 0;
     let pcm = this.firstSamples;
     this.firstSamples = new Float32Array(0);

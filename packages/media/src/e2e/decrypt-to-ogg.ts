@@ -1,11 +1,4 @@
-import {
-  FRAME_SAMPLES,
-  OPUS_PRE_SKIP,
-  ProtocolError,
-  decodeFrameHeader,
-  deriveStreamKey,
-  openFrame,
-} from '@imv/protocol';
+import { ProtocolError, decodeFrameHeader, deriveStreamKey, openFrame } from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { writeOggOpus } from '../ogg/ogg-writer.js';
 
@@ -35,6 +28,7 @@ export async function decryptFramesToOgg(
     if (packet.byteLength > 0) packets.push(packet);
   }
   if (packets.length === 0) throw ProtocolError.decryptFailed(0, 'the message has no audio');
-  // RFC 7845 §4.5: the end trim keeps the file at frames × 20 ms after the 312-sample pre-skip.
-  return writeOggOpus(packets, { sampleCount: packets.length * FRAME_SAMPLES - OPUS_PRE_SKIP });
+  // RFC 7845 §4.5: the end trim keeps the file at its packets' samples (10 or 20 ms each, by their TOC)
+  // after the 312-sample pre-skip, the writer's default.
+  return writeOggOpus(packets);
 }

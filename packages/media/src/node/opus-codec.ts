@@ -1,5 +1,12 @@
 import { Decoder, Encoder } from '@evan/opus';
-import { DEFAULT_BITRATE_BPS, FRAME_SAMPLES, OPUS_PRE_SKIP, SAMPLE_RATE_HZ } from '@imv/protocol';
+import {
+  FRAME_MS,
+  OPUS_PRE_SKIP,
+  SAMPLE_RATE_HZ,
+  bitrateBpsOf,
+  frameSamplesOf,
+} from '@imv/protocol';
+import type { FrameMs } from '@imv/protocol';
 import { readOggOpus } from '../ogg/ogg-reader.js';
 import { writeOggOpus } from '../ogg/ogg-writer.js';
 
@@ -14,7 +21,7 @@ function floatToS16(pcm: Float32Array, out: Int16Array): void {
 }
 
 /**
- * Mono 48 kHz Opus encoder producing 20 ms packets (libopus through @evan/opus, native with a WASM fallback).
+ * Mono 48 kHz Opus encoder producing 20 ms packets, or 10 ms ones with `frameMs: 10` (libopus through @evan/opus, native with a WASM fallback).
  * `push` is the streaming form; `flush` zero-pads the last frame and adds frames until the encoder lookahead
  * (312 samples) has come out, so the packets decode to at least every input sample.
  */
@@ -23,16 +30,23 @@ export class OpusFrameEncoder {
   sampleCount = 0;
   /** 48 kHz samples the decoder must skip at the start: the libopus lookahead. */
   readonly preSkip: number;
+  /** 48 kHz samples per packet: 960 (20 ms) or 480 (10 ms). */
+  readonly frameSamples: number;
   private readonly encoder: Encoder;
-  private readonly pending = new Float32Array(FRAME_SAMPLES);
+  private readonly pending: Float32Array;
   private pendingLength = 0;
-  private readonly s16 = new Int16Array(FRAME_SAMPLES);
+  private readonly s16: Int16Array;
   private packetSamples = 0;
 
-  constructor(opts: { bitrateBps?: number } = {}) {
+  /** `bitrateBps` defaults to the frame duration's bitrate (audio.ts: 24 kbit/s at 20 ms, 18 at 10 ms). */
+  constructor(opts: { bitrateBps?: number; frameMs?: FrameMs } = {}) {
+    const frameMs = opts.frameMs ?? FRAME_MS;
+    this.frameSamples = frameSamplesOf(frameMs);
+    this.pending = new Float32Array(this.frameSamples);
+    this.s16 = new Int16Array(this.frameSamples);
     // channels defaults to 2 in @evan/opus (NOTES.md); our streams are mono.
     this.encoder = new Encoder({ channels: 1, sample_rate: SAMPLE_RATE_HZ, application: 'audio' });
-    this.encoder.bitrate = opts.bitrateBps ?? DEFAULT_BITRATE_BPS;
+    this.encoder.bitrate = opts.bitrateBps ?? bitrateBpsOf(frameMs);
     this.preSkip = this.encoder.ctl(OPUS_GET_LOOKAHEAD);
     if (this.preSkip !== OPUS_PRE_SKIP) {
       throw new Error(
@@ -46,17 +60,17 @@ export class OpusFrameEncoder {
     return [...this.push(pcm48k), ...this.flush()];
   }
 
-  /** Feeds mono 48 kHz samples (any length); returns the packets for every complete 20 ms frame. */
+  /** Feeds mono 48 kHz samples (any length); returns the packets for every complete frame. */
   push(pcm48k: Float32Array): Uint8Array[] {
     const packets: Uint8Array[] = [];
     let pos = 0;
     this.sampleCount += pcm48k.length;
     while (pos < pcm48k.length) {
-      const take = Math.min(FRAME_SAMPLES - this.pendingLength, pcm48k.length - pos);
+      const take = Math.min(this.frameSamples - this.pendingLength, pcm48k.length - pos);
       this.pending.set(pcm48k.subarray(pos, pos + take), this.pendingLength);
       this.pendingLength += take;
       pos += take;
-      if (this.pendingLength === FRAME_SAMPLES) packets.push(this.encodePending());
+      if (this.pendingLength === this.frameSamples) packets.push(this.encodePending());
     }
     return packets;
   }
@@ -67,7 +81,7 @@ export class OpusFrameEncoder {
     const needed = this.sampleCount + this.preSkip;
     while (this.packetSamples < needed) {
       this.pending.fill(0, this.pendingLength);
-      this.pendingLength = FRAME_SAMPLES;
+      this.pendingLength = this.frameSamples;
       packets.push(this.encodePending());
     }
     this.encoder.reset();
@@ -80,7 +94,7 @@ export class OpusFrameEncoder {
   private encodePending(): Uint8Array {
     floatToS16(this.pending, this.s16);
     this.pendingLength = 0;
-    this.packetSamples += FRAME_SAMPLES;
+    this.packetSamples += this.frameSamples;
     // Copy: the native binding may return a view of a buffer it reuses.
     return new Uint8Array(this.encoder.encode(this.s16));
   }
@@ -128,9 +142,14 @@ export function decodeOggOpus(bytes: Uint8Array): Float32Array {
 /** Encodes mono 48 kHz samples into a complete Ogg Opus file whose decoded length is exactly pcm48k.length. */
 export function encodeOggOpus(
   pcm48k: Float32Array,
-  opts: { bitrateBps?: number; tags?: Record<string, string>; serial?: number } = {},
+  opts: {
+    bitrateBps?: number;
+    frameMs?: FrameMs;
+    tags?: Record<string, string>;
+    serial?: number;
+  } = {},
 ): Uint8Array {
-  const encoder = new OpusFrameEncoder({ bitrateBps: opts.bitrateBps });
+  const encoder = new OpusFrameEncoder({ bitrateBps: opts.bitrateBps, frameMs: opts.frameMs });
   const packets = encoder.encode(pcm48k);
   return writeOggOpus(packets, {
     preSkip: encoder.preSkip,

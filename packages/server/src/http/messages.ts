@@ -112,7 +112,8 @@ export function registerMessageRoutes(
       const packets = await store.readFrames(message.id);
       let file: Uint8Array;
       try {
-        // Every packet is 20 ms, so the default end (all samples − pre-skip) is frameCount × 960 − 312.
+        // The default end is all samples − pre-skip: frameCount × 960 − 312 for a 20 ms talk, × 480 for 10 ms
+        // (the writer counts each packet's samples from its TOC byte).
         file = writeOggOpus(packets, {
           vendor: 'imv',
           tags: { TITLE: `imv ${message.room} #${message.id}`, ARTIST: message.senderName },

@@ -1,4 +1,4 @@
-import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import type { FrameMs, MessageStatus, VoiceMessage } from '@imv/protocol';
 
 /**
  * A `messages` row as both stores read it: SQLite keeps `encrypted` as 0/1, PostgreSQL as a
@@ -17,6 +17,8 @@ export interface MessageRow<Encrypted extends number | boolean> {
   encrypted: Encrypted;
   e2e_salt: string | null;
   key_check: string | null;
+  /** 10 or 20 (a CHECK constraint in both schemas). */
+  frame_ms: number;
 }
 
 /** The wire form of a stored message (optional fields only when set). */
@@ -27,6 +29,7 @@ export function toVoiceMessage(row: MessageRow<number | boolean>): VoiceMessage 
     senderName: row.sender_name,
     startedAt: row.started_at,
     durationMs: row.duration_ms,
+    frameMs: row.frame_ms as FrameMs,
     frameCount: row.frame_count,
     bytes: row.bytes,
     status: row.status,

@@ -39,6 +39,8 @@ export const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    ALTER TABLE frames ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;`,
+  // 4: each message's frame duration (talk-start.frameMs: 10 or 20 ms); older messages are 20 ms
+  `ALTER TABLE messages ADD COLUMN frame_ms INTEGER NOT NULL DEFAULT 20 CHECK (frame_ms IN (10, 20));`,
 ];
 
 /** Brings the schema up to date; returns the version before and after. */

@@ -2,7 +2,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { FRAME_MS } from '@imv/protocol';
+import { frameMsOf } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateFile } from './data-dir.js';
 import { migrate } from './migrations.js';
@@ -23,7 +23,7 @@ type MessageRow = SharedMessageRow<number>;
 
 const COLUMNS = [
   'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status',
-  'encrypted, e2e_salt, key_check',
+  'encrypted, e2e_salt, key_check, frame_ms',
 ].join(', ');
 
 /**
@@ -89,8 +89,8 @@ export class SqliteMessageStore implements CopyableStore {
     this.stmts = {
       insertMessage: db.prepare(
         `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status, encrypted,
-                               e2e_salt, key_check)
-         VALUES (?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
+                               e2e_salt, key_check, frame_ms)
+         VALUES (?, ?, ?, ?, ?, 'recording', ?, ?, ?, ?)`,
       ),
       insertFrame: db.prepare(
         'INSERT OR IGNORE INTO frames (message_id, seq, ts, payload, flags) VALUES (?, ?, ?, ?, ?)',
@@ -99,7 +99,7 @@ export class SqliteMessageStore implements CopyableStore {
         'SELECT COUNT(*) AS frames, COALESCE(SUM(length(payload)), 0) AS bytes FROM frames WHERE message_id = ?',
       ),
       finish: db.prepare(
-        'UPDATE messages SET status = ?, frame_count = ?, duration_ms = ?, bytes = ? WHERE id = ?',
+        'UPDATE messages SET status = ?, frame_count = ?, duration_ms = ? * frame_ms, bytes = ? WHERE id = ?',
       ),
       getMessage: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`),
       listAfter: db.prepare(
@@ -145,8 +145,8 @@ export class SqliteMessageStore implements CopyableStore {
       exportMessage: db.prepare(`SELECT ${COLUMNS}, stream_id FROM messages WHERE id = ?`),
       importMessage: db.prepare(
         `INSERT OR IGNORE INTO messages (id, room, stream_id, sender_name, sender_client_id, started_at, status,
-                                         encrypted, e2e_salt, key_check)
-         VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
+                                         encrypted, e2e_salt, key_check, frame_ms)
+         VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?, ?)`,
       ),
       listIds: db.prepare('SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?').pluck(),
       counts: db.prepare(
@@ -166,13 +166,13 @@ export class SqliteMessageStore implements CopyableStore {
     }
   }
 
-  /** Totals come from the stored frames; duration = frames × 20 ms (one Opus packet per frame). */
+  /** Totals come from the stored frames; duration = frames × the talk's frame_ms (one Opus packet per frame). */
   private finishSync(messageId: number, status: MessageStatus): VoiceMessage {
     const totals = this.stmts.totals.get(messageId) as { frames: number; bytes: number };
     const result = this.stmts.finish.run(
       status,
       totals.frames,
-      totals.frames * FRAME_MS,
+      totals.frames,
       totals.bytes,
       messageId,
     );
@@ -191,6 +191,7 @@ export class SqliteMessageStore implements CopyableStore {
         message.encrypted ? 1 : 0,
         message.e2eSalt ?? null,
         message.keyCheck ?? null,
+        message.frameMs,
       );
       return toVoiceMessage(this.stmts.getMessage.get(lastInsertRowid) as MessageRow);
     });
@@ -372,6 +373,7 @@ export class SqliteMessageStore implements CopyableStore {
           message.encrypted ? 1 : 0,
           message.e2eSalt ?? null,
           message.keyCheck ?? null,
+          frameMsOf(message),
         );
         if (changes === 0) {
           const row = this.stmts.getMessage.get(message.id) as MessageRow | undefined;

@@ -1,4 +1,4 @@
-import type { MessageStatus, VoiceMessage } from '@imv/protocol';
+import type { FrameMs, MessageStatus, VoiceMessage } from '@imv/protocol';
 
 /** What the relay knows when a talker starts. */
 export interface NewMessage {
@@ -9,6 +9,8 @@ export interface NewMessage {
   /** Epoch milliseconds. */
   startedAt: number;
   encrypted: boolean;
+  /** Duration of each frame (talk-start.frameMs); the stored duration is frames × frameMs. */
+  frameMs: FrameMs;
   /** End-to-end encryption salt of the stream (opaque to the server). */
   e2eSalt?: string;
   /** Talker's passphrase check value (opaque to the server). */

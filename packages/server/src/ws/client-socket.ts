@@ -1,3 +1,4 @@
+import { FRAME_MS, LOW_LATENCY_FRAME_MS } from '@imv/protocol';
 import type { ErrorMessage, ServerMessage } from '@imv/protocol';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
@@ -23,6 +24,7 @@ export interface SocketHandlers {
 }
 
 export interface SocketLimits {
+  /** 20 ms frames per second of a talk (config.ts); the arrival guard here allows 10 ms frames at that audio rate. */
   framesPerSecond: number;
   frameBurst: number;
   slowListenerBytes: number;
@@ -57,7 +59,13 @@ export class ClientSocket {
     private readonly log: Logger,
     private readonly limits: SocketLimits,
   ) {
-    this.frameBucket = new TokenBucket(limits.framesPerSecond, limits.frameBurst);
+    // A flood guard on arrival, before any parsing: as many frames as the fastest talk may send (10 ms
+    // frames). The exact per-talk limit, by the talk's frame duration, is Talk's (talk.ts).
+    const perFrameMs = FRAME_MS / LOW_LATENCY_FRAME_MS;
+    this.frameBucket = new TokenBucket(
+      limits.framesPerSecond * perFrameMs,
+      limits.frameBurst * perFrameMs,
+    );
   }
 
   /** Starts taking messages; called once, when the connection's parts exist. */

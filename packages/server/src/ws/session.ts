@@ -1,4 +1,5 @@
 import {
+  FRAME_MS_VALUES,
   CLOSE_CODES,
   MAX_FRAME_BYTES,
   MAX_HISTORY_LIMIT,
@@ -73,6 +74,7 @@ export class Session {
         frameBurst: this.hub.config.frameBurst,
         controlPerSecond: CONTROL_PER_SECOND,
       },
+      frameMs: [...FRAME_MS_VALUES],
       // Where to go if this node goes away (failover); absent on a single node.
       ...(this.hub.cluster !== undefined && { nodes: this.hub.cluster.otherNodes() }),
     });

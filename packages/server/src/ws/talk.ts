@@ -1,5 +1,6 @@
-import { FLAG_ENCRYPTED, FLAG_END, FRAME_HEADER_LEN, FRAME_MS } from '@imv/protocol';
+import { FLAG_ENCRYPTED, FLAG_END, FRAME_HEADER_LEN, FRAME_MS, frameMsOf } from '@imv/protocol';
 import type {
+  FrameMs,
   ClientMessageOf,
   FrameHeader,
   LiveStream,
@@ -14,6 +15,7 @@ import type { ClientSocket } from './client-socket.js';
 import { controlText } from './control-text.js';
 import type { Hub } from './hub.js';
 import { Recording } from './recording.js';
+import { TokenBucket } from './token-bucket.js';
 import { WsErrors } from './ws-errors.js';
 
 interface LiveTalk {
@@ -22,6 +24,8 @@ interface LiveTalk {
   messageId: number;
   /** From talk-start; every frame's ENCRYPTED flag must agree. */
   encrypted: boolean;
+  /** From talk-start: the duration of each frame, for the rate limit and the length limit. */
+  frameMs: FrameMs;
   recording: Recording;
   /** Safety net for a talker that stops sending frames without stopping. */
   timer: NodeJS.Timeout;
@@ -36,6 +40,12 @@ export class Talk {
   /** Frames a talker sent after the server stopped its stream are dropped without an error. */
   private lastStreamId = -1;
   private readonly stopping = new Set<Promise<void>>();
+  /**
+   * The frame rate limit counts audio time, in 20 ms frames: a 10 ms frame takes half a token, so a
+   * talk may send 50 frames/s of 20 ms or 100 of 10 ms (the defaults), no more. One bucket for all
+   * of this connection's talks, so stopping and starting again does not refill it.
+   */
+  private readonly audioBucket: TokenBucket;
 
   constructor(
     private readonly hub: Hub,
@@ -43,7 +53,9 @@ export class Talk {
     private readonly log: Logger,
     /** The talker's own place on the room bus: relayed frames and messages skip it. */
     private readonly subscriber: RoomSubscriber,
-  ) {}
+  ) {
+    this.audioBucket = new TokenBucket(hub.config.framesPerSecond, hub.config.frameBurst);
+  }
 
   get live(): boolean {
     return this.talk !== undefined;
@@ -72,6 +84,7 @@ export class Talk {
       return;
     }
     const encrypted = start.encrypted ?? false;
+    const frameMs = frameMsOf(start);
     // End-to-end parameters are opaque to the server: stored and relayed as the talker sent them.
     const e2e: Pick<LiveStream, 'e2eSalt' | 'keyCheck'> = {};
     if (start.e2eSalt !== undefined) e2e.e2eSalt = start.e2eSalt;
@@ -86,6 +99,7 @@ export class Talk {
         senderClientId: member.clientId,
         startedAt,
         encrypted,
+        frameMs,
         ...e2e,
       });
       messageId = message.id;
@@ -115,11 +129,19 @@ export class Talk {
       void this.stop('too-long', 'complete');
     }, maxMessageMs + 5_000);
     timer.unref();
-    this.talk = { room, streamId, messageId, encrypted, recording, timer };
-    const live: LiveStream = { streamId, messageId, from: member, startedAt, encrypted, ...e2e };
+    this.talk = { room, streamId, messageId, encrypted, frameMs, recording, timer };
+    const live: LiveStream = {
+      streamId,
+      messageId,
+      from: member,
+      startedAt,
+      encrypted,
+      frameMs,
+      ...e2e,
+    };
     this.hub.rooms.setLive(room, live);
     this.hub.bus.publishControl(room, controlText({ type: 'talk-started', room, ...live }));
-    this.log.info({ room, streamId, messageId, encrypted }, 'talk start');
+    this.log.info({ room, streamId, messageId, encrypted, frameMs }, 'talk start');
   }
 
   async onTalkStop(stop: ClientMessageOf<'talk-stop'>): Promise<void> {
@@ -141,6 +163,14 @@ export class Talk {
       this.socket.sendError(WsErrors.unknownStreamFrame(header.streamId));
       return;
     }
+    const perFrame = talk.frameMs / FRAME_MS;
+    if (!this.audioBucket.take(perFrame)) {
+      const { ratePerSecond, burst } = this.audioBucket;
+      this.socket.sendThrottledError(
+        WsErrors.framesTooFast(ratePerSecond / perFrame, burst / perFrame),
+      );
+      return;
+    }
     if (((header.flags & FLAG_ENCRYPTED) !== 0) !== talk.encrypted) {
       this.socket.sendThrottledError(WsErrors.encryptionMismatch(talk.encrypted, header.streamId));
       return;
@@ -157,7 +187,7 @@ export class Talk {
     const { maxMessageMs } = this.hub.config;
     if ((header.flags & FLAG_END) !== 0) {
       void this.stop('end-frame', 'complete');
-    } else if (talk.recording.frameCount * FRAME_MS >= maxMessageMs) {
+    } else if (talk.recording.frameCount * talk.frameMs >= maxMessageMs) {
       this.socket.sendError(WsErrors.messageTooLong(maxMessageMs, header.streamId));
       void this.stop('too-long', 'complete');
     }

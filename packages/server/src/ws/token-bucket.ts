@@ -15,16 +15,16 @@ export class TokenBucket {
     this.lastMs = nowMs();
   }
 
-  /** Takes one token; false (and nothing taken) when the bucket is empty. */
-  take(): boolean {
+  /** Takes `cost` tokens (one by default); false (and nothing taken) when fewer are left. */
+  take(cost = 1): boolean {
     const now = this.nowMs();
     this.tokens = Math.min(
       this.burst,
       this.tokens + ((now - this.lastMs) * this.ratePerSecond) / 1000,
     );
     this.lastMs = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

@@ -32,9 +32,10 @@ function oggPackets(file: Uint8Array): Uint8Array[] {
 
 const cache = new Map<string, Uint8Array[]>();
 
-/** Real 20 ms Opus packets of a fixture at 24 kbps, from opusenc (OpusHead and OpusTags removed). */
-export function opusPacketsOf(fixture: FixtureName): Uint8Array[] {
-  const cached = cache.get(fixture);
+/** Real 20 ms (or 10 ms) Opus packets of a fixture at 24 kbps, from opusenc (OpusHead and OpusTags removed). */
+export function opusPacketsOf(fixture: FixtureName, frameMs: 10 | 20 = 20): Uint8Array[] {
+  const key = `${fixture} ${frameMs}`;
+  const cached = cache.get(key);
   if (cached !== undefined) return cached;
   const dir = mkdtempSync(path.join(tmpdir(), 'imv-opus-'));
   try {
@@ -44,12 +45,12 @@ export function opusPacketsOf(fixture: FixtureName): Uint8Array[] {
       '--bitrate',
       '24',
       '--framesize',
-      '20',
+      String(frameMs),
       fixturePath(fixture),
       out,
     ]);
     const packets = oggPackets(readFileSync(out)).slice(2);
-    cache.set(fixture, packets);
+    cache.set(key, packets);
     return packets;
   } finally {
     rmSync(dir, { recursive: true, force: true });

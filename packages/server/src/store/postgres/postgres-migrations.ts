@@ -42,6 +42,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );`,
+  // 2: each message's frame duration (talk-start.frameMs: 10 or 20 ms); older messages are 20 ms
+  `ALTER TABLE messages ADD COLUMN frame_ms INTEGER NOT NULL DEFAULT 20 CHECK (frame_ms IN (10, 20));`,
 ];
 
 /** Any 64-bit constant works; this one is 'imv-mig' in ASCII, so it will not clash by accident. */

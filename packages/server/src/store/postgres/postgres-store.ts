@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { FRAME_MS } from '@imv/protocol';
+import { frameMsOf } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
 import type {
   CopyableStore,
@@ -31,7 +31,7 @@ type MessageRow = SharedMessageRow<boolean>;
 
 const COLUMNS =
   'id, room, sender_name, sender_client_id, started_at, duration_ms, frame_count, bytes, status, ' +
-  'encrypted, e2e_salt, key_check';
+  'encrypted, e2e_salt, key_check, frame_ms';
 const M_COLUMNS = COLUMNS.split(', ')
   .map((c) => `m.${c}`)
   .join(', ');
@@ -72,8 +72,8 @@ function frameParams(messageId: number, frames: readonly StoredFrame[]): unknown
   ];
 }
 
-/** Totals come from the stored frames; duration = frames × 20 ms (one Opus packet per frame). */
-const FINISH = `UPDATE messages m SET status = $2, frame_count = t.n, duration_ms = t.n * ${FRAME_MS}, bytes = t.b
+/** Totals come from the stored frames; duration = frames × the talk's frame_ms (one Opus packet per frame). */
+const FINISH = `UPDATE messages m SET status = $2, frame_count = t.n, duration_ms = t.n * m.frame_ms, bytes = t.b
   FROM (SELECT count(*)::int AS n, coalesce(sum(octet_length(payload)), 0)::bigint AS b
         FROM frames WHERE message_id = $1) t
   WHERE m.id = $1
@@ -85,7 +85,7 @@ const FINISH = `UPDATE messages m SET status = $2, frame_count = t.n, duration_m
  * the second UPDATE waits for the first's row lock, then no longer matches.
  */
 function finishRecordingWhere(condition: string): string {
-  return `UPDATE messages m SET status = 'partial', frame_count = t.n, duration_ms = t.n * ${FRAME_MS}, bytes = t.b
+  return `UPDATE messages m SET status = 'partial', frame_count = t.n, duration_ms = t.n * m.frame_ms, bytes = t.b
     FROM (SELECT m2.id, count(f.seq)::int AS n, coalesce(sum(octet_length(f.payload)), 0)::bigint AS b
           FROM messages m2 LEFT JOIN frames f ON f.message_id = m2.id
           WHERE m2.status = 'recording' AND (${condition})
@@ -210,8 +210,8 @@ export class PostgresMessageStore implements CopyableStore {
   async createMessage(message: NewMessage): Promise<VoiceMessage> {
     const rows = await this.query<MessageRow>(
       `INSERT INTO messages (room, stream_id, sender_name, sender_client_id, started_at, status,
-                             encrypted, e2e_salt, key_check, node_id)
-       VALUES ($1, $2, $3, $4, $5, 'recording', $6, $7, $8, $9)
+                             encrypted, e2e_salt, key_check, node_id, frame_ms)
+       VALUES ($1, $2, $3, $4, $5, 'recording', $6, $7, $8, $9, $10)
        RETURNING ${COLUMNS}`,
       [
         message.room,
@@ -223,6 +223,7 @@ export class PostgresMessageStore implements CopyableStore {
         message.e2eSalt ?? null,
         message.keyCheck ?? null,
         this.nodeId,
+        message.frameMs,
       ],
     );
     return toVoiceMessage(rows[0]!);
@@ -463,8 +464,8 @@ export class PostgresMessageStore implements CopyableStore {
     return this.transaction(async (client) => {
       const inserted = await client.query(
         `INSERT INTO messages (id, room, stream_id, sender_name, sender_client_id, started_at, status,
-                               encrypted, e2e_salt, key_check)
-         VALUES ($1, $2, $3, $4, $5, $6, 'recording', $7, $8, $9)
+                               encrypted, e2e_salt, key_check, frame_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, 'recording', $7, $8, $9, $10)
          ON CONFLICT (id) DO NOTHING`,
         [
           message.id,
@@ -476,6 +477,7 @@ export class PostgresMessageStore implements CopyableStore {
           message.encrypted,
           message.e2eSalt ?? null,
           message.keyCheck ?? null,
+          frameMsOf(message),
         ],
       );
       if (inserted.rowCount === 0) {
