@@ -1,11 +1,5 @@
 /// <reference lib="webworker" />
-
-/** What a notification carries (src/ui/notify.ts): the room page to open and the message to show. */
-export interface NotificationTarget {
-  url: string;
-  room: string;
-  messageId?: number;
-}
+import type { NotificationTarget } from './notification-target.js';
 
 function isTarget(data: unknown): data is NotificationTarget {
   return (

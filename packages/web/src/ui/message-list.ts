@@ -79,6 +79,13 @@ export class MessageList {
     if (added && stickToBottom) previous?.scrollIntoView({ block: 'nearest' });
   }
 
+  /** Shows message `id` (scrolled to, focused); false while it is not listed yet. */
+  reveal(id: number): boolean {
+    const row = this.rows.get(id);
+    row?.reveal();
+    return row !== undefined;
+  }
+
   /** Drops a deleted message's row. */
   remove(id: number): void {
     this.rows.get(id)?.dispose();

@@ -141,6 +141,13 @@ export class MessageRow {
           : '';
   }
 
+  /** Brings the row into view and puts focus on its play button (opened from a notification). */
+  reveal(): void {
+    this.element.classList.add('revealed');
+    this.element.scrollIntoView({ block: 'center' });
+    this.playButton.focus({ preventScroll: true });
+  }
+
   dispose(): void {
     if (this.blobUrl !== undefined) URL.revokeObjectURL(this.blobUrl);
     this.element.remove();

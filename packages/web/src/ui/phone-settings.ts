@@ -1,7 +1,9 @@
 /*
- * The room page's per-device settings for phones (Settings in the header): keep the screen on.
- * Each is remembered in storage (settings.ts) and applied at once.
+ * The room page's per-device settings for phones (Settings in the header): keep the screen on, and
+ * notify me when the page is hidden. Each is remembered in storage (settings.ts) and applied at once.
  */
+import type { VoiceClient } from '../voice-client-api.js';
+import { askNotificationPermission, AwayNotifier } from './notify.js';
 import { openSettingsDialog, type SettingToggle } from './settings-dialog.js';
 import { readPhonePrefs, savePhonePref, type KeyValueStore } from './settings.js';
 import type { StatusArea } from './status-area.js';
@@ -10,19 +12,28 @@ import { ScreenWakeLock } from './wake-lock.js';
 export interface PhoneSettings {
   /** Shows the Settings dialog. */
   open(): HTMLDialogElement;
-  /** The room is open: start what the settings ask for. */
-  start(): void;
+  /** The room is open: start what the settings ask for, and follow the room while hidden. */
+  start(client: VoiceClient, clientId: string): void;
   /** Leaving the room: release the screen. */
   stop(): void;
 }
 
 export function setUpPhoneSettings(options: {
+  room: string;
   storage: KeyValueStore;
   prefix: string;
   status: StatusArea;
 }): PhoneSettings {
-  const { storage, prefix, status } = options;
+  const { room, storage, prefix, status } = options;
   const prefs = readPhonePrefs(storage, prefix);
+  // A notification opens this page without its fragment (the room key or passphrase stay out of it).
+  const roomUrl = `${location.origin}${location.pathname}${location.search}`;
+  const notifier = new AwayNotifier({
+    room,
+    baseTitle: document.title,
+    enabled: prefs.notify,
+    roomUrl,
+  });
   const wake = new ScreenWakeLock({
     enabled: prefs.keepAwake,
     onProblem: (text) => {
@@ -44,9 +55,28 @@ export function setUpPhoneSettings(options: {
     },
   });
 
+  const notify: () => SettingToggle = () => ({
+    id: 'notify',
+    label: 'Notify me when imv is not on screen',
+    help: 'A notification and a buzz when someone talks or sends a message while you look elsewhere or the phone is locked. The tab title counts them either way.',
+    checked: prefs.notify,
+    change: async (on) => {
+      // Asked here, on the user's tap, never on load.
+      const problem = on ? await askNotificationPermission() : '';
+      const checked = on && problem === '';
+      prefs.notify = checked;
+      savePhonePref(storage, prefix, 'notify', checked);
+      notifier.setEnabled(checked);
+      return { checked, message: problem };
+    },
+  });
+
   return {
-    open: () => openSettingsDialog([keepAwake()]),
-    start: () => wake.start(),
+    open: () => openSettingsDialog([keepAwake(), notify()]),
+    start: (client, clientId) => {
+      wake.start();
+      notifier.watch(client, clientId);
+    },
     stop: () => wake.stop(),
   };
 }

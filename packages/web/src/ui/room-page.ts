@@ -25,6 +25,7 @@ import { PeoplePanel } from './people.js';
 import { setUpPhoneSettings } from './phone-settings.js';
 import { PAGE_SIZE, wireRoomEvents, type RoomState } from './room-events.js';
 import type { FragmentSecrets, PageSettings } from './settings.js';
+import { setUpShowMessage } from './show-message.js';
 import { setUpSoundUnlock } from './sound-unlock.js';
 import { StatusArea } from './status-area.js';
 import { TalkControl } from './talk-control.js';
@@ -85,7 +86,7 @@ export function runRoom({
   const announcer = new Announcer();
   const people = new PeoplePanel();
   const status = new StatusArea(location.host, () => void sound.enable());
-  const phone = setUpPhoneSettings({ storage: localStorage, prefix: storagePrefix, status });
+  const phone = setUpPhoneSettings({ room, storage: localStorage, prefix: storagePrefix, status });
 
   const list = new MessageList({
     store,
@@ -266,7 +267,8 @@ export function runRoom({
     );
   });
   // The duo view is a desk demo with two panes: no screen lock to hold there.
-  if (!settings.embed) phone.start();
+  if (!settings.embed) phone.start(client, clientId);
+  setUpShowMessage(list, client);
   announcer.say(`Joined #${room} as ${name}`);
 }
 

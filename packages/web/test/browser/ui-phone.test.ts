@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { NOTIFY_DENIED } from '../../src/ui/notify.js';
 import { WAKE_LOCK_DENIED } from '../../src/ui/wake-lock.js';
 import { buildWeb, fixturePath, launchChromium, type WebBuild } from './helpers.js';
-import { roomUrl, screenshotDir, startUiServer, type UiServer } from './ui-support.js';
+import { cliSend, roomUrl, screenshotDir, startUiServer, type UiServer } from './ui-support.js';
 
 /*
  * The app on a 360 px phone: the header keeps the room name readable, and your own talk shows in
@@ -201,22 +202,127 @@ describe('keeping the screen on (Screen Wake Lock)', () => {
   });
 
   it('says so without blocking anything when the browser refuses the lock', async () => {
-    const page = await openRoom('night-shift', 'Ana', async (p) => {
-      // The permission of this browser context (Playwright can only grant, not deny).
-      const cdp = await p.context().newCDPSession(p);
-      const { targetInfo } = await cdp.send('Target.getTargetInfo');
-      await cdp.send('Browser.setPermission', {
-        permission: { name: 'screen-wake-lock' },
-        setting: 'denied',
-        origin: srv.url,
-        browserContextId: targetInfo.browserContextId!,
-      });
-    });
+    const page = await openRoom('night-shift', 'Ana', (p) =>
+      setPermission(p, 'screen-wake-lock', 'denied'),
+    );
     const notice = page.locator('.banner.problem.notice');
     await notice.getByText(WAKE_LOCK_DENIED).waitFor();
     expect(await notice.getAttribute('role')).toBe('status');
     // Everything else works: the talk button is there and enabled.
     expect(await page.getByRole('button', { name: /hold to talk/i }).isEnabled()).toBe(true);
     await page.screenshot({ path: path.join(screenshotDir, 'wake-lock-phone.png') });
+  });
+});
+
+/** The notifications the page's service worker registration shows now. */
+function shownNotifications(
+  page: Page,
+): Promise<{ title: string; body: string; tag: string; data: unknown }[]> {
+  return page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    const shown = await registration.getNotifications();
+    return shown.map((n) => ({
+      title: n.title,
+      body: n.body,
+      tag: n.tag,
+      data: n.data as unknown,
+    }));
+  });
+}
+
+/** The permission of this browser context for the server's origin (Playwright can only grant). */
+async function setPermission(page: Page, name: string, setting: 'granted' | 'denied') {
+  const cdp = await page.context().newCDPSession(page);
+  const { targetInfo } = await cdp.send('Target.getTargetInfo');
+  await cdp.send('Browser.setPermission', {
+    permission: { name },
+    setting,
+    origin: srv.url,
+    browserContextId: targetInfo.browserContextId!,
+  });
+}
+
+/** The id `imv send` printed ("sent message 12 to crew (…)"). */
+function sentId(stdout: string): number {
+  const id = /sent message (\d+)/.exec(stdout)?.[1];
+  if (id === undefined) throw new Error(`no message id in: ${stdout}`);
+  return Number(id);
+}
+
+describe('heard when not looking (notifications, title count)', () => {
+  it('notifies a hidden page of a message sent by the CLI, counts it in the title, and clears when seen', async () => {
+    const room = 'pocket';
+    const page = await openRoom(room, 'Ana', (p) => setPermission(p, 'notifications', 'granted'));
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    expect(await page.title()).toBe(`#${room} · imv`);
+
+    // "Notify me" is a tap in Settings: the permission is asked there, never on load.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const notify = page.getByRole('checkbox', { name: 'Notify me when imv is not on screen' });
+    expect(await notify.isChecked()).toBe(false);
+    await notify.check();
+    await page.waitForFunction(
+      () => document.querySelector<HTMLInputElement>('#setting-notify')?.disabled === false,
+    );
+    expect(await notify.isChecked()).toBe(true);
+    await page.screenshot({ path: path.join(screenshotDir, 'settings-phone.png') });
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    await setPageHidden(page, true);
+    const first = sentId(
+      await cliSend(srv.url, room, fixturePath('speech-en-48k.wav'), { name: 'Leo' }),
+    );
+    await page.waitForFunction((t) => document.title === t, `(1) #${room} · imv`);
+    await expect
+      .poll(() => shownNotifications(page))
+      .toEqual([
+        {
+          title: `#${room}`,
+          body: expect.stringMatching(/^Voice message from Leo, \d+ seconds$/) as string,
+          tag: `imv-room-${room}`,
+          data: { url: roomUrl(srv.url, room, 'Ana'), room, messageId: first },
+        },
+      ]);
+    const second = sentId(
+      await cliSend(srv.url, room, fixturePath('speech-fr-48k.wav'), { name: 'Mia' }),
+    );
+    await page.waitForFunction((t) => document.title === t, `(2) #${room} · imv`);
+    await expect
+      .poll(async () => (await shownNotifications(page)).map((n) => [n.body, n.data]))
+      .toEqual([
+        [
+          expect.stringMatching(/^Voice message from Mia, \d+ seconds \(2 new\)$/),
+          { url: roomUrl(srv.url, room, 'Ana'), room, messageId: second },
+        ],
+      ]);
+
+    // Back on screen: the count, the badge and the room's notification go.
+    await setPageHidden(page, false);
+    await page.waitForFunction((t) => document.title === t, `#${room} · imv`);
+    await expect.poll(() => shownNotifications(page)).toEqual([]);
+
+    // Tapping the notification opens the room at that message (?msg=ID when no page is open).
+    await page.goto(roomUrl(srv.url, room, 'Ana', { msg: String(first) }));
+    const row = page.locator(`.msg[data-id="${first}"]`);
+    await page.waitForFunction(
+      (id) => document.querySelector(`.msg[data-id="${id}"]`)?.classList.contains('revealed'),
+      first,
+    );
+    expect(await row.locator('button.play').evaluate((b) => b === document.activeElement)).toBe(
+      true,
+    );
+    expect(await row.isVisible()).toBe(true);
+    expect(new URL(page.url()).searchParams.has('msg')).toBe(false);
+  });
+
+  it('says clearly that notifications are blocked and leaves "Notify me" off', async () => {
+    const page = await openRoom('pocket-2', 'Ana', (p) =>
+      setPermission(p, 'notifications', 'denied'),
+    );
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const notify = page.getByRole('checkbox', { name: 'Notify me when imv is not on screen' });
+    await notify.click();
+    await page.getByRole('dialog').getByRole('status').getByText(NOTIFY_DENIED).waitFor();
+    expect(await notify.isChecked()).toBe(false);
   });
 });
