@@ -1,4 +1,5 @@
 import type { FrameMs, MessageStatus, VoiceMessage } from '@imv/protocol';
+import type { MessagePage, NewMessage } from './store.js';
 
 /**
  * A `messages` row as both stores read it: SQLite keeps `encrypted` as 0/1, PostgreSQL as a
@@ -39,4 +40,54 @@ export function toVoiceMessage(row: MessageRow<number | boolean>): VoiceMessage 
   if (row.e2e_salt != null) message.e2eSalt = row.e2e_salt;
   if (row.key_check != null) message.keyCheck = row.key_check;
   return message;
+}
+
+/**
+ * The values of a new `messages` row, in column order: room, stream_id, sender_name,
+ * sender_client_id, started_at, encrypted, e2e_salt, key_check (SQLite binds `encrypted` as 0/1).
+ */
+export function newMessageValues(
+  message: NewMessage,
+  encrypted: (value: boolean) => boolean | number = (value) => value,
+): (string | number | boolean | null)[] {
+  return [
+    message.room,
+    message.streamId,
+    message.senderName,
+    message.senderClientId ?? null,
+    message.startedAt,
+    encrypted(message.encrypted),
+    message.e2eSalt ?? null,
+    message.keyCheck ?? null,
+  ];
+}
+
+/** A page of history from rows fetched with one extra (which tells whether there is more). */
+export function messagePage<Encrypted extends number | boolean>(
+  rows: MessageRow<Encrypted>[],
+  limit: number,
+  ascending: boolean,
+): MessagePage {
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  if (!ascending) page.reverse();
+  return { messages: page.map(toVoiceMessage), more };
+}
+
+/** The row under an imported message's id must be that same message, or the copy would merge two histories. */
+export function assertSameMessage(
+  message: VoiceMessage,
+  row: MessageRow<number | boolean> | undefined,
+): void {
+  if (
+    row === undefined ||
+    row.room !== message.room ||
+    row.started_at !== message.startedAt ||
+    row.sender_name !== message.senderName
+  ) {
+    throw new Error(
+      `message id ${message.id} is already used by a different message in the target store ` +
+        `(${row?.room ?? '?'}, ${row?.sender_name ?? '?'}); copy into an empty store`,
+    );
+  }
 }

@@ -17,7 +17,13 @@ import type {
   RoomSummary,
   StoredFrame,
 } from './store.js';
-import { toVoiceMessage, type MessageRow as SharedMessageRow } from './message-row.js';
+import {
+  assertSameMessage,
+  messagePage,
+  newMessageValues,
+  toVoiceMessage,
+  type MessageRow as SharedMessageRow,
+} from './message-row.js';
 
 type MessageRow = SharedMessageRow<number>;
 
@@ -183,14 +189,7 @@ export class SqliteMessageStore implements CopyableStore {
   createMessage(message: NewMessage): Promise<VoiceMessage> {
     return Promise.resolve().then(() => {
       const { lastInsertRowid } = this.stmts.insertMessage.run(
-        message.room,
-        message.streamId,
-        message.senderName,
-        message.senderClientId ?? null,
-        message.startedAt,
-        message.encrypted ? 1 : 0,
-        message.e2eSalt ?? null,
-        message.keyCheck ?? null,
+        ...newMessageValues(message, Number),
         message.frameMs,
       );
       return toVoiceMessage(this.stmts.getMessage.get(lastInsertRowid) as MessageRow);
@@ -240,10 +239,7 @@ export class SqliteMessageStore implements CopyableStore {
             ? (this.stmts.listBefore.all(room, before, limit + 1) as MessageRow[])
             : (this.stmts.listNewest.all(room, limit + 1) as MessageRow[]);
       }
-      const more = rows.length > limit;
-      if (more) rows = rows.slice(0, limit);
-      if (!ascending) rows.reverse();
-      return { messages: rows.map(toVoiceMessage), more };
+      return messagePage(rows, limit, ascending);
     });
   }
 
@@ -365,29 +361,14 @@ export class SqliteMessageStore implements CopyableStore {
       this.db.transaction(() => {
         const { changes } = this.stmts.importMessage.run(
           message.id,
-          message.room,
-          streamId,
-          message.senderName,
-          message.senderClientId ?? null,
-          message.startedAt,
-          message.encrypted ? 1 : 0,
-          message.e2eSalt ?? null,
-          message.keyCheck ?? null,
+          ...newMessageValues({ ...message, streamId, frameMs: frameMsOf(message) }, Number),
           frameMsOf(message),
         );
         if (changes === 0) {
-          const row = this.stmts.getMessage.get(message.id) as MessageRow | undefined;
-          if (
-            row === undefined ||
-            row.room !== message.room ||
-            row.started_at !== message.startedAt ||
-            row.sender_name !== message.senderName
-          ) {
-            throw new Error(
-              `message id ${message.id} is already used by a different message in the target store ` +
-                `(${row?.room ?? '?'}, ${row?.sender_name ?? '?'}); copy into an empty store`,
-            );
-          }
+          assertSameMessage(
+            message,
+            this.stmts.getMessage.get(message.id) as MessageRow | undefined,
+          );
           return 'exists';
         }
         this.insertFrames(message.id, frames);

@@ -16,7 +16,13 @@ import { maskStoreUrl } from '../store-url.js';
 import { StoreUnavailableError } from '../store-errors.js';
 import { classifyPgError, isUnavailable } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { toVoiceMessage, type MessageRow as SharedMessageRow } from '../message-row.js';
+import {
+  assertSameMessage,
+  messagePage,
+  newMessageValues,
+  toVoiceMessage,
+  type MessageRow as SharedMessageRow,
+} from '../message-row.js';
 
 /*
  * Why node-postgres (`pg`) rather than `postgres` (porsager): its Pool drops a broken connection
@@ -213,18 +219,7 @@ export class PostgresMessageStore implements CopyableStore {
                              encrypted, e2e_salt, key_check, node_id, frame_ms)
        VALUES ($1, $2, $3, $4, $5, 'recording', $6, $7, $8, $9, $10)
        RETURNING ${COLUMNS}`,
-      [
-        message.room,
-        message.streamId,
-        message.senderName,
-        message.senderClientId ?? null,
-        message.startedAt,
-        message.encrypted,
-        message.e2eSalt ?? null,
-        message.keyCheck ?? null,
-        this.nodeId,
-        message.frameMs,
-      ],
+      [...newMessageValues(message), this.nodeId, message.frameMs],
     );
     return toVoiceMessage(rows[0]!);
   }
@@ -291,10 +286,7 @@ export class PostgresMessageStore implements CopyableStore {
         [room, before ?? null, limit + 1],
       );
     }
-    const more = rows.length > limit;
-    if (more) rows = rows.slice(0, limit);
-    if (!ascending) rows.reverse();
-    return { messages: rows.map(toVoiceMessage), more };
+    return messagePage(rows, limit, ascending);
   }
 
   async readFrames(messageId: number): Promise<Uint8Array[]> {
@@ -469,14 +461,7 @@ export class PostgresMessageStore implements CopyableStore {
          ON CONFLICT (id) DO NOTHING`,
         [
           message.id,
-          message.room,
-          streamId,
-          message.senderName,
-          message.senderClientId ?? null,
-          message.startedAt,
-          message.encrypted,
-          message.e2eSalt ?? null,
-          message.keyCheck ?? null,
+          ...newMessageValues({ ...message, streamId, frameMs: frameMsOf(message) }),
           frameMsOf(message),
         ],
       );
@@ -522,20 +507,5 @@ export class PostgresMessageStore implements CopyableStore {
     await this.query('DELETE FROM nodes WHERE node_id = $1', [this.nodeId]).catch(() => undefined);
     this.closed = true;
     await this.pool.end();
-  }
-}
-
-/** The row under an imported message's id must be that same message, or the copy would merge two histories. */
-export function assertSameMessage(message: VoiceMessage, row: MessageRow | undefined): void {
-  if (
-    row === undefined ||
-    row.room !== message.room ||
-    row.started_at !== message.startedAt ||
-    row.sender_name !== message.senderName
-  ) {
-    throw new Error(
-      `message id ${message.id} is already used by a different message in the target store ` +
-        `(${row?.room ?? '?'}, ${row?.sender_name ?? '?'}); copy into an empty store`,
-    );
   }
 }
