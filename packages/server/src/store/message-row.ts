@@ -47,7 +47,7 @@ export function toVoiceMessage(row: MessageRow<number | boolean>): VoiceMessage 
  * sender_client_id, started_at, encrypted, e2e_salt, key_check (SQLite binds `encrypted` as 0/1).
  */
 export function newMessageValues(
-  message: NewMessage,
+  message: Omit<NewMessage, 'frameMs'>,
   encrypted: (value: boolean) => boolean | number = (value) => value,
 ): (string | number | boolean | null)[] {
   return [

@@ -361,7 +361,7 @@ export class SqliteMessageStore implements CopyableStore {
       this.db.transaction(() => {
         const { changes } = this.stmts.importMessage.run(
           message.id,
-          ...newMessageValues({ ...message, streamId, frameMs: frameMsOf(message) }, Number),
+          ...newMessageValues({ ...message, streamId }, Number),
           frameMsOf(message),
         );
         if (changes === 0) {

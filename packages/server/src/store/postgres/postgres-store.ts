@@ -459,11 +459,7 @@ export class PostgresMessageStore implements CopyableStore {
                                encrypted, e2e_salt, key_check, frame_ms)
          VALUES ($1, $2, $3, $4, $5, $6, 'recording', $7, $8, $9, $10)
          ON CONFLICT (id) DO NOTHING`,
-        [
-          message.id,
-          ...newMessageValues({ ...message, streamId, frameMs: frameMsOf(message) }),
-          frameMsOf(message),
-        ],
+        [message.id, ...newMessageValues({ ...message, streamId }), frameMsOf(message)],
       );
       if (inserted.rowCount === 0) {
         const { rows } = await client.query<MessageRow>(
