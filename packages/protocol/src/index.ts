@@ -9,3 +9,4 @@ export * from './parse.js';
 export * from './room-members.js';
 export * from './rest.js';
 export * from './frames-download.js';
+export * from './failover.js';

@@ -22,6 +22,7 @@ import { ensureAdminToken } from './http/admin-token.js';
 import { RoomKeys } from './store/room-keys.js';
 import { registerOnboardingPage } from './http/onboarding-page.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerClusterCors } from './http/cluster-cors.js';
 import { registerWebRoutes } from './http/web.js';
 import { announce, type Announcement } from './discovery/index.js';
 import { createLogger } from './logger.js';
@@ -82,6 +83,8 @@ function listen(server: HttpsServer, host: string, port: number): Promise<void> 
     });
   });
 }
+
+const NO_ORIGINS: ReadonlySet<string> = new Set();
 
 /** What a phone or the CLI might type to reach this server, as URL.host writes it. */
 function ownHostsOf(urls: string[], ports: number[]): Set<string> {
@@ -225,7 +228,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
   // First: a request for a host name the server does not know gets nothing else (DNS rebinding).
   const allowedHosts = knownHostNames(config, credentials);
   registerHostCheck(app, allowedHosts);
-  registerSecurityHeaders(app);
+  const peerOrigins = (): ReadonlySet<string> => cluster?.peerOrigins() ?? NO_ORIGINS;
+  registerSecurityHeaders(app, peerOrigins);
+  registerClusterCors(app, peerOrigins);
   installErrorHandlers(app);
   registerHealthRoutes(app, hub);
   registerMessageRoutes(app, store, hub.roomKeys);
@@ -296,6 +301,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
     {
       allowedHosts,
       ownHosts: () => ownHosts,
+      peerOrigins,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
     },
   );

@@ -83,10 +83,21 @@ export interface VoiceClientEvents {
    * the admin. The engine already uses the new key for its re-joins.
    */
   'room-key': (info: { room: string; keyed: boolean; key?: string; setBy?: Member }) => void;
+  /**
+   * The client's node of a cluster went away and it joined another one (docs/cluster.md "Client
+   * failover"): REST calls (history downloads) now go to `serverUrl`. Emitted before the state
+   * turns 'open' again.
+   */
+  moved: (info: { serverUrl: string; from: string }) => void;
 }
 
 export interface VoiceClient {
   readonly state: ConnectionState;
+  /**
+   * Origin of the server the client uses now: options.serverUrl until a failover moved it to
+   * another node of the cluster (event 'moved'). REST URLs are built on it.
+   */
+  readonly serverUrl: string;
   readonly audio: {
     /** The one AudioContext (48 kHz). Everything the user hears ends at `output`, then destination. */
     readonly context: AudioContext;

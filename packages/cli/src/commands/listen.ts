@@ -3,6 +3,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { failoverOrigins } from '@imv/protocol';
 import type { RoomKey, VoiceMessage, Welcome } from '@imv/protocol';
 import { ImvClient } from '../client/imv-client.js';
 import { ImvClientError } from '../client/client-error.js';
@@ -264,34 +265,15 @@ function connectTo(globals: Globals, server: string): Promise<ImvClient> {
   });
 }
 
-/**
- * The other nodes of a cluster, from the welcome, one URL each: the one with the same scheme and
- * host as `current` when there is one (the listener reached this node that way, so it can likely
- * reach its peers the same way), else the first of the same scheme, else the first.
- */
+/** The other nodes of a cluster, from the welcome, one URL each (see failoverOrigins). */
 export function failoverServers(current: string, welcome: Welcome): string[] {
-  let here: URL;
+  let base: string;
   try {
-    here = new URL(toHttpBase(current));
+    base = toHttpBase(current);
   } catch {
     return [];
   }
-  const servers: string[] = [];
-  for (const node of welcome.nodes ?? []) {
-    const urls = node.urls.flatMap((u) => {
-      try {
-        return [new URL(u)];
-      } catch {
-        return [];
-      }
-    });
-    const pick =
-      urls.find((u) => u.protocol === here.protocol && u.hostname === here.hostname) ??
-      urls.find((u) => u.protocol === here.protocol) ??
-      urls[0];
-    if (pick !== undefined) servers.push(pick.origin);
-  }
-  return servers;
+  return failoverOrigins(base, welcome.nodes ?? []);
 }
 
 function isConnectionLoss(error: ImvClientError): boolean {

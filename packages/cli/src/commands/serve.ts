@@ -22,6 +22,7 @@ interface ServeOptions {
   bus: string;
   busPrefix: string;
   nodeId?: string;
+  webRoot?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -108,6 +109,12 @@ export function registerServe(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        '--web-root <dir>',
+        'serve the web page from this build (default: the packages/web/dist of this checkout)',
+      ).env('IMV_WEB_ROOT'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON log lines on stdout from this level up')
         .choices(LOG_LEVELS)
         .default('info'),
@@ -164,6 +171,7 @@ Examples:
         bus: options.bus,
         busPrefix: options.busPrefix,
         ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
+        ...(options.webRoot !== undefined && { webRoot: options.webRoot }),
       }).catch((err: unknown) => {
         // A bad or unreachable bus or store, a port in use, an unusable data dir or bad
         // certificate files are the operator's to fix: one line, no stack.

@@ -39,6 +39,9 @@ interface RemoteNode {
 
 const EMPTY_ROOM: NodeRoom = { members: [], live: [] };
 
+/** A bound on remembered peer origins, however many nodes come and go. */
+const MAX_PEER_ORIGINS = 1024;
+
 /**
  * The RoomRegistry of a node in a cluster: this node's members and streams as before, plus those of
  * every other live node, learned from their heartbeats and room messages on the bus. Presence deltas
@@ -47,6 +50,8 @@ const EMPTY_ROOM: NodeRoom = { members: [], live: [] };
  */
 export class ClusterRooms extends RoomRegistry {
   private readonly nodes = new Map<string, RemoteNode>();
+  /** Origins of every node heard from since start, dead ones included (see peerOrigins). */
+  private readonly origins = new Set<string>();
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   /** Empty until start(): nothing is sent or taken in before the node listens. */
@@ -113,9 +118,30 @@ export class ClusterRooms extends RoomRegistry {
     ];
   }
 
+  /**
+   * The origins (`http://host:port`) of every other node heard from since this one started, dead
+   * ones included: a page served by a node that died fails over here and still has its origin.
+   * The web routes and the WebSocket accept them as they accept this node's own.
+   */
+  peerOrigins(): ReadonlySet<string> {
+    return this.origins;
+  }
+
   /** The other live nodes and their client URLs, for the welcome message (failover targets). */
   otherNodes(): { id: string; urls: string[] }[] {
     return [...this.nodes.values()].map((n) => ({ id: n.id, urls: n.urls }));
+  }
+
+  private notePeerOrigins(urls: readonly string[]): void {
+    for (const url of urls) {
+      if (this.origins.size >= MAX_PEER_ORIGINS) return;
+      try {
+        const { protocol, origin } = new URL(url);
+        if (protocol === 'http:' || protocol === 'https:') this.origins.add(origin);
+      } catch {
+        // a node announcing a malformed URL only loses failover to it
+      }
+    }
   }
 
   // ---- the RoomRegistry view: local plus remote ---------------------------------------------
@@ -238,6 +264,7 @@ export class ClusterRooms extends RoomRegistry {
           this.heartbeat();
         }
         node.urls = message.urls;
+        this.notePeerOrigins(message.urls);
         node.connections = message.connections;
         node.lastHeartbeat = Date.now();
         const rooms = new Set([...node.rooms.keys(), ...Object.keys(message.rooms)]);

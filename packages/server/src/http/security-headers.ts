@@ -9,7 +9,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  * - worker-src / media-src / img-src blob: and data: for audio made in the page (downloads, playback
  *   of stored messages) and icons.
  * - connect-src names ws:// and wss:// of the request's own host: CSP 3 lets 'self' match them, but
- *   older Safari does not.
+ *   older Safari does not. In a cluster it also names the other nodes (http(s) and ws(s)), so the page
+ *   can move to one of them when its node goes away (docs/cluster.md "Client failover").
  */
 
 /** Seconds; short because the certificate comes from a local CA that an operator may drop. */
@@ -23,12 +24,20 @@ export function isEncrypted(request: FastifyRequest): boolean {
 }
 
 /** The Content-Security-Policy for a request that arrived with this Host header. */
-export function contentSecurityPolicy(host: string | undefined): string {
+export function contentSecurityPolicy(
+  host: string | undefined,
+  peerOrigins: Iterable<string> = [],
+): string {
   const self = host !== undefined && HOST_HEADER.test(host) ? ` ws://${host} wss://${host}` : '';
+  let peers = '';
+  for (const origin of peerOrigins) {
+    // Origins come from URL.origin, so they hold no spaces or semicolons.
+    peers += ` ${origin} ${origin.replace(/^http/, 'ws')}`;
+  }
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    `connect-src 'self'${self}`,
+    `connect-src 'self'${self}${peers}`,
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
     "worker-src 'self' blob:",
@@ -43,10 +52,14 @@ export function contentSecurityPolicy(host: string | undefined): string {
   ].join('; ');
 }
 
-export function registerSecurityHeaders(app: FastifyInstance): void {
+/** `peerOrigins`: the other nodes of the cluster (none on a single node). */
+export function registerSecurityHeaders(
+  app: FastifyInstance,
+  peerOrigins: () => Iterable<string> = () => [],
+): void {
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers({
-      'content-security-policy': contentSecurityPolicy(request.headers.host),
+      'content-security-policy': contentSecurityPolicy(request.headers.host, peerOrigins()),
       'x-content-type-options': 'nosniff',
       // The room key travels in the URL fragment; no Referer ever carries the page URL elsewhere.
       'referrer-policy': 'no-referrer',

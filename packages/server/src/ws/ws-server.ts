@@ -35,6 +35,8 @@ export interface UpgradePolicy {
   allowedHosts: AllowedHosts;
   /** host:port pairs of this server's own URLs (lower case, as URL.host writes them). */
   ownHosts(): ReadonlySet<string>;
+  /** Origins of the other nodes of the cluster (empty on a single node). */
+  peerOrigins(): ReadonlySet<string>;
   /** Open WebSockets allowed per remote IP address. */
   maxConnectionsPerIp: number;
 }
@@ -48,9 +50,14 @@ function clientAddress(req: IncomingMessage): string {
  * Browsers send Origin on every WebSocket and do not apply the same-origin policy to it, so without
  * this check any web page a LAN user visits could connect to the relay in their name (cross-site
  * WebSocket hijacking). Allowed: no Origin (CLI, scripts), an origin whose host:port is the request's
- * own Host, or one of this server's URLs.
+ * own Host, one of this server's URLs, or one of `peerOrigins` (the other nodes of its cluster, whose
+ * pages fail over here).
  */
-export function originAllowed(req: IncomingMessage, ownHosts: ReadonlySet<string>): boolean {
+export function originAllowed(
+  req: IncomingMessage,
+  ownHosts: ReadonlySet<string>,
+  peerOrigins: ReadonlySet<string> = new Set(),
+): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   let url: URL;
@@ -60,7 +67,7 @@ export function originAllowed(req: IncomingMessage, ownHosts: ReadonlySet<string
     return false; // 'null' (sandboxed frames, file:) and anything unparsable
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  if (ownHosts.has(url.host)) return true;
+  if (ownHosts.has(url.host) || peerOrigins.has(url.origin)) return true;
   const host = req.headers.host;
   if (host === undefined) return false;
   try {
@@ -109,7 +116,7 @@ export function attachWebSocketServer(
       return;
     }
     const address = clientAddress(req);
-    if (!originAllowed(req, policy.ownHosts())) {
+    if (!originAllowed(req, policy.ownHosts(), policy.peerOrigins())) {
       hub.log.info(
         { code: 'ORIGIN_NOT_ALLOWED', origin: req.headers.origin, host: req.headers.host, address },
         'websocket refused: foreign origin',

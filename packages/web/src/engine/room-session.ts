@@ -4,12 +4,20 @@
  * replays only what was missed), our own talk and the stops waiting for their message-stored.
  */
 import { ProtocolError, RoomMembers, parseServerMessage } from '@imv/protocol';
-import type { ClientMessage, ServerMessage, VoiceMessage } from '@imv/protocol';
+import type { ClientMessage, ServerMessage, VoiceMessage, Welcome } from '@imv/protocol';
 import type { AudioEngine } from './audio-engine.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
 import type { EngineEvents } from './engine-api.js';
 import type { TypedEmitter } from './typed-emitter.js';
+
+/** What the session tells the socket's owner (server-link.ts). */
+export interface SessionHooks {
+  /** A welcome arrived (it lists the other nodes of a cluster). */
+  welcome(msg: Welcome): void;
+  /** Called on every joined, before the UI hears of it. */
+  joined(): void;
+}
 
 /** A stream that went live, as talk-started and joined.live describe it. */
 interface LiveStreamInfo {
@@ -44,8 +52,7 @@ export class RoomSession {
     options: { room: string; lastSeenMessageId?: number; roomKey?: string },
     private readonly events: TypedEmitter<EngineEvents>,
     private readonly engine: AudioEngine,
-    /** Called on every joined, before the UI hears of it. */
-    private readonly onJoined: () => void,
+    private readonly hooks: SessionHooks,
   ) {
     this.room = options.room;
     this.lastSeenId = options.lastSeenMessageId;
@@ -85,12 +92,13 @@ export class RoomSession {
     }
     switch (msg.type) {
       case 'welcome':
+        this.hooks.welcome(msg);
         this.engine.send(this.joinMessage());
         break;
       case 'joined':
         this.room = msg.room;
         this.joinedRoom = msg.room;
-        this.onJoined();
+        this.hooks.joined();
         this.liveStreams.clear();
         for (const s of msg.live) this.noteLive(s);
         // Muted marks of streams that ended while we were away would never be read again.

@@ -49,7 +49,10 @@ class VoiceClientEngine implements EngineClient {
       talking: () => this.session.talk !== null,
     });
     this.link = new ServerLink(options, this.events, this.engine);
-    this.session = new RoomSession(options, this.events, this.engine, () => this.link.onJoined());
+    this.session = new RoomSession(options, this.events, this.engine, {
+      welcome: (msg) => this.link.onWelcome(msg),
+      joined: () => this.link.onJoined(),
+    });
     this.codecInfo = this.engine.codecInfo;
     this.audio = this.engine.audio;
     this.useE2eRoom(options.room);
@@ -61,6 +64,10 @@ class VoiceClientEngine implements EngineClient {
 
   get state(): ConnectionState {
     return this.link.state;
+  }
+
+  get serverUrl(): string {
+    return this.link.serverUrl;
   }
 
   get talking(): boolean {

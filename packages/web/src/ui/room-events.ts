@@ -91,6 +91,11 @@ export function wireRoomEvents(parts: RoomParts): void {
     // Presence and talkers are only as fresh as the connection: dim them until it is back.
     parts.content.classList.toggle('stale', connection !== 'open');
   });
+  client.on('moved', ({ serverUrl, from }) => {
+    const host = new URL(serverUrl).host;
+    status.setServer(host);
+    status.showNotice(`Moved to ${host}: the server at ${new URL(from).host} stopped answering.`);
+  });
   window.addEventListener('online', () => showConnection(client.state, true));
   window.addEventListener('offline', () => showConnection(client.state, false));
 

@@ -62,7 +62,8 @@ export function runRoom({
   (window.imvClients ??= []).push(client);
 
   const roomUrl = (id: number, kind: 'ogg' | 'frames' = 'ogg') =>
-    `${location.origin}/api/rooms/${encodeURIComponent(room)}/messages/${id}.${kind}`;
+    // client.serverUrl: after a failover the downloads come from the node the client moved to.
+    `${client.serverUrl}/api/rooms/${encodeURIComponent(room)}/messages/${id}.${kind}`;
   const store = new MessageStore();
   const heard = new HeardStore(localStorage, storagePrefix, room);
   const offline = new OfflineMessages(

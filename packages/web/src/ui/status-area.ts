@@ -14,7 +14,7 @@ export class StatusArea {
   private readonly problemText: HTMLParagraphElement;
 
   constructor(
-    private readonly serverLabel: string,
+    private serverLabel: string,
     onEnableSound: () => void,
   ) {
     this.connection = h('p', { class: 'banner connection', role: 'status', hidden: true });
@@ -57,6 +57,11 @@ export class StatusArea {
     this.connection.textContent = text;
     this.connection.hidden = text === '';
     this.connection.dataset.state = online ? state : 'offline';
+  }
+
+  /** The client moved to another node of the cluster: name it in the banners from now on. */
+  setServer(label: string): void {
+    this.serverLabel = label;
   }
 
   setSoundNeeded(needed: boolean): void {
