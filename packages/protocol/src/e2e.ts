@@ -137,8 +137,7 @@ export function newStreamSalt(): string {
 /** The AES-GCM key of the stream whose talk-start carried `e2eSalt`. */
 export async function deriveStreamKey(roomKey: RoomKey, e2eSalt: string): Promise<StreamKey> {
   if (!E2E_TOKEN_PATTERN.test(e2eSalt)) {
-    throw new ProtocolError(
-      'BAD_MESSAGE',
+    throw ProtocolError.badMessage(
       `e2eSalt must be ${E2E_SALT_BYTES} bytes in base64url (22 characters)`,
     );
   }

@@ -79,6 +79,30 @@ export class ProtocolError extends Error {
     super(message, options);
   }
 
+  static badJson(cause: unknown): ProtocolError {
+    return new ProtocolError(
+      'BAD_JSON',
+      `control message is not valid JSON: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+
+  static textTooLarge(bytes: number, maxBytes: number): ProtocolError {
+    return new ProtocolError(
+      'TEXT_TOO_LARGE',
+      `control message is ${bytes} B, at most ${maxBytes} B are allowed`,
+    );
+  }
+
+  static unknownType(type: string): ProtocolError {
+    return new ProtocolError('UNKNOWN_TYPE', `unknown message type "${type.slice(0, 40)}"`);
+  }
+
+  /** A message (or a field, or a download body) that does not have the documented shape. */
+  static badMessage(message: string, cause?: unknown): ProtocolError {
+    return new ProtocolError('BAD_MESSAGE', message, cause === undefined ? undefined : { cause });
+  }
+
   static frameTooShort(len: number): ProtocolError {
     return new ProtocolError(
       'FRAME_TOO_SHORT',

@@ -48,12 +48,11 @@ export function splitFramesDownload(body: Uint8Array): Uint8Array[] {
   let offset = 0;
   while (offset < body.byteLength) {
     if (offset + FRAMES_DOWNLOAD_LENGTH_BYTES > body.byteLength)
-      throw new ProtocolError('BAD_MESSAGE', `.frames body ends inside a length at byte ${offset}`);
+      throw ProtocolError.badMessage(`.frames body ends inside a length at byte ${offset}`);
     const length = view.getUint16(offset);
     offset += FRAMES_DOWNLOAD_LENGTH_BYTES;
     if (offset + length > body.byteLength) {
-      throw new ProtocolError(
-        'BAD_MESSAGE',
+      throw ProtocolError.badMessage(
         `.frames body ends inside a ${length}-byte frame at byte ${offset}`,
       );
     }

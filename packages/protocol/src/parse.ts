@@ -9,11 +9,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new ProtocolError(
-      'BAD_JSON',
-      `control message is not valid JSON: ${(cause as Error).message}`,
-      { cause },
-    );
+    throw ProtocolError.badJson(cause);
   }
 }
 
@@ -28,26 +24,24 @@ function parseWith<T>(text: string, schema: z.ZodType<T>, knownTypes: readonly s
   // UTF-16 length × 3 bounds the UTF-8 size, so only texts near the limit are measured.
   const bytes = text.length * 3 > MAX_TEXT_BYTES ? utf8.encode(text).byteLength : text.length;
   if (bytes > MAX_TEXT_BYTES) {
-    throw new ProtocolError(
-      'TEXT_TOO_LARGE',
-      `control message is ${bytes} B, at most ${MAX_TEXT_BYTES} B are allowed`,
-    );
+    throw ProtocolError.textTooLarge(bytes, MAX_TEXT_BYTES);
   }
   const value = parseJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError('BAD_MESSAGE', 'control message must be a JSON object with a "type"');
+    throw ProtocolError.badMessage('control message must be a JSON object with a "type"');
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string')
-    throw new ProtocolError('BAD_MESSAGE', 'control message has no string "type"');
+    throw ProtocolError.badMessage('control message has no string "type"');
   if (!knownTypes.includes(type)) {
-    throw new ProtocolError('UNKNOWN_TYPE', `unknown message type "${type.slice(0, 40)}"`);
+    throw ProtocolError.unknownType(type);
   }
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new ProtocolError('BAD_MESSAGE', `invalid "${type}": ${describeIssues(result.error)}`, {
-      cause: result.error,
-    });
+    throw ProtocolError.badMessage(
+      `invalid "${type}": ${describeIssues(result.error)}`,
+      result.error,
+    );
   }
   return result.data;
 }

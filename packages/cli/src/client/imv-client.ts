@@ -373,7 +373,7 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
       message = parseServerMessage(text);
     } catch (cause) {
       const error =
-        cause instanceof ProtocolError ? cause : new ProtocolError('BAD_MESSAGE', String(cause));
+        cause instanceof ProtocolError ? cause : ProtocolError.badMessage(String(cause));
       this.emit('protocol-error', error);
       return;
     }
