@@ -1,17 +1,22 @@
 /*
- * Presence benchmark: N members join one room of the real imv server, speaking protocol 1 (every
- * join sends the whole member list to every member: the "before") and protocol 2 (the newcomer
- * gets the list, the others a one-member delta: the "after"), in the same run. Prints the server
- * process's CPU time (from /proc) from the first connect until it is idle again, and the bytes
- * the members received. Members run in their own processes on raw sockets (raw-listener.ts).
- * Run: npm run bench:presence  (IMV_BENCH_MEMBERS=250,500,1000)
+ * Presence benchmark: N members join one room of the real imv server, speaking each protocol in
+ * IMV_BENCH_PROTOCOLS (default 2,3) in the same run: protocol 1 (every join sends the whole member
+ * list to every member), protocol 2 (the newcomer gets the list, the others a one-member delta per
+ * join: the "before") and protocol 3 (the deltas of a room batched into one members-changed at most
+ * every 100 ms: the "after"). Prints the server process's CPU time (from /proc) from the first connect
+ * until it is idle again, and the bytes the members received. Members run in their own processes on
+ * raw sockets (raw-listener.ts).
+ * Run: npm run bench:presence  (IMV_BENCH_MEMBERS=250,500,1000 IMV_BENCH_PROTOCOLS=1,2,3)
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@imv/protocol';
+import { PROTOCOL_VERSION } from '@imv/protocol';
 import { forkTs, loadAverage, nextMessage, procStat, waitIdle } from './bench-process.js';
 
 const MEMBER_COUNTS = (process.env.IMV_BENCH_MEMBERS ?? '250,500,1000').split(',').map(Number);
+const PROTOCOLS = (process.env.IMV_BENCH_PROTOCOLS ?? `2,${PROTOCOL_VERSION}`)
+  .split(',')
+  .map(Number);
 const MEMBERS_PER_PROCESS = 500;
 
 interface Result {
@@ -66,19 +71,29 @@ const rows = [
   '| members | presence | server CPU ms | bytes to members | wall ms |',
   '|---:|---|---:|---:|---:|',
 ];
-const ratios = ['| members | CPU after / before | bytes after / before |', '|---:|---:|---:|'];
-const label = (protocol: number): string =>
-  protocol === 1 ? 'protocol 1: whole list to all' : 'protocol 2: deltas';
+const before = PROTOCOLS[0]!;
+const ratios = [
+  `| members | protocol | CPU / protocol ${before} | bytes / protocol ${before} |`,
+  '|---:|---:|---:|---:|',
+];
+const LABELS: Record<number, string> = {
+  1: 'protocol 1: whole list to all',
+  2: 'protocol 2: one delta per join',
+  3: 'protocol 3: batched deltas',
+};
 for (const members of MEMBER_COUNTS) {
-  const old = await measure(members, OLDEST_PROTOCOL_VERSION);
-  const now = await measure(members, PROTOCOL_VERSION);
-  for (const r of [old, now])
+  const results: Result[] = [];
+  for (const protocol of PROTOCOLS) results.push(await measure(members, protocol));
+  const base = results[0]!;
+  for (const r of results) {
     rows.push(
-      `| ${r.members} | ${label(r.protocol)} | ${r.cpuMs.toFixed(0)} | ${r.bytes} | ${r.wallMs.toFixed(0)} |`,
+      `| ${r.members} | ${LABELS[r.protocol] ?? r.protocol} | ${r.cpuMs.toFixed(0)} | ${r.bytes} | ${r.wallMs.toFixed(0)} |`,
     );
-  ratios.push(
-    `| ${members} | ${(now.cpuMs / old.cpuMs).toFixed(3)}x | ${(now.bytes / old.bytes).toFixed(4)}x |`,
-  );
+    if (r !== base)
+      ratios.push(
+        `| ${members} | ${r.protocol} | ${(r.cpuMs / base.cpuMs).toFixed(3)}x | ${(r.bytes / base.bytes).toFixed(4)}x |`,
+      );
+  }
   console.error(`done: ${members} members (load ${loadAverage()})`);
 }
 console.log(
@@ -86,5 +101,5 @@ console.log(
 );
 console.log(`Load average (1, 5, 15 min): ${startLoad} at start, ${loadAverage()} at end\n`);
 console.log(rows.join('\n'));
-console.log('\nprotocol 2 / protocol 1 (lower is better):\n');
+console.log(`\nagainst protocol ${before} in the same run (lower is better):\n`);
 console.log(ratios.join('\n'));

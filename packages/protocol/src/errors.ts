@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'FORBIDDEN',
   'RATE_LIMITED',
+  'ECHO_LIMITED',
   // end-to-end encryption (raised in clients; the relay never holds the key)
   'DECRYPT_FAILED',
   'ENCRYPTION_MISMATCH',

@@ -165,6 +165,24 @@ export const talkStopSchema = z.object({
   streamId: u32,
 });
 
+/** Audio doctor: echo sessions one connection may start per minute (ECHO_LIMITED past it). */
+export const ECHO_SESSIONS_PER_MINUTE = 3;
+/** Audio doctor: frames one echo session sends back at most (5 s of 20 ms frames). */
+export const ECHO_MAX_FRAMES = 250;
+/** Audio doctor: an echo session with no frame for this long ends ('idle'). */
+export const ECHO_IDLE_MS = 3_000;
+
+/**
+ * Audio doctor: send this connection's frames of `streamId` back to it, byte for byte: not relayed
+ * to any room, not stored. Needs hello only (no room). Ends on a frame with END, after
+ * ECHO_MAX_FRAMES frames or ECHO_IDLE_MS without one; a new echo-start replaces a running one.
+ */
+export const echoStartSchema = z.object({
+  type: z.literal('echo-start'),
+  /** Chosen by the client; must differ from the stream id of its own live talk. */
+  streamId: u32,
+});
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
   joinSchema,
@@ -173,6 +191,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   getHistorySchema,
   talkStartSchema,
   talkStopSchema,
+  echoStartSchema,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type Hello = z.infer<typeof helloSchema>;
@@ -181,6 +200,7 @@ export type GetHistory = z.infer<typeof getHistorySchema>;
 export type SetRoomKey = z.infer<typeof setRoomKeySchema>;
 export type TalkStart = z.infer<typeof talkStartSchema>;
 export type TalkStop = z.infer<typeof talkStopSchema>;
+export type EchoStart = z.infer<typeof echoStartSchema>;
 
 // ---- server -> client ------------------------------------------------------------------------
 
@@ -240,6 +260,18 @@ export const memberLeftSchema = z.object({
   type: z.literal('member-left'),
   room: z.string(),
   member: memberSchema,
+});
+
+/**
+ * Protocol 3: the room's presence changes since the last such message, batched (the server sends
+ * at most one per room every PRESENCE_BATCH_MS, less often in big rooms). Apply `left` first, then `joined`; a member the
+ * list already holds (the newcomer itself, who got the list in `joined`) stays where it is.
+ */
+export const membersChangedSchema = z.object({
+  type: z.literal('members-changed'),
+  room: z.string(),
+  joined: z.array(memberSchema),
+  left: z.array(memberSchema),
 });
 
 export const talkStartedSchema = z.object({
@@ -309,6 +341,21 @@ export const roomKeyMessageSchema = z.object({
   setBy: memberSchema.optional(),
 });
 
+/** Answer to echo-start: frames of `streamId` now come back, up to `maxFrames`. */
+export const echoReadySchema = z.object({
+  type: z.literal('echo-ready'),
+  streamId: u32,
+  maxFrames: z.number().int().positive(),
+});
+
+/** An echo session ended; `frames` = how many frames the server sent back. */
+export const echoStoppedSchema = z.object({
+  type: z.literal('echo-stopped'),
+  streamId: u32,
+  frames: z.number().int().min(0),
+  reason: z.enum(['end-frame', 'max-frames', 'idle', 'replaced']),
+});
+
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.enum(ERROR_CODES),
@@ -324,12 +371,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   presenceSchema,
   memberJoinedSchema,
   memberLeftSchema,
+  membersChangedSchema,
   talkStartedSchema,
   talkStoppedSchema,
   messageStoredSchema,
   historySchema,
   messageDeletedSchema,
   roomKeyMessageSchema,
+  echoReadySchema,
+  echoStoppedSchema,
   errorMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
@@ -338,6 +388,7 @@ export type Joined = z.infer<typeof joinedSchema>;
 export type Presence = z.infer<typeof presenceSchema>;
 export type MemberJoined = z.infer<typeof memberJoinedSchema>;
 export type MemberLeft = z.infer<typeof memberLeftSchema>;
+export type MembersChanged = z.infer<typeof membersChangedSchema>;
 export type TalkStarted = z.infer<typeof talkStartedSchema>;
 export type TalkStopped = z.infer<typeof talkStoppedSchema>;
 export type MessageStored = z.infer<typeof messageStoredSchema>;
@@ -345,6 +396,8 @@ export type History = z.infer<typeof historySchema>;
 export type MessageDeleted = z.infer<typeof messageDeletedSchema>;
 export type RoomKeyMessage = z.infer<typeof roomKeyMessageSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
+export type EchoReady = z.infer<typeof echoReadySchema>;
+export type EchoStopped = z.infer<typeof echoStoppedSchema>;
 
 /** Every control message `type`, both directions (the docs-sync test checks each is documented). */
 export const MESSAGE_TYPES = [

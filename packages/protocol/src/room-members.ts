@@ -2,7 +2,8 @@ import type { Member, ServerMessage } from './messages.js';
 
 /**
  * A client's view of who is in its room: the list from `joined`, then kept up to date by the
- * `member-joined` / `member-left` deltas (protocol 2), or replaced by a protocol 1 `presence`.
+ * `member-joined` / `member-left` deltas (protocol 2) and `members-changed` batches (protocol 3),
+ * or replaced by a protocol 1 `presence`.
  * Members stay in the order they joined.
  */
 export class RoomMembers {
@@ -21,6 +22,16 @@ export class RoomMembers {
         return true;
       case 'member-left':
         return this.byId.delete(message.member.id);
+      case 'members-changed': {
+        let changed = false;
+        for (const member of message.left) changed = this.byId.delete(member.id) || changed;
+        for (const member of message.joined) {
+          if (this.byId.has(member.id)) continue;
+          this.byId.set(member.id, member);
+          changed = true;
+        }
+        return changed;
+      }
       default:
         return false;
     }

@@ -25,6 +25,19 @@ describe('RoomMembers', () => {
     expect(members.list()).toEqual([ana]);
   });
 
+  it('applies a members-changed batch: left first, then joined, keeping members it already has', () => {
+    const members = new RoomMembers();
+    members.apply({ type: 'joined', room: 'r', you: bo, members: [ana, bo], live: [] });
+    // The newcomer's own batch names itself (bo), already in its list from joined.
+    expect(
+      members.apply({ type: 'members-changed', room: 'r', joined: [bo, cy], left: [ana] }),
+    ).toBe(true);
+    expect(members.list()).toEqual([bo, cy]);
+    expect(members.apply({ type: 'members-changed', room: 'r', joined: [cy], left: [ana] })).toBe(
+      false,
+    );
+  });
+
   it('replaces the list with a protocol 1 presence', () => {
     const members = new RoomMembers();
     members.apply({ type: 'joined', room: 'r', you: ana, members: [ana, bo], live: [] });

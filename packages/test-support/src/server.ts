@@ -163,6 +163,21 @@ export class TestClient {
     return (item as { message: ServerMessage }).message as ServerMessageOf<T>;
   }
 
+  /** Waits for the next `members-changed` (protocol 3) whose `joined` (or `left`) names `name`. */
+  async nextMembersChange(
+    name: string,
+    change: 'joined' | 'left' = 'joined',
+  ): Promise<ServerMessageOf<'members-changed'>> {
+    const item = await this.nextWhere(
+      (r) =>
+        r.kind === 'text' &&
+        r.message.type === 'members-changed' &&
+        r.message[change].some((m) => m.name === name),
+      `members-changed with ${name} ${change}`,
+    );
+    return (item as { message: ServerMessage }).message as ServerMessageOf<'members-changed'>;
+  }
+
   async nextBinary(): Promise<Buffer> {
     const item = await this.nextWhere((r) => r.kind === 'binary', 'a binary frame');
     return (item as { bytes: Buffer }).bytes;

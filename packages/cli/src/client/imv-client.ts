@@ -17,6 +17,7 @@ import type {
   Joined,
   MemberJoined,
   MemberLeft,
+  MembersChanged,
   MessageDeleted,
   MessageStored,
   Presence,
@@ -38,6 +39,7 @@ export interface ImvClientEvents {
   joined: [Joined];
   'member-joined': [MemberJoined];
   'member-left': [MemberLeft];
+  'members-changed': [MembersChanged];
   /** The whole member list after someone joined or left (kept from the deltas). */
   presence: [Presence];
   'talk-started': [TalkStarted];
@@ -380,7 +382,9 @@ export class ImvClient extends EventEmitter<ImvClientEvents> {
     for (const waiter of [...this.waiters]) waiter.onMessage(message);
     if (
       this.members.apply(message) &&
-      (message.type === 'member-joined' || message.type === 'member-left')
+      (message.type === 'member-joined' ||
+        message.type === 'member-left' ||
+        message.type === 'members-changed')
     )
       this.emit('presence', { type: 'presence', room: message.room, members: this.members.list() });
     switch (message.type) {

@@ -2,7 +2,7 @@ import type { LiveStream, Member } from '@imv/protocol';
 import type { Logger } from 'pino';
 import type { RoomBus } from '../bus/bus.js';
 import { RoomRegistry } from '../ws/rooms.js';
-import { controlText } from '../ws/control-text.js';
+import { PRESENCE_DELTA_PREFIX, controlText } from '../ws/control-text.js';
 import { nodeMessageSchema, type NodeMessage, type NodeRoom } from './node-messages.js';
 
 /** A live node of the cluster as /api/cluster and the welcome message show it. */
@@ -65,7 +65,7 @@ export class ClusterRooms extends RoomRegistry {
       onNode: (text) => this.onNodeMessage(text),
       // Presence for local members comes from this node's view of the others' rooms (below).
       onControl: (_room, text) =>
-        !text.startsWith('{"type":"presence"') && !text.startsWith('{"type":"member-'),
+        !text.startsWith('{"type":"presence"') && !text.startsWith(PRESENCE_DELTA_PREFIX),
       onReachability: (reachable) => {
         // Back on the bus: tell the others where we stand at once instead of at the next beat.
         if (reachable) this.heartbeat();

@@ -10,7 +10,10 @@ const NOT_BUILT_HTML = `<!doctype html>
 </body></html>
 `;
 
-/** Serves the built web client from webRoot: `/` → index.html, `/duo` → duo.html, assets by path. */
+/**
+ * Serves the built web client from webRoot: `/` → index.html, `/duo` → duo.html, `/doctor` →
+ * doctor.html (the audio doctor), assets by path.
+ */
 export async function registerWebRoutes(app: FastifyInstance, webRoot: string): Promise<void> {
   if (!existsSync(path.join(webRoot, 'index.html'))) {
     app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(NOT_BUILT_HTML));
@@ -37,5 +40,8 @@ export async function registerWebRoutes(app: FastifyInstance, webRoot: string): 
   });
   if (existsSync(path.join(webRoot, 'duo.html'))) {
     app.get('/duo', (_request, reply) => reply.sendFile('duo.html'));
+  }
+  if (existsSync(path.join(webRoot, 'doctor.html'))) {
+    app.get('/doctor', (_request, reply) => reply.sendFile('doctor.html'));
   }
 }

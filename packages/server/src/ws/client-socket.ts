@@ -173,6 +173,11 @@ export class ClientSocket {
     else ws.send(frame, SEND_BINARY);
   }
 
+  /** A frame sent back to the client that sent it (the audio doctor's echo), as it came. */
+  sendOwnFrame(frame: Buffer): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, SEND_BINARY);
+  }
+
   /** A control message already serialized (fan-out from the room bus). */
   sendText(text: string): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);

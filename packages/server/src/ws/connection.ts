@@ -1,9 +1,15 @@
-import { ProtocolError, decodeFrameHeader, parseClientMessage } from '@imv/protocol';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeFrameHeader,
+  parseClientMessage,
+} from '@imv/protocol';
 import type { ClientMessage, FrameHeader } from '@imv/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { RoomSubscriber } from '../bus/bus.js';
 import { ClientSocket } from './client-socket.js';
+import { Echo } from './echo.js';
 import type { ConnectionHandle, Hub } from './hub.js';
 import { Session } from './session.js';
 import { legacyPresence } from './presence.js';
@@ -19,6 +25,7 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
   private readonly socket: ClientSocket;
   private readonly session: Session;
   private readonly talk: Talk;
+  private readonly echo: Echo;
 
   constructor(
     readonly id: string,
@@ -32,6 +39,7 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
     hub.connections.add(this);
     this.socket = new ClientSocket(ws, log, hub.config);
     this.talk = new Talk(hub, this.socket, log, this);
+    this.echo = new Echo(this.socket, log);
     this.session = new Session(id, hub, this.socket, log, address, this, () => {
       if (this.talk.live) void this.talk.stop('left', 'complete');
     });
@@ -50,9 +58,14 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
   }
 
   deliverControl(text: string): void {
-    const { protocol, room } = this.session;
-    if (protocol === 1 && room !== undefined)
-      text = legacyPresence(this.hub).replace(room, text) ?? text;
+    const { protocol, room, member } = this.session;
+    if (protocol < PROTOCOL_VERSION && room !== undefined && member !== undefined) {
+      const texts = legacyPresence(this.hub).replace(protocol, room, text, member.id);
+      if (texts !== undefined) {
+        for (const legacy of texts) this.socket.sendText(legacy);
+        return;
+      }
+    }
     this.socket.sendText(text);
   }
 
@@ -94,6 +107,9 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
         return this.talk.onTalkStart(message, session.room, session.member);
       case 'talk-stop':
         return this.talk.onTalkStop(message);
+      case 'echo-start':
+        this.echo.onStart(message.streamId);
+        return undefined;
     }
   }
 
@@ -110,7 +126,8 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
       this.socket.sendError(WsErrors.fromProtocol(err, 'frame'));
       return;
     }
-    this.talk.onFrame(header, bytes);
+    if (this.echo.owns(header)) this.echo.onFrame(header, bytes);
+    else this.talk.onFrame(header, bytes);
   }
 
   // ---- stopping ---------------------------------------------------------------------------
@@ -132,6 +149,7 @@ export class Connection implements RoomSubscriber, ConnectionHandle {
       void this.talk.stop(this.hub.shuttingDown ? 'shutdown' : 'disconnect', 'partial');
     }
     this.session.onClose();
+    this.echo.close();
     this.log.info({ code, reason }, 'disconnected');
     void this.talk.settled().finally(() => this.hub.connections.delete(this));
   }

@@ -1,5 +1,8 @@
 import type { Member, RoomKeyMessage, ServerMessage } from '@imv/protocol';
 
+/** What every presence delta's text starts with (member-joined, member-left, members-changed). */
+export const PRESENCE_DELTA_PREFIX = '{"type":"member';
+
 /**
  * A server control message as it goes on the wire. Every message the server sends or publishes to a
  * room is built as a typed ServerMessage and serialized here, once per fan-out.

@@ -131,7 +131,7 @@ export class Session {
       live: this.hub.rooms.live(room),
       keyed: access === 'ok' || access === 'claimed',
     });
-    announceJoin(this.hub, room, this.member, this.subscriber);
+    announceJoin(this.hub, room, this.member);
     this.log.info(
       { room, since, history: page?.messages.length, members: members.length },
       'joined',

@@ -182,4 +182,13 @@ export const WsErrors = {
   internal(): ErrorMessage {
     return error('INTERNAL', 'the server failed to handle this message');
   },
+
+  echoLimited(perMinute: number, waitS: number, streamId: number): ErrorMessage {
+    return error(
+      'ECHO_LIMITED',
+      `at most ${perMinute} echo tests a minute on one connection: try again in ${waitS} s`,
+      'echo-start',
+      streamId,
+    );
+  },
 } as const;

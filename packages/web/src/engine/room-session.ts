@@ -110,6 +110,7 @@ export class RoomSession {
       case 'presence': // protocol 1
       case 'member-joined':
       case 'member-left':
+      case 'members-changed':
         if (this.members.apply(msg)) this.events.emit('presence', this.members.list());
         break;
       case 'talk-started':
