@@ -5,8 +5,9 @@ import { VitePWA } from 'vite-plugin-pwa';
 const root = import.meta.dirname;
 
 /**
- * Multi-page build: the app (index.html) and the two-pane demo (duo.html). The engine test page
- * lives with the tests (test/harness/) and is built only for them.
+ * Multi-page build: the app (index.html), the two-pane demo (duo.html) and the audio doctor
+ * (doctor.html). The engine test page lives with the tests (test/harness/) and is built only for
+ * them.
  */
 export default defineConfig({
   root,
@@ -21,6 +22,7 @@ export default defineConfig({
       input: {
         index: resolve(root, 'index.html'),
         duo: resolve(root, 'duo.html'),
+        doctor: resolve(root, 'doctor.html'),
       },
     },
   },

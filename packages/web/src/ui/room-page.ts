@@ -179,7 +179,7 @@ export function runRoom({
         error instanceof MicError
           ? describeMicProblem(error.problem, location.origin)
           : `Could not start talking: ${error instanceof Error ? error.message : String(error)}`;
-      status.showProblem(text);
+      status.showProblem(text, { audio: error instanceof MicError });
     },
   });
 
@@ -258,7 +258,7 @@ export function runRoom({
 
   if (!window.isSecureContext) {
     // Without a secure context there is no microphone and no AudioWorklet: say so before anything fails.
-    status.showProblem(describeMicProblem('insecure-context', location.origin));
+    status.showProblem(describeMicProblem('insecure-context', location.origin), { audio: true });
   }
   client.connect().catch((error: unknown) => {
     if (!window.isSecureContext) return; // already explained

@@ -12,6 +12,10 @@ export class StatusArea {
   private readonly soundButton: HTMLButtonElement;
   private readonly problem: HTMLDivElement;
   private readonly problemText: HTMLParagraphElement;
+  /** To the audio doctor (doctor.html), under a microphone problem or the sound button. */
+  private readonly doctorLink: HTMLAnchorElement;
+  /** The problem on screen is about the microphone or sound. */
+  private audioProblem = false;
 
   constructor(
     private serverLabel: string,
@@ -25,6 +29,12 @@ export class StatusArea {
       h('span', { text: 'Tap to enable sound' }),
     );
     this.problemText = h('p', { class: 'problem-text' });
+    this.doctorLink = h('a', {
+      class: 'doctor-link',
+      href: './doctor.html',
+      hidden: true,
+      text: 'Check your microphone and sound with the audio doctor',
+    });
     this.problem = h(
       'div',
       { class: 'banner problem', role: 'alert', hidden: true },
@@ -37,7 +47,14 @@ export class StatusArea {
         onclick: () => this.clearProblem(),
       }),
     );
-    this.element = h('div', { class: 'status' }, this.connection, this.soundButton, this.problem);
+    this.element = h(
+      'div',
+      { class: 'status' },
+      this.connection,
+      this.soundButton,
+      this.problem,
+      this.doctorLink,
+    );
   }
 
   setConnection(state: ConnectionState, online: boolean): void {
@@ -66,13 +83,22 @@ export class StatusArea {
 
   setSoundNeeded(needed: boolean): void {
     this.soundButton.hidden = !needed;
+    this.updateDoctorLink();
   }
 
-  showProblem(text: string): void {
+  /** `audio`: a microphone or sound problem, which the audio doctor can help with. */
+  showProblem(text: string, options: { audio?: boolean } = {}): void {
+    this.audioProblem = options.audio === true;
     this.problemText.textContent = text;
     this.problem.classList.remove('notice');
     this.problem.setAttribute('role', 'alert');
     this.problem.hidden = false;
+    this.updateDoctorLink();
+  }
+
+  private updateDoctorLink(): void {
+    const problemShown = !this.problem.hidden && !this.problem.classList.contains('notice');
+    this.doctorLink.hidden = !((problemShown && this.audioProblem) || !this.soundButton.hidden);
   }
 
   /** Information rather than trouble (an invite link was copied): same place, calmer look. */
@@ -81,6 +107,8 @@ export class StatusArea {
     this.problem.classList.add('notice');
     this.problem.setAttribute('role', 'status');
     this.problem.hidden = false;
+    this.audioProblem = false;
+    this.updateDoctorLink();
   }
 
   /** A problem (not a notice) is on screen. */
@@ -91,5 +119,7 @@ export class StatusArea {
   clearProblem(): void {
     this.problem.hidden = true;
     this.problemText.textContent = '';
+    this.audioProblem = false;
+    this.updateDoctorLink();
   }
 }

@@ -425,3 +425,6 @@ export function stretchInto(src: Float32Array, dst: Float32Array, length: number
     dst[i] = src[i0]! * (1 - f) + src[i1]! * f;
   }
 }
+
+/** The defaults live playback runs with (the audio doctor's mouth-to-ear estimate reads them). */
+export const JITTER_BUFFER_DEFAULTS: Readonly<Required<JitterBufferOptions>> = DEFAULTS;
