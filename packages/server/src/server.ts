@@ -12,7 +12,7 @@ import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { resolveConfig } from './config.js';
 import type { ServerConfig, ServerOptions } from './config.js';
 import { guardHttpServer, timeoutOptions } from './http/connection-limits.js';
-import { answerClientError, installErrorHandlers } from './http/errors.js';
+import { HttpError, answerClientError, installErrorHandlers } from './http/errors.js';
 import { knownHostNames } from './http/known-host-names.js';
 import { registerHostCheck } from './http/host-check.js';
 import { registerHealthRoutes } from './http/health.js';
@@ -264,14 +264,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
         ONBOARDING_PATHS.caPem,
         ONBOARDING_PATHS.mobileConfig,
       ]) {
-        app.get(path, (_request, reply) =>
-          reply.code(404).send({
-            code: 'NOT_FOUND',
-            message:
-              'this server uses its own certificate (certFile), not a local imv CA: there is nothing to install',
-            statusCode: 404,
-          }),
-        );
+        app.get(path, () => {
+          throw HttpError.noLocalCa();
+        });
       }
     }
     registerOnboardingPage(app, {

@@ -1,7 +1,7 @@
 import type { Server as HttpServer, ServerOptions as HttpServerOptions } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { rawErrorResponse } from './errors.js';
+import { HttpError, rawErrorResponse } from './errors.js';
 
 /** The HTTP timeouts and caps of one server (config.ts has the defaults, the server README the numbers). */
 export interface HttpLimits {
@@ -77,12 +77,7 @@ function refuse(
   // The answer goes out with what the kernel takes now (all of it: it is small); the socket closes
   // at once, so a flood of refused connections holds nothing open.
   if (kind === 'http') {
-    socket.write(
-      rawErrorResponse(
-        429,
-        `${address} already has ${count} open connections (at most ${max}); close some and retry`,
-      ),
-    );
+    socket.write(rawErrorResponse(HttpError.tooManyConnections(address, count, max)));
   }
   socket.destroy();
 }

@@ -28,14 +28,6 @@ const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
   431: 'HEADERS_TOO_LARGE',
 };
 
-/** The code for a 4xx status; a status without a code of its own is answered as 400 BAD_REQUEST. */
-function bodyForStatus(statusCode: number, message: string): HttpErrorBody {
-  const code = CODE_OF_STATUS[statusCode];
-  return code === undefined
-    ? { code: 'BAD_REQUEST', message, statusCode: 400 }
-    : { code, message, statusCode };
-}
-
 /** A REST error with a protocol ErrorCode; the body is `{ code, message, statusCode }`. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -47,8 +39,78 @@ export class HttpError extends Error {
     super(message);
   }
 
+  /** What goes on the wire. */
+  get body(): HttpErrorBody {
+    return { code: this.code, message: this.message, statusCode: this.statusCode };
+  }
+
+  /** The code for a 4xx status; a status without a code of its own is answered as 400 BAD_REQUEST. */
+  static forStatus(statusCode: number, message: string): HttpError {
+    const code = CODE_OF_STATUS[statusCode];
+    return code === undefined
+      ? new HttpError(400, 'BAD_REQUEST', message)
+      : new HttpError(statusCode, code, message);
+  }
+
   static notFound(what: string): HttpError {
     return new HttpError(404, 'NOT_FOUND', `${what} not found`);
+  }
+
+  static noRoute(method: string, path: string): HttpError {
+    return new HttpError(404, 'NOT_FOUND', `no route ${method} ${path}`);
+  }
+
+  static noLocalCa(): HttpError {
+    return new HttpError(
+      404,
+      'NOT_FOUND',
+      'this server uses its own certificate (certFile), not a local imv CA: there is nothing to install',
+    );
+  }
+
+  static hostNotAllowed(host: string | undefined): HttpError {
+    return new HttpError(
+      421,
+      'HOST_NOT_ALLOWED',
+      `this server does not answer to host ${host === undefined ? '(none)' : JSON.stringify(host)}: ` +
+        'open it by its address or one of its names, or start it with --public-host <name>',
+    );
+  }
+
+  static originNotAllowed(origin: string | undefined): HttpError {
+    return new HttpError(
+      403,
+      'ORIGIN_NOT_ALLOWED',
+      `WebSocket from origin ${String(origin)} refused: open the page from this server`,
+    );
+  }
+
+  static tooManyConnections(address: string, open: number, max: number): HttpError {
+    return new HttpError(
+      429,
+      'TOO_MANY_CONNECTIONS',
+      `${address} already has ${open} open connections (at most ${max}); close some and retry`,
+    );
+  }
+
+  static tooManyWebSockets(address: string, open: number, max: number): HttpError {
+    return new HttpError(
+      429,
+      'TOO_MANY_CONNECTIONS',
+      `${address} already has ${open} open WebSockets (at most ${max})`,
+    );
+  }
+
+  static storeUnavailable(): HttpError {
+    return new HttpError(
+      503,
+      'STORE_UNAVAILABLE',
+      'the message store is unreachable; try again shortly',
+    );
+  }
+
+  static internal(): HttpError {
+    return new HttpError(500, 'INTERNAL', 'internal server error');
   }
 
   static badRequest(message: string): HttpError {
@@ -107,27 +169,21 @@ export class HttpError extends Error {
 /** Every error response, validation and unknown routes included, takes the shape { code, message, statusCode }. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    let body: HttpErrorBody;
+    let answer: HttpError;
     if (error instanceof HttpError) {
-      body = { code: error.code, message: error.message, statusCode: error.statusCode };
+      answer = error;
     } else if ((error as Error) instanceof StoreUnavailableError) {
-      request.log.warn(
-        { err: error, code: 'STORE_UNAVAILABLE', url: request.url },
-        'store unreachable',
-      );
-      body = {
-        code: 'STORE_UNAVAILABLE',
-        message: 'the message store is unreachable; try again shortly',
-        statusCode: 503,
-      };
+      answer = HttpError.storeUnavailable();
+      request.log.warn({ err: error, code: answer.code, url: request.url }, 'store unreachable');
     } else if (error.validation !== undefined) {
-      body = { code: 'BAD_REQUEST', message: error.message, statusCode: 400 };
+      answer = HttpError.badRequest(error.message);
     } else if (error.statusCode !== undefined && error.statusCode < 500) {
-      body = bodyForStatus(error.statusCode, error.message);
+      answer = HttpError.forStatus(error.statusCode, error.message);
     } else {
-      request.log.error({ err: error, code: 'INTERNAL', url: request.url }, 'request failed');
-      body = { code: 'INTERNAL', message: 'internal server error', statusCode: 500 };
+      answer = HttpError.internal();
+      request.log.error({ err: error, code: answer.code, url: request.url }, 'request failed');
     }
+    const body = answer.body;
     if (body.statusCode < 500)
       request.log.info(
         { code: body.code, url: request.url, status: body.statusCode },
@@ -136,20 +192,17 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    request.log.info({ code: 'NOT_FOUND', url: request.url, status: 404 }, 'no such route');
-    return reply.status(404).send({
-      code: 'NOT_FOUND',
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      statusCode: 404,
-    } satisfies HttpErrorBody);
+    const answer = HttpError.noRoute(request.method, request.url.split('?')[0] ?? '');
+    request.log.info({ code: answer.code, url: request.url, status: 404 }, 'no such route');
+    return reply.status(404).send(answer.body);
   });
 }
 
 /** A whole HTTP/1.1 error response for a socket that never reached fastify; the socket closes after it. */
-export function rawErrorResponse(statusCode: number, message: string): string {
-  const body = JSON.stringify(bodyForStatus(statusCode, message));
+export function rawErrorResponse(error: HttpError): string {
+  const body = JSON.stringify(error.body);
   return (
-    `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? 'Error'}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' +
@@ -173,6 +226,6 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
     message = 'the request headers are too large';
   }
   // As node and fastify do: write what fits now, then cut the socket.
-  if (socket.writable) socket.write(rawErrorResponse(status, message));
+  if (socket.writable) socket.write(rawErrorResponse(HttpError.forStatus(status, message)));
   socket.destroy();
 }

@@ -1,13 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AllowedHosts } from './allowed-hosts.js';
-
-/** The refusal's text, shared by REST and the WebSocket upgrade. */
-export function hostNotAllowedMessage(host: string | undefined): string {
-  return (
-    `this server does not answer to host ${host === undefined ? '(none)' : JSON.stringify(host)}: ` +
-    'open it by its address or one of its names, or start it with --public-host <name>'
-  );
-}
+import { HttpError } from './errors.js';
 
 /**
  * Registered first, so every route (pages, REST, downloads, onboarding) of both listeners refuses a
@@ -24,8 +17,7 @@ export function registerHostCheck(app: FastifyInstance, allowed: AllowedHosts): 
       { code: 'HOST_NOT_ALLOWED', host, address: request.ip, url: request.url },
       'request refused: unknown host name (DNS rebinding?)',
     );
-    void reply
-      .code(421)
-      .send({ code: 'HOST_NOT_ALLOWED', message: hostNotAllowedMessage(host), statusCode: 421 });
+    const refusal = HttpError.hostNotAllowed(host);
+    void reply.code(refusal.statusCode).send(refusal.body);
   });
 }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Certificates } from './certificates.js';
 import { buildMobileConfig } from './mobileconfig.js';
+import { HttpError } from '../http/errors.js';
 import { qrToSvg } from './qr.js';
 
 /*
@@ -76,11 +77,11 @@ export function registerOnboardingRoutes(app: FastifyInstance, source: Onboardin
     const url = request.query.url ?? source.httpsUrls()[0];
     // Only this server's own URLs: the route must not become a QR code service for any link.
     if (url === undefined || !source.httpsUrls().includes(url)) {
-      return reply.code(400).send({
-        code: 'BAD_REQUEST',
-        message: `url must be one of this server's https URLs: ${source.httpsUrls().join(', ')}`,
-        statusCode: 400,
-      });
+      // Answered here, not thrown: these routes also run on a bare fastify (tests, other hosts).
+      const refusal = HttpError.badRequest(
+        `url must be one of this server's https URLs: ${source.httpsUrls().join(', ')}`,
+      );
+      return reply.code(refusal.statusCode).send(refusal.body);
     }
     return reply
       .type('image/svg+xml')

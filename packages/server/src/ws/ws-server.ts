@@ -1,10 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WS_PATH } from '@imv/protocol';
-import type { ErrorCode } from '@imv/protocol';
 import { WebSocketServer } from 'ws';
 import type { AllowedHosts } from '../http/allowed-hosts.js';
-import { hostNotAllowedMessage } from '../http/host-check.js';
+import { HttpError, rawErrorResponse } from '../http/errors.js';
 import { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 
@@ -13,21 +12,6 @@ export const MAX_WS_PAYLOAD_BYTES = 64 * 1024;
 
 function refuse(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-/** An HTTP error answer before the upgrade, with the same JSON body as the REST errors. */
-function refuseWithCode(
-  socket: Duplex,
-  statusCode: number,
-  reason: string,
-  code: ErrorCode,
-  message: string,
-): void {
-  const body = JSON.stringify({ code, message, statusCode });
-  socket.end(
-    `HTTP/1.1 ${statusCode} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
 
 export interface UpgradePolicy {
@@ -102,8 +86,7 @@ export function attachWebSocketServer(
         { code: 'HOST_NOT_ALLOWED', host: req.headers.host, address: clientAddress(req) },
         'websocket refused: unknown host name (DNS rebinding?)',
       );
-      const message = hostNotAllowedMessage(req.headers.host);
-      refuseWithCode(socket, 421, 'Misdirected Request', 'HOST_NOT_ALLOWED', message);
+      socket.end(rawErrorResponse(HttpError.hostNotAllowed(req.headers.host)));
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -121,13 +104,7 @@ export function attachWebSocketServer(
         { code: 'ORIGIN_NOT_ALLOWED', origin: req.headers.origin, host: req.headers.host, address },
         'websocket refused: foreign origin',
       );
-      refuseWithCode(
-        socket,
-        403,
-        'Forbidden',
-        'ORIGIN_NOT_ALLOWED',
-        `WebSocket from origin ${String(req.headers.origin)} refused: open the page from this server`,
-      );
+      socket.end(rawErrorResponse(HttpError.originNotAllowed(req.headers.origin)));
       return;
     }
     const open = openPerAddress.get(address) ?? 0;
@@ -136,12 +113,8 @@ export function attachWebSocketServer(
         { code: 'TOO_MANY_CONNECTIONS', address, open },
         'websocket refused: too many connections from one address',
       );
-      refuseWithCode(
-        socket,
-        429,
-        'Too Many Requests',
-        'TOO_MANY_CONNECTIONS',
-        `${address} already has ${open} open WebSockets (at most ${policy.maxConnectionsPerIp})`,
+      socket.end(
+        rawErrorResponse(HttpError.tooManyWebSockets(address, open, policy.maxConnectionsPerIp)),
       );
       return;
     }
