@@ -88,12 +88,12 @@ describe('the room page on a 360 px phone', () => {
     expect(await you.locator('.talker-name').textContent()).toBe('You are talking');
     expect(await you.locator('.hearing').textContent()).toBe('Heard by Bob');
     expect(await alice.locator('.now .quiet').isVisible()).toBe(false);
+    await bob.getByRole('list', { name: 'Talking now' }).getByText('Alice is talking').waitFor();
     // Alice's own level moves (the fake microphone plays speech).
     await alice.waitForFunction(() => {
       const fill = document.querySelector<HTMLElement>('.talker.you .meter-fill');
-      return fill !== null && /scaleX\(0\.[1-9]|scaleX\(1\)/.test(fill.style.transform);
+      return fill !== null && /scaleX\(0\.[3-9]|scaleX\(1\)/.test(fill.style.transform);
     });
-    await bob.getByRole('list', { name: 'Talking now' }).getByText('Alice is talking').waitFor();
     await alice.screenshot({ path: path.join(screenshotDir, 'talking-phone.png') });
 
     await alice.mouse.up();
@@ -313,6 +313,38 @@ describe('heard when not looking (notifications, title count)', () => {
     );
     expect(await row.isVisible()).toBe(true);
     expect(new URL(page.url()).searchParams.has('msg')).toBe(false);
+  });
+
+  it('notifies a hidden page while someone talks live, then replaces it with the message', async () => {
+    const room = 'pocket-live';
+    const page = await openRoom(room, 'Ana', (p) => setPermission(p, 'notifications', 'granted'));
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('checkbox', { name: 'Notify me when imv is not on screen' }).check();
+    await page.getByRole('button', { name: 'Close' }).click();
+    await setPageHidden(page, true);
+
+    // At real-time pace: the talk is live for a few seconds before it is stored.
+    const sending = cliSend(srv.url, room, fixturePath('speech-fr-48k.wav'), {
+      name: 'Sam',
+      fast: false,
+    });
+    await page.getByRole('list', { name: 'Talking now' }).getByText('Sam is talking').waitFor();
+    await expect
+      .poll(async () => (await shownNotifications(page)).map((n) => n.body))
+      .toEqual([`Sam is talking in #${room}`]);
+    await page.waitForFunction((t) => document.title === t, `(1) #${room} · imv`);
+    const id = sentId(await sending);
+    await expect
+      .poll(async () => (await shownNotifications(page)).map((n) => [n.body, n.data]))
+      .toEqual([
+        [
+          expect.stringMatching(/^Voice message from Sam, \d+ seconds$/),
+          { url: roomUrl(srv.url, room, 'Ana'), room, messageId: id },
+        ],
+      ]);
+    // One talk, one unseen item.
+    expect(await page.title()).toBe(`(1) #${room} · imv`);
   });
 
   it('says clearly that notifications are blocked and leaves "Notify me" off', async () => {
