@@ -51,6 +51,11 @@ export interface ServerOptions {
   certFile?: string;
   /** Private key (PEM) of certFile. */
   keyFile?: string;
+  /**
+   * Directory of a local CA shared by the nodes of a cluster (ca.crt, ca.key; made by the first node
+   * when empty), so a device that trusts one node trusts them all. Default: `<dataDir>/tls`.
+   */
+  caDir?: string;
   /** Announce the server on the LAN with mDNS. Default: true unless bound to a loopback address. */
   mdns?: boolean;
   /** Concurrent WebSocket connections allowed from one IP address; more get HTTP 429 at upgrade. */
@@ -84,9 +89,9 @@ export interface ServerOptions {
 }
 
 export type ServerConfig = Required<
-  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile' | 'nodeId'>
+  Omit<ServerOptions, 'logDestination' | 'httpsPort' | 'certFile' | 'keyFile' | 'caDir' | 'nodeId'>
 > &
-  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'> & {
+  Pick<ServerOptions, 'logDestination' | 'certFile' | 'keyFile' | 'caDir' | 'nodeId'> & {
     /** undefined when HTTPS is off. */
     httpsPort: number | undefined;
   };
@@ -121,7 +126,10 @@ export const DEFAULTS = {
   busPrefix: 'imv',
   nodeHeartbeatMs: 1_000,
   nodeTimeoutMs: 3_500,
-} as const satisfies Omit<ServerConfig, 'logDestination' | 'certFile' | 'keyFile' | 'nodeId'>;
+} as const satisfies Omit<
+  ServerConfig,
+  'logDestination' | 'certFile' | 'keyFile' | 'caDir' | 'nodeId'
+>;
 
 const LOOPBACK_HOSTS = /^(127\.|::1$|localhost$)/i;
 
@@ -153,6 +161,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     httpsPort: undefined,
     certFile: options.certFile === undefined ? undefined : path.resolve(options.certFile),
     keyFile: options.keyFile === undefined ? undefined : path.resolve(options.keyFile),
+    caDir: options.caDir === undefined ? undefined : path.resolve(options.caDir),
     // A server bound to loopback cannot be reached from the LAN, so there is nothing to announce.
     mdns: options.mdns ?? !LOOPBACK_HOSTS.test(options.host ?? DEFAULTS.host),
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
@@ -187,6 +196,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   }
   if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
     throw new TypeError('options.certFile and options.keyFile must be given together');
+  }
+  if (config.caDir !== undefined && config.certFile !== undefined) {
+    throw new RangeError('options.caDir is for the local CA: it cannot go with options.certFile');
   }
   if (!Number.isInteger(config.maxConnectionsPerIp) || config.maxConnectionsPerIp < 1) {
     throw new RangeError(

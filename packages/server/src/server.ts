@@ -124,6 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
           dataDir: config.dataDir,
           certFile: config.certFile,
           keyFile: config.keyFile,
+          caDir: config.caDir,
           hostnames: [hostname()],
           // The same addresses the banner prints (reachableUrls), plus the bound one.
           addresses: [
@@ -136,7 +137,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ImvServe
           ],
         });
   if (credentials?.local?.caCreated === true) {
-    log.info({ dir: credentials.local.dir }, 'created the local certificate authority');
+    log.info({ dir: credentials.local.caDir }, 'created the local certificate authority');
   }
   if (credentials?.local?.reissued === true) {
     log.info(

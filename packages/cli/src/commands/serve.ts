@@ -15,6 +15,7 @@ interface ServeOptions {
   https: boolean;
   cert?: string;
   keyFile?: string;
+  caDir?: string;
   /** false with --no-mdns. */
   mdns: boolean;
   publicHost: string[];
@@ -63,6 +64,12 @@ export function registerServe(program: Command): void {
       "your own certificate chain (PEM) for https, instead of the server's generated local CA",
     )
     .option('--key-file <file>', 'the private key (PEM) of --cert')
+    .addOption(
+      new Option(
+        '--ca-dir <dir>',
+        'local CA shared by the nodes of a cluster (ca.crt, ca.key; the first node makes it), instead of <data>/tls',
+      ).env('IMV_CA_DIR'),
+    )
     .option('--no-mdns', 'do not announce the server on the local network (mDNS)')
     .option(
       '--public-host <name>',
@@ -130,16 +137,25 @@ Examples:
   $ imv serve --public-host voice.example.org
   $ imv serve --store postgres://imv@db.lan/imv               history in PostgreSQL, one node
   $ imv serve --port 8081 --bus nats://127.0.0.1:4222 --store postgres://imv@db.lan/imv
-                                                            one node of a cluster (docs/cluster.md)`,
+                                                            one node of a cluster (docs/cluster.md)
+  $ imv serve --ca-dir /srv/imv-ca …                        every node of a cluster, one CA`,
     )
     .action(async (options: ServeOptions) => {
       if ((options.cert === undefined) !== (options.keyFile === undefined)) {
         throw CliError.usage('--cert and --key-file go together');
       }
-      if (!options.https && (options.httpsPort !== undefined || options.cert !== undefined)) {
+      if (
+        !options.https &&
+        (options.httpsPort !== undefined ||
+          options.cert !== undefined ||
+          options.caDir !== undefined)
+      ) {
         throw CliError.usage(
-          '--no-https cannot be combined with --https-port, --cert or --key-file',
+          '--no-https cannot be combined with --https-port, --cert, --key-file or --ca-dir',
         );
+      }
+      if (options.caDir !== undefined && options.cert !== undefined) {
+        throw CliError.usage('--ca-dir is for the local CA: it cannot go with --cert');
       }
       // Loaded here, not at the top: the server's modules (fastify, SQLite) would slow every other command.
       const {
@@ -164,6 +180,7 @@ Examples:
         ...(options.cert !== undefined && options.keyFile !== undefined
           ? { certFile: options.cert, keyFile: options.keyFile }
           : {}),
+        ...(options.caDir !== undefined && { caDir: options.caDir }),
         // Without --no-mdns the server decides: it announces unless bound to loopback.
         ...(options.mdns ? {} : { mdns: false }),
         publicHosts: publicHostsOf(options.publicHost, process.env),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privatizeTree } from '../store/data-dir.js';
+import { waitForFile, writeFileIfAbsent } from './shared-ca-files.js';
 
 /*
  * Trust on first scan: each imv server makes its own small certificate authority once, and signs a
@@ -39,6 +40,11 @@ export interface CertificateNames {
   hostnames?: string[];
   /** IPv4/IPv6 addresses to cover besides 127.0.0.1 and ::1, usually `listMachineAddresses()`. */
   addresses?: string[];
+  /**
+   * Directory of a CA shared by several nodes (`imv serve --ca-dir`): ca.crt and ca.key are read
+   * there (made there by the first node), the server certificate stays in `<dataDir>/tls/`.
+   */
+  caDir?: string;
 }
 
 export interface Certificates {
@@ -56,6 +62,8 @@ export interface Certificates {
   ipAddresses: string[];
   /** The directory holding the PEM files. */
   dir: string;
+  /** The directory holding ca.crt and ca.key: `dir`, or the shared `caDir`. */
+  caDir: string;
   /** True when this call made a new server certificate (first run, new address or expiry). */
   reissued: boolean;
   /** True when this call made a new CA (first run only, or the CA files were removed). */
@@ -223,7 +231,8 @@ function reasonToReissue(
 }
 
 /**
- * Loads the CA and server certificate from `<dataDir>/tls/`, creating them on first use. Only the
+ * Loads the CA and server certificate from `<dataDir>/tls/` (the CA from `names.caDir` when given),
+ * creating them on first use. Only the
  * server certificate is re-issued (by the same CA) when it does not cover every wanted name or
  * address, so devices that trusted the CA keep trusting the server.
  */
@@ -256,8 +265,10 @@ async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certi
   // Certificates written by older versions were 0644.
   privatizeTree(dir);
   const file = (name: string): string => path.join(dir, name);
-  const wanted = wantedNames(names);
-
+  if (names.caDir !== undefined && path.resolve(names.caDir) !== dir) {
+    const caDir = path.resolve(names.caDir);
+    return issueServerCert(dir, names, { ...(await loadOrCreateSharedCa(caDir, names)), caDir });
+  }
   let caCertPem = await readIfExists(file(CA_CERT_FILE));
   let caKeyPem = await readIfExists(file(CA_KEY_FILE));
   let caCreated = false;
@@ -270,7 +281,48 @@ async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certi
     await writeFileAtomic(file(CA_CERT_FILE), caCertPem);
     caCreated = true;
   }
+  return issueServerCert(dir, names, { caCertPem, caKeyPem, caCreated, caDir: dir });
+}
 
+interface LoadedCa {
+  caCertPem: string;
+  caKeyPem: string;
+  caCreated: boolean;
+}
+
+/**
+ * The CA of a directory several nodes share. Nodes may start together on an empty one: each makes a
+ * CA, the first to put its key in place wins (writeFileIfAbsent), and the others use the winner's.
+ */
+async function loadOrCreateSharedCa(caDir: string, names: CertificateNames): Promise<LoadedCa> {
+  await mkdir(caDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  privatizeTree(caDir);
+  const keyFile = path.join(caDir, CA_KEY_FILE);
+  const certFile = path.join(caDir, CA_CERT_FILE);
+  let caCreated = false;
+  if ((await readIfExists(keyFile)) === undefined) {
+    const made = await createCa(names.hostnames?.[0] ?? osHostname());
+    // Key first, as for a CA of one's own: whoever holds ca.key writes ca.crt.
+    if (await writeFileIfAbsent(keyFile, made.keyPem)) {
+      await writeFileAtomic(certFile, made.certPem);
+      caCreated = true;
+    }
+  }
+  return {
+    caKeyPem: await waitForFile(() => readIfExists(keyFile), keyFile),
+    caCertPem: await waitForFile(() => readIfExists(certFile), certFile),
+    caCreated,
+  };
+}
+
+/** The server certificate in `dir`, re-issued by the CA when it does not fit (see reasonToReissue). */
+async function issueServerCert(
+  dir: string,
+  names: CertificateNames,
+  { caCertPem, caKeyPem, caCreated, caDir }: LoadedCa & { caDir: string },
+): Promise<Certificates> {
+  const file = (name: string): string => path.join(dir, name);
+  const wanted = wantedNames(names);
   let certPem = await readIfExists(file(SERVER_CERT_FILE));
   let keyPem = await readIfExists(file(SERVER_KEY_FILE));
   let reissued = false;
@@ -306,6 +358,7 @@ async function loadOrCreate(dir: string, names: CertificateNames): Promise<Certi
     dnsNames: covered.dnsNames,
     ipAddresses: covered.ipAddresses,
     dir,
+    caDir,
     reissued,
     caCreated,
   };

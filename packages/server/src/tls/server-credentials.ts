@@ -19,6 +19,8 @@ export interface CredentialOptions {
   keyFile?: string | undefined;
   hostnames: string[];
   addresses: string[];
+  /** A CA directory shared with other nodes (see CertificateNames.caDir). */
+  caDir?: string | undefined;
 }
 
 const FIX = 'give --cert a PEM certificate chain and --key-file its PEM private key';
@@ -72,12 +74,15 @@ export async function loadServerCredentials(
     local = await ensureCertificates(options.dataDir, {
       hostnames: options.hostnames,
       addresses: options.addresses,
+      ...(options.caDir !== undefined && { caDir: options.caDir }),
     });
   } catch (err) {
     if (typeof (err as NodeJS.ErrnoException).code === 'string')
       throw StartupError.dataDir(err, options.dataDir);
     throw new StartupError(
-      `the local certificates in ${options.dataDir}/tls cannot be used (${(err as Error).message}): move that folder away to make new ones`,
+      options.caDir === undefined
+        ? `the local certificates in ${options.dataDir}/tls cannot be used (${(err as Error).message}): move that folder away to make new ones`
+        : `the local certificates in ${options.caDir} and ${options.dataDir}/tls cannot be used (${(err as Error).message})`,
       { cause: err },
     );
   }
