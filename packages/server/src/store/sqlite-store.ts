@@ -6,6 +6,7 @@ import { frameMsOf } from '@imv/protocol';
 import type { MessageStatus, VoiceMessage } from '@imv/protocol';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, ensurePrivateFile } from './data-dir.js';
 import { migrate } from './migrations.js';
+import { SingleNodeStore } from './single-node-store.js';
 import { SQLITE_FILE_NAME } from './store-url.js';
 import type {
   CopyableStore,
@@ -13,7 +14,6 @@ import type {
   ListQuery,
   MessagePage,
   NewMessage,
-  RecoveredMessage,
   RoomSummary,
   StoredFrame,
 } from './store.js';
@@ -37,7 +37,7 @@ const COLUMNS = [
  * resolved appendFrames/finishMessage has been fsynced and survives SIGKILL or power loss.
  * better-sqlite3 is synchronous; each call is one short transaction on the event loop.
  */
-export class SqliteMessageStore implements CopyableStore {
+export class SqliteMessageStore extends SingleNodeStore implements CopyableStore {
   readonly kind = 'sqlite';
   readonly file: string;
   private readonly db: Db;
@@ -72,6 +72,7 @@ export class SqliteMessageStore implements CopyableStore {
 
   /** Opens (creating and migrating if needed) `<dataDir>/<fileName>`. */
   constructor(dataDir: string, fileName = SQLITE_FILE_NAME) {
+    super();
     ensurePrivateDir(dataDir);
     this.file = path.join(dataDir, fileName);
     // Audio and names are private: 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
@@ -334,16 +335,6 @@ export class SqliteMessageStore implements CopyableStore {
     return Promise.resolve().then(() => {
       if (!this.db.open) throw new Error('store is closed');
     });
-  }
-
-  /** A single-node store has no leases. */
-  heartbeat(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** The only node is this one; recoverInterrupted covers its crashes. */
-  recoverOrphans(): Promise<RecoveredMessage[]> {
-    return Promise.resolve([]);
   }
 
   exportMessage(messageId: number): Promise<ExportedMessage | undefined> {

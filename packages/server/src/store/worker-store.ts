@@ -5,10 +5,10 @@ import type {
   MessagePage,
   MessageStore,
   NewMessage,
-  RecoveredMessage,
   RoomSummary,
   StoredFrame,
 } from './store.js';
+import { SingleNodeStore } from './single-node-store.js';
 import { SQLITE_FILE_NAME } from './store-url.js';
 import { packFrames, unpackFrames } from './worker-protocol.js';
 import type { PackedFrames, WorkerRequest, WorkerResponse } from './worker-protocol.js';
@@ -23,7 +23,7 @@ interface Pending {
  * every commit; on a slow disk that would stall live relay for every room. Here the event loop only
  * posts messages; a promise resolves once the worker's transaction has committed.
  */
-export class WorkerMessageStore implements MessageStore {
+export class WorkerMessageStore extends SingleNodeStore implements MessageStore {
   readonly kind = 'sqlite';
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -34,6 +34,7 @@ export class WorkerMessageStore implements MessageStore {
     /** Path of the SQLite file. */
     readonly file: string,
   ) {
+    super();
     worker.on('message', (response: WorkerResponse) => this.settle(response));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`store worker exited with code ${code}`)));
@@ -169,16 +170,6 @@ export class WorkerMessageStore implements MessageStore {
 
   ping(): Promise<void> {
     return this.call('ping', []);
-  }
-
-  /** A single-node store has no leases. */
-  heartbeat(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** The only node is this one; recoverInterrupted covers its crashes. */
-  recoverOrphans(): Promise<RecoveredMessage[]> {
-    return Promise.resolve([]);
   }
 
   async close(): Promise<void> {
