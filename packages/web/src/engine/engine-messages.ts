@@ -2,7 +2,7 @@
  * Messages between the engine's threads. The main thread only routes control JSON and UI events;
  * audio goes capture worklet -> worker -> playback worklet over MessagePorts it never touches.
  */
-import type { RoomKey } from '@imv/protocol/wire';
+import type { FrameMs, RoomKey } from '@imv/protocol/wire';
 import type { JitterBufferOptions, JitterBufferStats } from './incoming/jitter-buffer.js';
 
 /** Which Opus implementation the worker uses. 'auto' = WebCodecs if it supports our config, else WASM. */
@@ -11,14 +11,15 @@ export type CodecChoice = 'auto' | 'webcodecs' | 'wasm';
 // ---- capture worklet ----------------------------------------------------------------------
 export type ToCaptureWorklet =
   | { type: 'connect-worker'; port: MessagePort }
-  | { type: 'capture'; on: true; streamId: number }
+  /** Start cutting blocks of `frameSamples` (one frame of the talk: 960 or 480) for `streamId`. */
+  | { type: 'capture'; on: true; streamId: number; frameSamples: number }
   | { type: 'capture'; on: false };
 
 export type FromCaptureWorkletToMain = { type: 'level'; level: number };
 
 /** Capture worklet -> worker, on the capture port. */
 export type CaptureBlock =
-  /** 20 ms of mono 48 kHz audio; `frame` is the AudioContext frame of its first sample. */
+  /** One frame (20 or 10 ms) of mono 48 kHz audio; `frame` is the AudioContext frame of its first sample. */
   | { type: 'block'; streamId: number; pcm: Float32Array<ArrayBuffer>; frame: number }
   /** Capture stopped: no block follows for this talk. */
   | { type: 'end'; streamId: number };
@@ -66,8 +67,8 @@ export type ToWorker =
   | { type: 'connect'; url: string }
   | { type: 'disconnect' }
   | { type: 'send'; text: string }
-  /** Send talk-start and encode capture blocks into this stream until the capture port's 'end'. */
-  | { type: 'talk-start'; streamId: number }
+  /** Send talk-start and encode capture blocks (frames of `frameMs`) into this stream until the capture port's 'end'. */
+  | { type: 'talk-start'; streamId: number; frameMs: FrameMs }
   /** The server ended our stream: stop encoding it and send no talk-stop. */
   | { type: 'talk-abort'; streamId: number }
   /** A remote stream went live (talk-started, joined.live): whether and how its frames are sealed. */

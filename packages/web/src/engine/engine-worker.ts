@@ -139,7 +139,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       if (socket?.readyState === WebSocket.OPEN) socket.send(msg.text);
       break;
     case 'talk-start':
-      void codecs!.then((c) => outgoing.start(msg.streamId, c.encoder, roomKey));
+      void codecs!.then((c) => outgoing.start(msg.streamId, msg.frameMs, c.encoder, roomKey));
       break;
     case 'talk-abort':
       outgoing.drop(msg.streamId);

@@ -3,8 +3,14 @@
  * which streams are live (and whether we heard them), the last message id seen (so a re-join
  * replays only what was missed), our own talk and the stops waiting for their message-stored.
  */
-import { ProtocolError, RoomMembers, parseServerMessage } from '@imv/protocol';
-import type { ClientMessage, ServerMessage, VoiceMessage, Welcome } from '@imv/protocol';
+import {
+  FRAME_MS,
+  LOW_LATENCY_FRAME_MS,
+  ProtocolError,
+  RoomMembers,
+  parseServerMessage,
+} from '@imv/protocol';
+import type { ClientMessage, FrameMs, ServerMessage, VoiceMessage, Welcome } from '@imv/protocol';
 import type { AudioEngine } from './audio-engine.js';
 import { deferred } from './deferred.js';
 import type { Deferred } from './deferred.js';
@@ -35,6 +41,10 @@ export class RoomSession {
   private roomKey: string | undefined;
   /** Our own talk, from startTalking until we stop it or it ends without us. */
   talk: { streamId: number } | null = null;
+  /** Talk in 10 ms frames when the server takes them (VoiceClientOptions.lowLatency). */
+  lowLatency: boolean;
+  /** Frame durations the server takes (welcome.frameMs; a server without the field takes 20 only). */
+  private serverFrameMs: readonly FrameMs[] = [FRAME_MS];
   /** Who is in the room: the list from joined, kept up to date by the presence deltas. */
   private readonly members = new RoomMembers();
   private readonly pendingStops = new Map<
@@ -49,7 +59,7 @@ export class RoomSession {
   private liveMuted = false;
 
   constructor(
-    options: { room: string; lastSeenMessageId?: number; roomKey?: string },
+    options: { room: string; lastSeenMessageId?: number; roomKey?: string; lowLatency?: boolean },
     private readonly events: TypedEmitter<EngineEvents>,
     private readonly engine: AudioEngine,
     private readonly hooks: SessionHooks,
@@ -57,9 +67,17 @@ export class RoomSession {
     this.room = options.room;
     this.lastSeenId = options.lastSeenMessageId;
     this.roomKey = options.roomKey;
+    this.lowLatency = options.lowLatency ?? false;
     events.on('stream-playing', (streamId) => this.playedLive.add(streamId));
     // Played out: muting from now on (a message resuming) does not cut into it.
     events.on('stream-finished', (streamId) => this.liveStreams.delete(streamId));
+  }
+
+  /** The frame duration of the next talk: 10 ms when low latency is on and the server takes it. */
+  talkFrameMs(): FrameMs {
+    return this.lowLatency && this.serverFrameMs.includes(LOW_LATENCY_FRAME_MS)
+      ? LOW_LATENCY_FRAME_MS
+      : FRAME_MS;
   }
 
   /** Switches to `room`; the next join message asks for what came after `lastSeenMessageId`. */
@@ -93,6 +111,7 @@ export class RoomSession {
     switch (msg.type) {
       case 'welcome':
         this.hooks.welcome(msg);
+        this.serverFrameMs = msg.frameMs ?? [FRAME_MS];
         this.engine.send(this.joinMessage());
         break;
       case 'joined':

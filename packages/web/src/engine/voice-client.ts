@@ -7,7 +7,7 @@
  *                 incoming/playback-worklet.ts (jitter buffers, mix) -> output GainNode -> speakers
  * Audio never passes through the main thread: the worklets and the worker talk over MessagePorts.
  */
-import { deriveRoomKey } from '@imv/protocol';
+import { deriveRoomKey, frameSamplesOf } from '@imv/protocol';
 import type { RoomKey, VoiceMessage } from '@imv/protocol';
 import { AudioEngine } from './audio-engine.js';
 import type { EngineClient, EngineEvents, EngineOptions } from './engine-api.js';
@@ -164,8 +164,10 @@ class VoiceClientEngine implements EngineClient {
     if (this.session.talk !== null || this.state !== 'open') return;
     const streamId = randomStreamId();
     this.session.talk = { streamId };
-    this.engine.postWorker({ type: 'talk-start', streamId });
-    this.engine.postCapture(capture, { type: 'capture', on: true, streamId });
+    const frameMs = this.session.talkFrameMs();
+    this.engine.postWorker({ type: 'talk-start', streamId, frameMs });
+    const frameSamples = frameSamplesOf(frameMs);
+    this.engine.postCapture(capture, { type: 'capture', on: true, streamId, frameSamples });
     this.events.emit('talk-stream', streamId);
   }
 
@@ -179,6 +181,14 @@ class VoiceClientEngine implements EngineClient {
     const { capture } = await this.engine.ready;
     this.engine.postCapture(capture, { type: 'capture', on: false });
     return stored;
+  }
+
+  get lowLatency(): boolean {
+    return this.session.lowLatency;
+  }
+
+  setLowLatency(on: boolean): void {
+    this.session.lowLatency = on;
   }
 
   setLiveMuted(muted: boolean): void {

@@ -1,6 +1,7 @@
 /*
- * The room page's per-device settings for phones (Settings in the header): keep the screen on, and
- * notify me when the page is hidden. Each is remembered in storage (settings.ts) and applied at once.
+ * The room page's per-device settings for phones (Settings in the header): keep the screen on,
+ * notify me when the page is hidden, low latency. Each is remembered in storage (settings.ts) and
+ * applied at once.
  */
 import type { VoiceClient } from '../voice-client-api.js';
 import { askNotificationPermission, AwayNotifier } from './notify.js';
@@ -23,6 +24,8 @@ export function setUpPhoneSettings(options: {
   storage: KeyValueStore;
   prefix: string;
   status: StatusArea;
+  /** Low latency was switched: applies from the next talk. */
+  setLowLatency(on: boolean): void;
 }): PhoneSettings {
   const { room, storage, prefix, status } = options;
   const prefs = readPhonePrefs(storage, prefix);
@@ -71,8 +74,21 @@ export function setUpPhoneSettings(options: {
     },
   });
 
+  const lowLatency: () => SettingToggle = () => ({
+    id: 'low-latency',
+    label: 'Low latency',
+    help: 'Talk in 10 ms packets instead of 20: you are heard sooner, for twice the packets (still under 32 kbit/s). Off by default: on a busy phone or a weak Wi-Fi the shorter packets break up more easily. Turn it on when everyone is on a good network.',
+    checked: prefs.lowLatency,
+    change: (on) => {
+      prefs.lowLatency = on;
+      savePhonePref(storage, prefix, 'lowLatency', on);
+      options.setLowLatency(on);
+      return Promise.resolve({ checked: on, message: '' });
+    },
+  });
+
   return {
-    open: () => openSettingsDialog([keepAwake(), notify()]),
+    open: () => openSettingsDialog([keepAwake(), notify(), lowLatency()]),
     start: (client, clientId) => {
       wake.start();
       notifier.watch(client, clientId);

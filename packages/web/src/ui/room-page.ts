@@ -24,6 +24,7 @@ import { describeMicProblem } from './mic-problem.js';
 import { PeoplePanel } from './people.js';
 import { setUpPhoneSettings } from './phone-settings.js';
 import { PAGE_SIZE, wireRoomEvents, type RoomState } from './room-events.js';
+import { readPhonePrefs } from './settings.js';
 import type { FragmentSecrets, PageSettings } from './settings.js';
 import { setUpShowMessage } from './show-message.js';
 import { setUpSoundUnlock } from './sound-unlock.js';
@@ -58,6 +59,7 @@ export function runRoom({
     clientId,
     ...(state.roomKey !== undefined ? { roomKey: state.roomKey } : {}),
     ...(secrets.passphrase !== undefined ? { passphrase: secrets.passphrase } : {}),
+    lowLatency: readPhonePrefs(localStorage, storagePrefix).lowLatency,
   });
   (window.imvClients ??= []).push(client);
 
@@ -87,7 +89,13 @@ export function runRoom({
   const announcer = new Announcer();
   const people = new PeoplePanel();
   const status = new StatusArea(location.host, () => void sound.enable());
-  const phone = setUpPhoneSettings({ room, storage: localStorage, prefix: storagePrefix, status });
+  const phone = setUpPhoneSettings({
+    room,
+    storage: localStorage,
+    prefix: storagePrefix,
+    status,
+    setLowLatency: (on) => client.setLowLatency(on),
+  });
 
   const list = new MessageList({
     store,

@@ -133,6 +133,8 @@ export interface HarnessParams {
   listeners?: string[];
   /** Connect before returning (default true). */
   connect?: boolean;
+  /** Talk in 10 ms frames (the engine's default, true) or 20 ms ones (false). */
+  lowLatency?: boolean;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function openHarness(
   if (params.reconnectDelayMs !== undefined)
     query.set('reconnectDelayMs', String(params.reconnectDelayMs));
   if (params.listeners !== undefined) query.set('listeners', params.listeners.join(','));
+  if (params.lowLatency !== undefined) query.set('lowLatency', params.lowLatency ? '1' : '0');
   await page.goto(`${baseUrl}/harness.html?${query.toString()}`);
   await page.evaluate(() => window.imvReady);
   if (params.connect !== false) await page.evaluate(() => window.imv.client.connect());

@@ -82,6 +82,8 @@ const fixedJitter = (ms: number | undefined): JitterBufferOptions | undefined =>
 const jitter = fixedJitter(jitterTargetMs);
 const lastSeen = num('lastSeen');
 const reconnectDelayMs = num('reconnectDelayMs');
+/** 'lowLatency=0' talks in 20 ms frames; absent: the engine's default (10 ms). */
+const lowLatency = params.get('lowLatency');
 
 const client = createVoiceClient({
   serverUrl: location.origin,
@@ -94,6 +96,7 @@ const client = createVoiceClient({
   ...(jitter ? { jitter } : {}),
   ...(lastSeen !== undefined ? { lastSeenMessageId: lastSeen } : {}),
   ...(reconnectDelayMs !== undefined ? { reconnectDelayMs } : {}),
+  ...(lowLatency !== null ? { lowLatency: lowLatency === '1' } : {}),
 });
 
 const events: Harness['events'] = [];

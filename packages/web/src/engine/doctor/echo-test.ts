@@ -6,6 +6,7 @@
  */
 import {
   FLAG_END,
+  FRAME_MS,
   FRAME_SAMPLES,
   PROTOCOL_VERSION,
   SAMPLE_RATE_HZ,
@@ -142,6 +143,7 @@ async function measure(
   let allSent!: () => void;
   const sent = new Promise<void>((resolve) => (allSent = resolve));
   const encoder = createWebCodecsEncoder(
+    FRAME_MS,
     (packet) => {
       const seq = sequence;
       if (seq >= testFrames) return;
@@ -185,7 +187,7 @@ async function measure(
     capture.port.postMessage(msg, transfer);
   post({ type: 'connect-worker', port: blocks.port2 }, [blocks.port2]);
   options.onStage?.('recording');
-  post({ type: 'capture', on: true, streamId });
+  post({ type: 'capture', on: true, streamId, frameSamples: FRAME_SAMPLES });
   await sent;
   post({ type: 'capture', on: false });
   source.disconnect();

@@ -1,5 +1,5 @@
 /*
- * Jitter buffer for one live stream of decoded 20 ms frames. Pure TypeScript with no audio APIs, so it
+ * Jitter buffer for one live stream of decoded frames (20 ms, or 10 ms for a low-latency talk). Pure TypeScript with no audio APIs, so it
  * runs in the playback AudioWorklet and in Node unit tests alike. The caller pushes decoded frames as
  * they arrive (with an arrival time on any monotonic millisecond clock) and pulls samples at the output
  * rate with read().
@@ -23,16 +23,21 @@
  *   (~100 ppm). Sudden jitter is not absorbed by stretching: it ends in an underrun, and playout
  *   restarts at the new, deeper target, leaving the audio intact.
  * - END: end() marks the stream finished; it plays out what is queued and then reports `finished`.
+ * - Frame size: the defaults marked "per frame" scale with `frameSamples`, so a 10 ms stream waits for
+ *   two 10 ms frames at first (not 40 ms), may go down to one frame, measures its jitter over the same
+ *   second of audio and drains or stretches at the same 0.8 %.
  */
 
 export interface JitterBufferOptions {
   /** Samples per frame. */
   frameSamples?: number;
   sampleRateHz?: number;
+  /** Per frame: default two frames (40 ms at 20 ms frames, 20 ms at 10 ms). */
   initialTargetMs?: number;
+  /** Per frame: default one frame. */
   minTargetMs?: number;
   maxTargetMs?: number;
-  /** Frames over which the arrival-delay spread is measured. */
+  /** Frames over which the arrival-delay spread is measured. Per frame: default 1 s of them. */
   jitterWindowFrames?: number;
   /** Added to one frame + the delay spread to form the target. */
   safetyMarginMs?: number;
@@ -40,7 +45,7 @@ export interface JitterBufferOptions {
   driftWindowSamples?: number;
   /** Low-water mark may exceed the ideal by this much before the buffer is drained. */
   driftToleranceMs?: number;
-  /** Most samples removed from or added to one frame by a drift correction. */
+  /** Most samples removed from or added to one frame by a drift correction. Per frame: default 0.83 %. */
   driftStepSamples?: number;
   /** Queued audio beyond this is skipped at once (the listener fell far behind). */
   maxBufferedMs?: number;
@@ -73,33 +78,42 @@ export type PushResult = 'queued' | 'late' | 'duplicate';
 
 type State = 'buffering' | 'playing' | 'finished';
 
-const DEFAULTS: Required<JitterBufferOptions> = {
+const DEFAULTS = {
   frameSamples: 960,
   sampleRateHz: 48_000,
-  initialTargetMs: 40,
-  minTargetMs: 20,
   maxTargetMs: 200,
-  jitterWindowFrames: 50,
   safetyMarginMs: 6,
   driftWindowSamples: 24_000,
   driftToleranceMs: 5,
-  driftStepSamples: 8,
   maxBufferedMs: 600,
 };
+
+/** The options with every default filled in, the per-frame ones from the frame duration. */
+function withDefaults(options: JitterBufferOptions): Required<JitterBufferOptions> {
+  const base = { ...DEFAULTS, ...options };
+  const frameMs = (base.frameSamples * 1000) / base.sampleRateHz;
+  return {
+    initialTargetMs: 2 * frameMs,
+    minTargetMs: frameMs,
+    jitterWindowFrames: Math.round(1000 / frameMs),
+    driftStepSamples: Math.max(1, Math.round(base.frameSamples / 120)),
+    ...base,
+  };
+}
 
 /** Gain applied per concealed frame in a row; after a few frames the concealment is silent. */
 const CONCEAL_DECAY = 0.6;
 /** Arrival samples needed before the measured spread replaces the initial target. */
 const MIN_JITTER_SAMPLES = 10;
-/** How fast the target may fall, in ms per arriving frame (50 ms per second of audio). */
-const TARGET_FALL_MS_PER_FRAME = 1;
+/** How fast the target may fall, in ms per second of arriving audio. */
+const TARGET_FALL_MS_PER_SECOND = 50;
 /** Quantile of the relative arrival delays that the target covers. */
 const JITTER_QUANTILE = 0.9;
 /** A frame quieter than this (RMS, about -46 dBFS) is a pause that may be skipped to drain the buffer. */
 const SILENT_RMS = 0.005;
 
-/** Frames to wait for a pause to skip before draining by time-compression instead (2 s). */
-const STRETCH_AFTER_FRAMES = 100;
+/** How long to wait for a pause to skip before draining by time-compression instead. */
+const STRETCH_AFTER_MS = 2000;
 
 function isSilent(frame: Float32Array): boolean {
   let sum = 0;
@@ -152,7 +166,7 @@ export class JitterBuffer {
   };
 
   constructor(options: JitterBufferOptions = {}) {
-    this.opts = { ...DEFAULTS, ...options };
+    this.opts = withDefaults(options);
     this.frameMs = (this.opts.frameSamples * 1000) / this.opts.sampleRateHz;
     this.targetMs = clamp(this.opts.initialTargetMs, this.opts.minTargetMs, this.opts.maxTargetMs);
     this.delays = new Float64Array(this.opts.jitterWindowFrames);
@@ -292,7 +306,7 @@ export class JitterBuffer {
     const maxStep = this.opts.driftStepSamples;
     let step = Math.max(-maxStep, Math.min(maxStep, this.pendingDriftSamples));
     if (step <= 0) this.drainWaitFrames = 0;
-    else if (++this.drainWaitFrames < STRETCH_AFTER_FRAMES) step = 0; // a pause may come first
+    else if (++this.drainWaitFrames * this.frameMs < STRETCH_AFTER_MS) step = 0; // a pause may come first
     if (step === 0) {
       this.current = frame;
       this.currentLen = frame.length;
@@ -344,7 +358,9 @@ export class JitterBuffer {
       this.opts.maxTargetMs,
     );
     this.targetMs =
-      wanted >= this.targetMs ? wanted : Math.max(wanted, this.targetMs - TARGET_FALL_MS_PER_FRAME);
+      wanted >= this.targetMs
+        ? wanted
+        : Math.max(wanted, this.targetMs - (TARGET_FALL_MS_PER_SECOND * this.frameMs) / 1000);
   }
 
   /** Samples queued contiguously from the playhead. */
@@ -427,4 +443,4 @@ export function stretchInto(src: Float32Array, dst: Float32Array, length: number
 }
 
 /** The defaults live playback runs with (the audio doctor's mouth-to-ear estimate reads them). */
-export const JITTER_BUFFER_DEFAULTS: Readonly<Required<JitterBufferOptions>> = DEFAULTS;
+export const JITTER_BUFFER_DEFAULTS: Readonly<Required<JitterBufferOptions>> = withDefaults({});

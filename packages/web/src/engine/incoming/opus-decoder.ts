@@ -1,5 +1,5 @@
 /*
- * Opus packets of one stream in, 960-sample float frames out, each tagged with its packet's
+ * Opus packets of one stream in, float frames out (960 or 480 samples: one per packet), each tagged with its packet's
  * sequence number. One decoder per live stream: Opus decoding is stateful.
  */
 import { SAMPLE_RATE_HZ, FRAME_SAMPLES } from '@imv/protocol/wire';

@@ -4,7 +4,7 @@
  * soft-clips the mix, so two talkers are heard at once. Arrival times use this scope's render clock,
  * the same clock that drains the buffers.
  */
-import { FRAME_SAMPLES, SAMPLE_RATE_HZ } from '@imv/protocol/wire';
+import { SAMPLE_RATE_HZ } from '@imv/protocol/wire';
 import { meterLevel, softClip } from '../levels.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import type { JitterBufferOptions } from './jitter-buffer.js';
@@ -50,7 +50,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
   constructor(options: AudioWorkletNodeOptions) {
     super();
     const opts = (options.processorOptions ?? {}) as PlaybackWorkletOptions;
-    this.jitter = { frameSamples: FRAME_SAMPLES, sampleRateHz: SAMPLE_RATE_HZ, ...opts.jitter };
+    this.jitter = { sampleRateHz: SAMPLE_RATE_HZ, ...opts.jitter };
     this.port.onmessage = (event: MessageEvent<ToPlaybackWorklet>) => {
       const msg = event.data;
       if (msg.type === 'connect-worker') {
@@ -105,7 +105,9 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       let stream = this.streams.get(msg.streamId);
       if (stream === undefined) {
         stream = {
-          buffer: new JitterBuffer(this.jitter),
+          // A stream's frame size (20 or 10 ms) is that of its packets, which the first one shows:
+          // the buffer's target and windows follow it.
+          buffer: new JitterBuffer({ frameSamples: msg.pcm.length, ...this.jitter }),
           announced: false,
           levelSum: 0,
           levelSamples: 0,

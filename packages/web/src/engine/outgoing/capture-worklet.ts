@@ -1,6 +1,7 @@
 /*
  * Capture processor 'imv-capture': takes the microphone (downmixed to mono by the node's
- * channelCount 1 / 'explicit'), cuts it into 20 ms blocks and, while capturing, transfers each block
+ * channelCount 1 / 'explicit'), cuts it into blocks of one frame (20 ms, or 10 ms for a low-latency
+ * talk) and, while capturing, transfers each block
  * to the worker, which encodes it. It also posts a meter level to the main thread 25 times a second.
  * No encoding here: the audio thread must never wait on anything.
  */
@@ -14,19 +15,20 @@ import type {
 
 declare const currentFrame: number;
 
-/** Blocks per level message: 2 × 20 ms = 25 levels a second. */
-const BLOCKS_PER_LEVEL = 2;
+/** Samples per level message: 40 ms = 25 levels a second. */
+const SAMPLES_PER_LEVEL = 1920;
 
 class CaptureProcessor extends AudioWorkletProcessor {
   private workerPort: MessagePort | null = null;
   private capturing = false;
   /** The talk the blocks belong to: a new talk may start before the worker saw the last one end. */
   private streamId = 0;
+  private frameSamples = FRAME_SAMPLES;
   private block = new Float32Array(FRAME_SAMPLES);
   private blockFill = 0;
   private blockStartFrame = 0;
   private levelSum = 0;
-  private levelBlocks = 0;
+  private levelSamples = 0;
 
   constructor() {
     super();
@@ -38,6 +40,10 @@ class CaptureProcessor extends AudioWorkletProcessor {
         if (this.capturing) this.postToWorker({ type: 'end', streamId: this.streamId });
         this.capturing = true;
         this.streamId = msg.streamId;
+        if (msg.frameSamples !== this.frameSamples) {
+          this.frameSamples = msg.frameSamples;
+          this.block = new Float32Array(msg.frameSamples);
+        }
         this.blockFill = 0; // a talk starts on a fresh block
       } else if (this.capturing) {
         this.capturing = false;
@@ -53,32 +59,33 @@ class CaptureProcessor extends AudioWorkletProcessor {
     let offset = 0;
     while (offset < input.length) {
       if (this.blockFill === 0) this.blockStartFrame = currentFrame + offset;
-      const n = Math.min(input.length - offset, FRAME_SAMPLES - this.blockFill);
+      const n = Math.min(input.length - offset, this.frameSamples - this.blockFill);
       this.block.set(input.subarray(offset, offset + n), this.blockFill);
       this.blockFill += n;
       offset += n;
-      if (this.blockFill === FRAME_SAMPLES) this.flushBlock();
+      if (this.blockFill === this.frameSamples) this.flushBlock();
     }
     return true;
   }
 
   private flushBlock(): void {
     const pcm = this.block;
-    this.levelSum += rms(pcm) ** 2;
-    if (++this.levelBlocks === BLOCKS_PER_LEVEL) {
+    this.levelSum += rms(pcm) ** 2 * pcm.length;
+    this.levelSamples += pcm.length;
+    if (this.levelSamples >= SAMPLES_PER_LEVEL) {
       const level: FromCaptureWorkletToMain = {
         type: 'level',
-        level: meterLevel(Math.sqrt(this.levelSum / BLOCKS_PER_LEVEL)),
+        level: meterLevel(Math.sqrt(this.levelSum / this.levelSamples)),
       };
       this.port.postMessage(level);
       this.levelSum = 0;
-      this.levelBlocks = 0;
+      this.levelSamples = 0;
     }
     this.postToWorker(
       { type: 'block', streamId: this.streamId, pcm, frame: this.blockStartFrame },
       [pcm.buffer],
     );
-    this.block = new Float32Array(FRAME_SAMPLES);
+    this.block = new Float32Array(this.frameSamples);
     this.blockFill = 0;
   }
 

@@ -1,16 +1,17 @@
 /*
- * 20 ms PCM blocks in, Opus packets out, in order. Two implementations behind one interface:
+ * PCM blocks of one frame (20 or 10 ms) in, Opus packets out, in order. Two implementations behind one interface:
  * WebCodecs AudioEncoder (native, preferred) and libopus in WASM (fallback).
  */
-import { DEFAULT_BITRATE_BPS, FRAME_SAMPLES, SAMPLE_RATE_HZ } from '@imv/protocol/wire';
-import { ENCODER_CONFIG, FRAME_US } from '../opus-config.js';
+import { SAMPLE_RATE_HZ, bitrateBpsOf, frameSamplesOf } from '@imv/protocol/wire';
+import type { FrameMs } from '@imv/protocol/wire';
+import { encoderConfig } from '../opus-config.js';
 import type { OpusWasm } from '../opus-wasm.js';
 
 export type PacketSink = (packet: Uint8Array) => void;
 
 export interface FrameEncoder {
   readonly kind: 'webcodecs' | 'wasm';
-  /** Encodes one 960-sample block; packets reach the sink in order. */
+  /** Encodes one block of the talk's frame size (960 or 480 samples); packets reach the sink in order. */
   encode(pcm: Float32Array<ArrayBuffer>): void;
   /** Emits what the encoder still holds (its 312-sample lookahead) and resolves after the last packet. */
   flush(): Promise<void>;
@@ -18,6 +19,7 @@ export interface FrameEncoder {
 }
 
 export function createWebCodecsEncoder(
+  frameMs: FrameMs,
   onPacket: PacketSink,
   onError: (error: Error) => void,
 ): FrameEncoder {
@@ -29,7 +31,7 @@ export function createWebCodecsEncoder(
     },
     error: (e) => onError(e instanceof Error ? e : new Error(String(e))),
   });
-  encoder.configure(ENCODER_CONFIG);
+  encoder.configure(encoderConfig(frameMs));
   let blocks = 0;
   return {
     kind: 'webcodecs',
@@ -40,7 +42,8 @@ export function createWebCodecsEncoder(
         sampleRate: SAMPLE_RATE_HZ,
         numberOfFrames: pcm.length,
         numberOfChannels: 1,
-        timestamp: blocks++ * FRAME_US,
+        // Real time of the block: WebCodecs reads timestamps as the audio's position.
+        timestamp: blocks++ * frameMs * 1000,
         data: pcm,
       });
       encoder.encode(data);
@@ -55,10 +58,14 @@ export function createWebCodecsEncoder(
   };
 }
 
-export function createWasmEncoder(wasm: OpusWasm, onPacket: PacketSink): FrameEncoder {
+export function createWasmEncoder(
+  wasm: OpusWasm,
+  frameMs: FrameMs,
+  onPacket: PacketSink,
+): FrameEncoder {
   const encoder = wasm.createEncoder({
     sampleRateHz: SAMPLE_RATE_HZ,
-    bitrateBps: DEFAULT_BITRATE_BPS,
+    bitrateBps: bitrateBpsOf(frameMs),
   });
   let closed = false;
   return {
@@ -69,7 +76,7 @@ export function createWasmEncoder(wasm: OpusWasm, onPacket: PacketSink): FrameEn
     flush() {
       // libopus holds its lookahead; one block of silence pushes the end of the speech out, as
       // WebCodecs' flush does with its extra packet.
-      if (!closed) onPacket(encoder.encode(new Float32Array(FRAME_SAMPLES)));
+      if (!closed) onPacket(encoder.encode(new Float32Array(frameSamplesOf(frameMs))));
       return Promise.resolve();
     },
     close() {

@@ -4,13 +4,13 @@
  * quick re-press finishes the previous talk (its talk-stop first) before the next one starts.
  */
 import {
-  FRAME_SAMPLES,
   deriveStreamKey,
   encodeFrame,
+  frameSamplesOf,
   newStreamSalt,
   sealFrame,
 } from '@imv/protocol/wire';
-import type { RoomKey, StreamKey } from '@imv/protocol/wire';
+import type { FrameMs, RoomKey, StreamKey } from '@imv/protocol/wire';
 import type { ClientMessage } from '@imv/protocol';
 import type { CaptureBlock, FromWorker } from '../engine-messages.js';
 import { createWasmEncoder, createWebCodecsEncoder } from './opus-encoder.js';
@@ -28,6 +28,8 @@ export interface OutgoingLink {
 
 interface Talk {
   streamId: number;
+  /** 48 kHz samples per frame: the header timestamp steps by this much. */
+  frameSamples: number;
   sequence: number;
   encoder: FrameEncoder;
   /** Set once the talk is flushing its encoder before talk-stop. */
@@ -47,16 +49,21 @@ export class OutgoingTalks {
     return this.talk?.streamId;
   }
 
-  async start(streamId: number, codec: CodecPick, roomKey: RoomKey | null): Promise<void> {
+  async start(
+    streamId: number,
+    frameMs: FrameMs,
+    codec: CodecPick,
+    roomKey: RoomKey | null,
+  ): Promise<void> {
     while (this.talk !== null) await this.finish(this.talk.streamId);
     const onError = (e: Error) => {
       if (this.talk?.streamId === streamId) this.abort(`encoder failed: ${e.message}`);
     };
     let encoder: FrameEncoder;
     if (codec.kind === 'webcodecs')
-      encoder = createWebCodecsEncoder((p) => this.onPacket(streamId, p), onError);
+      encoder = createWebCodecsEncoder(frameMs, (p) => this.onPacket(streamId, p), onError);
     else if (codec.kind === 'wasm' && codec.wasm !== null)
-      encoder = createWasmEncoder(codec.wasm, (p) => this.onPacket(streamId, p));
+      encoder = createWasmEncoder(codec.wasm, frameMs, (p) => this.onPacket(streamId, p));
     else {
       this.link.post({ type: 'talk-failed', streamId, message: 'no Opus encoder in this browser' });
       return;
@@ -74,6 +81,7 @@ export class OutgoingTalks {
     }
     const t: Talk = {
       streamId,
+      frameSamples: frameSamplesOf(frameMs),
       sequence: 0,
       encoder,
       finishing: null,
@@ -90,7 +98,7 @@ export class OutgoingTalks {
         },
       );
     }
-    this.link.sendJson({ type: 'talk-start', streamId, ...e2e });
+    this.link.sendJson({ type: 'talk-start', streamId, frameMs, ...e2e });
   }
 
   onCapture(msg: CaptureBlock): void {
@@ -108,7 +116,7 @@ export class OutgoingTalks {
       try {
         await t.encoder.flush();
       } catch {
-        // A failed flush loses at most the last 20 ms; the talk still ends cleanly.
+        // A failed flush loses at most the last frame; the talk still ends cleanly.
       }
       t.encoder.close();
       await t.sending; // the last sealed frames go out before talk-stop
@@ -140,7 +148,7 @@ export class OutgoingTalks {
     const t = this.talk;
     if (t?.streamId !== streamId || !this.link.open) return;
     const sequence = t.sequence++;
-    const header = { flags: 0, streamId, sequence, timestamp: sequence * FRAME_SAMPLES };
+    const header = { flags: 0, streamId, sequence, timestamp: sequence * t.frameSamples };
     const key = t.streamKey;
     if (key === null) {
       this.link.sendFrame(encodeFrame(header, packet));
