@@ -39,8 +39,13 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '250' },
     /** Print every click's latency in capture order, to see when a stall happened. */
     verbose: { type: 'boolean', default: false },
+    /** The talker's frame duration: 20, or 10 (the page's Low latency setting). */
+    'frame-ms': { type: 'string', default: '20' },
   },
 });
+const frameMs = Number(values['frame-ms']);
+if (frameMs !== 10 && frameMs !== 20)
+  throw new RangeError(`--frame-ms must be 10 or 20, got ${frameMs}`);
 const talkSeconds = Number(values.seconds);
 const intervalMs = Number(values['interval-ms']);
 
@@ -127,7 +132,9 @@ async function main(): Promise<void> {
       room: 'bench',
       name: 'talker',
       listeners: ['adaptive', '0'],
+      lowLatency: frameMs === 10,
     });
+    console.log(`talker frames: ${frameMs} ms`);
     await page.evaluate(() => Promise.all(window.imv.listeners.map((l) => l.client.connect())));
     const listeners = { engine: 0, baseline: 1 } as const;
     for (const i of Object.values(listeners)) await takeRecording(page, i);
