@@ -5,7 +5,7 @@ const WAV_HEADER_BYTES = 44;
  * A 16-bit PCM mono WAV of `samples` (floats in -1..1, clipped) at `sampleRateHz`: the canonical
  * 44-byte header, then the little-endian samples.
  */
-export function writeWav(samples: Float32Array, sampleRateHz: number): Uint8Array {
+export function writeWav(samples: Float32Array, sampleRateHz: number): Uint8Array<ArrayBuffer> {
   const n = samples.length;
   const out = new Uint8Array(WAV_HEADER_BYTES + n * 2);
   const view = new DataView(out.buffer);

@@ -21,11 +21,17 @@ import { openInviteDialog } from './invite-dialog.js';
 import { MessageList } from './message-list.js';
 import { CANNOT_DECRYPT_TEXT } from './message-row.js';
 import { describeMicProblem } from './mic-problem.js';
+import { HeadsetControl } from './headset.js';
 import { PeoplePanel } from './people.js';
 import { setUpPhoneSettings } from './phone-settings.js';
+import { playRogerBeep } from './roger-beep.js';
 import { PAGE_SIZE, wireRoomEvents, type RoomState } from './room-events.js';
-import { readPhonePrefs } from './settings.js';
-import type { FragmentSecrets, PageSettings } from './settings.js';
+import {
+  readPhonePrefs,
+  readTalkKey,
+  type FragmentSecrets,
+  type PageSettings,
+} from './settings.js';
 import { setUpShowMessage } from './show-message.js';
 import { setUpSoundUnlock } from './sound-unlock.js';
 import { StatusArea } from './status-area.js';
@@ -158,9 +164,15 @@ export function runRoom({
     }
   };
 
-  const talk = new TalkControl({
+  const talk: TalkControl = new TalkControl({
     keyTarget: window,
-    onGesture: () => void sound.enable(),
+    talkKey: readTalkKey(location.search, localStorage, storagePrefix),
+    onGesture: () => {
+      void sound.enable();
+      headset.keepActive();
+    },
+    onHandsFreeCue: (talking) =>
+      playRogerBeep(client.audio.context, client.audio.output, talking ? 'start' : 'stop'),
     start: async () => {
       autoPlay.hold('talking');
       status.clearProblem();
@@ -181,6 +193,7 @@ export function runRoom({
     onTalkingChange: (talking) => {
       announcer.say(talking ? 'Talking' : '');
       people.setSelfTalking(talking);
+      headset.setSelfTalking(talking);
     },
     onError: (error) => {
       const text =
@@ -190,6 +203,9 @@ export function runRoom({
       status.showProblem(text, { audio: error instanceof MicError });
     },
   });
+
+  // A headset's play/pause button toggles hands-free talk (Media Session, where the browser has it).
+  const headset = new HeadsetControl(room, name, client, () => talk.toggleHandsFree());
 
   // ---- layout ----------------------------------------------------------------------------------
   const invite = () =>

@@ -149,3 +149,23 @@ export function savePhonePref(
 ): void {
   storage.setItem(`${prefix}${key}`, on ? '1' : '0');
 }
+
+/** What a KeyboardEvent.code looks like: letters and digits ('F8', 'KeyT', 'Numpad0'). */
+const TALK_KEY_CODE = /^[A-Za-z][A-Za-z0-9]{0,24}$/;
+
+/**
+ * The second talk key for desk use, as a KeyboardEvent.code ('F8', 'KeyT', 'Pause'): `?talkkey=F8`
+ * sets and remembers it, `?talkkey=none` forgets it; otherwise the remembered one, if any.
+ */
+export function readTalkKey(
+  search: string,
+  storage: KeyValueStore,
+  prefix: string,
+): string | undefined {
+  const key = `${prefix}talkKey`;
+  const fromUrl = new URLSearchParams(search).get('talkkey');
+  if (fromUrl === 'none') storage.removeItem(key);
+  else if (fromUrl !== null && TALK_KEY_CODE.test(fromUrl)) storage.setItem(key, fromUrl);
+  const saved = storage.getItem(key);
+  return saved !== null && TALK_KEY_CODE.test(saved) && saved !== 'Space' ? saved : undefined;
+}

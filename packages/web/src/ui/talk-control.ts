@@ -13,6 +13,10 @@ export interface TalkControlOptions {
   onTalkingChange: (talking: boolean) => void;
   /** The space bar works anywhere in this window (off in embedded duo panes that are not focused). */
   keyTarget: Window;
+  /** A second talk key besides the space bar (a KeyboardEvent.code such as 'F8'), for desk use. */
+  talkKey?: string | undefined;
+  /** A hands-free talk (latch, headset) started or stopped: play the cue the user cannot feel. */
+  onHandsFreeCue?: (talking: boolean) => void;
 }
 
 type Phase = 'idle' | 'starting' | 'talking' | 'stopping';
@@ -38,6 +42,8 @@ export class TalkControl {
   private phase: Phase = 'idle';
   private pointerId: number | undefined;
   private spaceDown = false;
+  /** The last request came from a toggle (latch, headset, Enter), not from holding. */
+  private toggled = false;
   /** The focused element got focus from a click or tap, not from the keyboard. */
   private focusedByPointer = false;
   private syncing = false;
@@ -82,6 +88,13 @@ export class TalkControl {
     this.meter.set(0);
     this.render();
     this.options.onTalkingChange(false);
+    if (this.toggled) this.options.onHandsFreeCue?.(false);
+  }
+
+  /** Hands-free toggle from outside the button (a headset's play/pause): start or stop talking. */
+  toggleHandsFree(): void {
+    this.options.onGesture();
+    this.request(!this.want, true);
   }
 
   private setLatch(on: boolean): void {
@@ -98,7 +111,7 @@ export class TalkControl {
       e.preventDefault(); // no text selection, focus ring or synthetic mouse events on touch
       this.options.onGesture();
       if (this.latch) {
-        this.request(!this.want);
+        this.request(!this.want, true);
         return;
       }
       this.pointerId = e.pointerId;
@@ -124,7 +137,7 @@ export class TalkControl {
     b.addEventListener('click', (e) => {
       if (e.detail !== 0) return; // a real click was already handled by pointer events
       this.options.onGesture();
-      this.request(!this.want);
+      this.request(!this.want, true);
     });
   }
 
@@ -143,15 +156,15 @@ export class TalkControl {
       capture: true,
     });
     win.addEventListener('keydown', (e) => {
-      if (e.code !== 'Space' || !this.spaceIsForTalking(e)) return;
+      if (!this.isTalkKey(e) || !this.keyIsForTalking(e)) return;
       e.preventDefault(); // no page scroll, no click on the focused button
       if (e.repeat || this.spaceDown) return;
       this.spaceDown = true;
       this.options.onGesture();
-      this.request(this.latch ? !this.want : true);
+      this.request(this.latch ? !this.want : true, this.latch);
     });
     win.addEventListener('keyup', (e) => {
-      if (e.code !== 'Space' || !this.spaceDown) return;
+      if (!this.isTalkKey(e) || !this.spaceDown) return;
       e.preventDefault();
       this.spaceDown = false;
       if (!this.latch) this.request(false);
@@ -163,23 +176,35 @@ export class TalkControl {
     });
   }
 
+  private isTalkKey(e: KeyboardEvent): boolean {
+    return (
+      e.code === 'Space' || (this.options.talkKey !== undefined && e.code === this.options.talkKey)
+    );
+  }
+
   /**
-   * Space means talk, except in text fields, and on another control the keyboard moved to (Tab),
-   * where space operates that control. A button that got focus from a click or tap does not keep
-   * the space bar from talking. (:focus-visible cannot tell: any key press turns it on.)
+   * The talk keys mean talk, except in text fields. Space also not on another control the keyboard
+   * moved to (Tab), where space operates that control; a button that got focus from a click or tap
+   * does not keep the space bar from talking. (:focus-visible cannot tell: any key press turns it on.)
    */
-  private spaceIsForTalking(e: KeyboardEvent): boolean {
+  private keyIsForTalking(e: KeyboardEvent): boolean {
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const target = e.target;
     if (isTypingTarget(target)) return false;
-    if (target instanceof HTMLElement && target !== this.button && !this.focusedByPointer) {
+    if (
+      e.code === 'Space' &&
+      target instanceof HTMLElement &&
+      target !== this.button &&
+      !this.focusedByPointer
+    ) {
       if (target.closest('button, a, [role="slider"], select, summary')) return false;
     }
     return true;
   }
 
-  private request(want: boolean): void {
+  private request(want: boolean, toggled = false): void {
     this.want = want;
+    this.toggled = toggled;
     void this.sync();
   }
 
@@ -196,6 +221,7 @@ export class TalkControl {
             await this.options.start();
             this.phase = 'talking';
             this.options.onTalkingChange(true);
+            if (this.toggled) this.options.onHandsFreeCue?.(true);
           } catch (error) {
             this.want = false;
             this.phase = 'idle';
@@ -212,6 +238,7 @@ export class TalkControl {
           this.phase = 'idle';
           this.meter.set(0);
           this.options.onTalkingChange(false);
+          if (this.toggled) this.options.onHandsFreeCue?.(false);
         }
         this.render();
       }
@@ -234,7 +261,7 @@ export class TalkControl {
         case 'idle':
           return this.latch
             ? ['Tap to talk', 'Hands-free is on']
-            : ['Hold to talk', COARSE_POINTER ? '' : 'or hold the space bar'];
+            : ['Hold to talk', COARSE_POINTER ? '' : `or hold ${this.keyNames()}`];
       }
     })();
     this.label.textContent = label;
@@ -243,6 +270,11 @@ export class TalkControl {
     this.button.setAttribute('aria-label', this.accessibleName(label));
     this.button.dataset.phase = this.phase;
     this.element.classList.toggle('is-talking', talking);
+  }
+
+  private keyNames(): string {
+    const extra = this.options.talkKey;
+    return extra === undefined ? 'the space bar' : `the space bar or ${extra.replace(/^Key/, '')}`;
   }
 
   /** What a screen reader says for the button: the state and what the next action does. */
