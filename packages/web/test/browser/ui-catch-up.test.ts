@@ -163,8 +163,11 @@ describe('live talk during catch-up', () => {
 
       const live = piecewiseCorrelation(said, heard);
       expect(live.correlation).toBeGreaterThanOrEqual(0.8);
-      const liveStart = live.firstLagSamples;
-      const liveEnd = live.lastLagSamples + said.length;
+      // Where A's talk starts and ends in C's output, from its first and last well-matched segments
+      // (a starved machine can make single segments match nothing).
+      const good = live.segments.filter((seg) => seg.correlation >= 0.7);
+      const liveStart = good[0]!.lagSamples;
+      const liveEnd = good.at(-1)!.lagSamples + said.length;
 
       const pausedAt = Math.round(paused.atSec * RATE);
       const margin = Math.round(0.3 * RATE);
@@ -177,7 +180,14 @@ describe('live talk during catch-up', () => {
         expect(part.correlation).toBeGreaterThanOrEqual(0.8);
       // In order: first, second up to the pause, A live, rest of second, third.
       expect(first.at).toBeLessThan(before.at);
-      expect(before.at + pausedAt - margin).toBeLessThanOrEqual(liveStart);
+      // The second message's last moments before the pause come before A's talk.
+      const halfSecond = Math.round(0.5 * RATE);
+      const lastBefore = locate(
+        second.subarray(pausedAt - margin - halfSecond, pausedAt - margin),
+        heard,
+      );
+      expect(lastBefore.correlation).toBeGreaterThanOrEqual(0.8);
+      expect(lastBefore.at + halfSecond).toBeLessThanOrEqual(liveStart);
       expect(after.at).toBeGreaterThanOrEqual(liveEnd - Math.round(0.1 * RATE));
       expect(third.at).toBeGreaterThanOrEqual(after.at + second.length - pausedAt - margin);
       // The second resumes where it paused, not from its start.
