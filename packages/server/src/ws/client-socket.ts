@@ -4,7 +4,12 @@ import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { controlText } from './control-text.js';
-import { canWritePrepared, preparedFrames, writePrepared } from './prepared-frame.js';
+import {
+  canWritePrepared,
+  preparedFrames,
+  preparedTexts,
+  writePrepared,
+} from './prepared-frame.js';
 import {
   CONTROL_BURST,
   CONTROL_PER_SECOND,
@@ -180,7 +185,11 @@ export class ClientSocket {
 
   /** A control message already serialized (fan-out from the room bus). */
   sendText(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // The same text goes to every member of a room: framed once per fan-out (prepared-frame.ts).
+    if (canWritePrepared(ws)) writePrepared(ws, preparedTexts.wireFor(text));
+    else ws.send(text);
   }
 
   send(message: ServerMessage): void {

@@ -46,11 +46,35 @@ const BINARY_FRAME: FrameOptions = {
   rsv1: false,
 };
 
+/** A final, unmasked text frame (opcode 0x1), what `ws.send(text)` sends from a server. */
+const TEXT_FRAME: FrameOptions = { ...BINARY_FRAME, opcode: 0x01 };
+
 /** The WebSocket frame (header + payload, one Buffer) that carries `payload` to a client. */
-export function frameBinary(payload: Buffer): Buffer {
-  const parts = Sender.frame(payload, BINARY_FRAME);
+export function frameBinary(payload: Buffer, options = BINARY_FRAME): Buffer {
+  const parts = Sender.frame(payload, options);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
+
+/**
+ * The same for control text: a room's presence batch, talk-started and the like go to every member
+ * as one text, so its UTF-8 bytes and header are built once per fan-out (a one-entry cache on the
+ * string), not once per member.
+ */
+export class PreparedTextCache {
+  private text: string | undefined;
+  private wire: Buffer | undefined;
+
+  wireFor(text: string): Buffer {
+    if (text !== this.text || this.wire === undefined) {
+      this.wire = frameBinary(Buffer.from(text, 'utf8'), TEXT_FRAME);
+      this.text = text;
+    }
+    return this.wire;
+  }
+}
+
+/** Shared by every connection of this process. */
+export const preparedTexts = new PreparedTextCache();
 
 /**
  * Remembers the last frame it prepared. A bus hands the very same Buffer to every subscriber of a

@@ -15,6 +15,7 @@ import type { RoomSubscriber } from '../bus/bus.js';
 import { SERVER_NAME } from '../version.js';
 import type { ClientSocket } from './client-socket.js';
 import type { Hub } from './hub.js';
+import { joinedText } from './control-text.js';
 import { announceJoin, announceLeave } from './presence.js';
 import { KEY_ATTEMPT_BURST, KEY_ATTEMPTS_PER_SECOND } from '../store/key-attempts.js';
 import { CONTROL_PER_SECOND } from './token-bucket.js';
@@ -123,14 +124,16 @@ export class Session {
     this.hub.bus.subscribe(room, this.subscriber);
     this.hub.rooms.addMember(room, this.member);
     const members = this.hub.rooms.members(room);
-    this.socket.send({
-      type: 'joined',
-      room,
-      you: this.member,
-      members,
-      live: this.hub.rooms.live(room),
-      keyed: access === 'ok' || access === 'claimed',
-    });
+    this.socket.sendText(
+      joinedText({
+        type: 'joined',
+        room,
+        you: this.member,
+        members,
+        live: this.hub.rooms.live(room),
+        keyed: access === 'ok' || access === 'claimed',
+      }),
+    );
     announceJoin(this.hub, room, this.member);
     this.log.info(
       { room, since, history: page?.messages.length, members: members.length },
