@@ -36,16 +36,22 @@ export function ensurePrivateFile(file: string): void {
 
 /**
  * Sets 0600 on every file and 0700 on every directory under `dir` (files written by older
- * versions, or copied in with a looser mode).
+ * versions, or copied in with a looser mode). An entry that disappears while the tree is walked is
+ * skipped: in a CA directory shared by several nodes (`--ca-dir`), another node's temp file can be
+ * renamed away between the listing and its stat.
  */
 export function privatizeTree(dir: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if ((statSync(full).mode & 0o777) !== PRIVATE_DIR_MODE) chmodSync(full, PRIVATE_DIR_MODE);
-      privatizeTree(full);
-    } else if (entry.isFile()) {
-      if ((statSync(full).mode & 0o777) !== PRIVATE_FILE_MODE) chmodSync(full, PRIVATE_FILE_MODE);
+    try {
+      if (entry.isDirectory()) {
+        if ((statSync(full).mode & 0o777) !== PRIVATE_DIR_MODE) chmodSync(full, PRIVATE_DIR_MODE);
+        privatizeTree(full);
+      } else if (entry.isFile()) {
+        if ((statSync(full).mode & 0o777) !== PRIVATE_FILE_MODE) chmodSync(full, PRIVATE_FILE_MODE);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 }
