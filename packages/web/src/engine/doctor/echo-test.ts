@@ -174,11 +174,12 @@ async function measure(
   blocks.port1.onmessage = (event: MessageEvent<CaptureBlock>) => {
     const msg = event.data;
     if (msg.type !== 'block' || capturedAt.length >= testFrames) return;
-    // The block's first sample, on performance.now()'s clock (through the context's own mapping).
-    const stamp = context.getOutputTimestamp();
-    const contextS = stamp.contextTime ?? context.currentTime;
-    const perfMs = stamp.performanceTime ?? performance.now();
-    capturedAt.push(perfMs - (contextS - msg.frame / context.sampleRate) * 1000);
+    // The block's first sample on performance.now()'s clock. The worklet counts frames on the
+    // render timeline (currentTime), not the output's: getOutputTimestamp() lags that timeline by
+    // the output latency and would date the block too late (a negative round trip on loopback).
+    capturedAt.push(
+      performance.now() - (context.currentTime - msg.frame / context.sampleRate) * 1000,
+    );
     sumSquares += rms(msg.pcm) ** 2;
     for (const s of msg.pcm) peak = Math.max(peak, Math.abs(s));
     encoder.encode(msg.pcm);
